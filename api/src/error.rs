@@ -1,0 +1,59 @@
+//! The error that crosses every boundary: from a state machine to the client, and (later)
+//! over the wire. Each variant says whether it is deterministic: a deterministic error is
+//! the command's answer on every replica (applied, nothing changed); a non-deterministic one
+//! (I/O) means this replica could not apply it.
+
+/// Strata's error, with LlamaIndex's messages where LlamaIndex has one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+pub enum Error {
+    /// `get_document`/`delete_document` with `raise_error` on an unknown id.
+    #[error("doc_id {doc_id} not found.")]
+    DocumentNotFound {
+        /// The id asked for.
+        doc_id: String,
+    },
+    /// `delete_ref_doc` with `raise_error` on an unknown ref doc.
+    #[error("ref_doc_id {ref_doc_id} not found.")]
+    RefDocNotFound {
+        /// The id asked for.
+        ref_doc_id: String,
+    },
+    /// `add_documents(allow_update=False)` with an id the store already holds.
+    #[error("node_id {node_id} already exists. Set allow_update to True to overwrite.")]
+    DocumentExists {
+        /// The id that exists.
+        node_id: String,
+    },
+    /// `get_index_struct()` without an id when the store does not hold exactly one.
+    #[error("expected exactly one index struct, found {count}; pass an index_id")]
+    IndexStructNotUnique {
+        /// How many the store holds.
+        count: usize,
+    },
+    /// Input that cannot be what it claims: malformed JSON, a node without an id, ...
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A stored value that does not parse (written by something other than Strata).
+    #[error("invalid data in the store: {0}")]
+    InvalidData(String),
+    /// Disk or database failure.
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// The data directory is locked by another process (or another open handle).
+    #[error("the data directory {path} is already open by another process")]
+    AlreadyOpen {
+        /// The directory.
+        path: String,
+    },
+}
+
+impl Error {
+    /// True when every replica applying the same command reaches the same error, so the
+    /// command counts as applied and the error is its answer. False for I/O failures.
+    pub fn is_deterministic(&self) -> bool {
+        !matches!(self, Error::Storage(_) | Error::AlreadyOpen { .. })
+    }
+}
+
+/// Result with Strata's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,35 @@
+//! # strata-api
+//!
+//! The types every other Strata crate speaks, and nothing else:
+//!
+//! * [`model`]: LlamaIndex's storage data model — the node family ([`Node`]), [`RefDocInfo`],
+//!   [`IndexStruct`], [`ChatMessage`] — with serde forms that read and write LlamaIndex's own
+//!   JSON (`__type__`/`__data__`, field names and order) and hashes equal to LlamaIndex's.
+//! * [`command`] and [`query`]: the writes and reads a store state machine accepts. Commands
+//!   are the raft log's payload, so they are a persisted format.
+//! * [`error`]: the one error type that crosses every boundary, with
+//!   [`Error::is_deterministic`] for the replication layer.
+//! * [`pyrepr`]: Python's `repr`/`str`/`json.dumps` text forms, which LlamaIndex's hashes
+//!   and files are made of.
+//!
+//! No I/O and no store logic lives here.
+
+pub mod command;
+pub mod error;
+pub mod json;
+pub mod model;
+pub mod pyrepr;
+pub mod query;
+
+pub use command::{ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCommand, NodeWrite, SourceLink};
+pub use error::{Error, Result};
+pub use json::JsonText;
+pub use model::{ChatMessage, ContentBlock, IndexStruct, MessageRole, Metadata, Node, RefDocInfo};
+pub use query::{ChatQuery, DocstoreQuery, IndexStoreQuery, KvQuery, Query, Response};
+
+/// The docstore namespace LlamaIndex uses by default.
+pub const DEFAULT_DOCSTORE_NAMESPACE: &str = "docstore";
+/// The index store namespace LlamaIndex uses by default.
+pub const DEFAULT_INDEX_STORE_NAMESPACE: &str = "index_store";
+/// The KV collection LlamaIndex uses by default.
+pub const DEFAULT_COLLECTION: &str = "data";

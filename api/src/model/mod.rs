@@ -1,0 +1,16 @@
+//! The data model: LlamaIndex's nodes, ref-doc info, index structs and chat messages.
+
+pub mod chat;
+pub mod hash;
+pub mod index_struct;
+pub mod node;
+pub mod node_json;
+pub mod ref_doc;
+
+pub use chat::{ChatMessage, ContentBlock, MessageRole};
+pub use index_struct::IndexStruct;
+pub use node::*;
+pub use ref_doc::RefDocInfo;
+
+#[cfg(test)]
+mod tests;

@@ -24,7 +24,10 @@ pub mod query;
 pub use command::{ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCommand, NodeWrite, SourceLink};
 pub use error::{Error, Result};
 pub use json::JsonText;
-pub use model::{ChatMessage, ContentBlock, IndexStruct, MessageRole, Metadata, Node, RefDocInfo};
+pub use model::{
+    ChatMessage, ContentBlock, IndexStruct, MessageRole, Metadata, Node, NodeBody, NodeRelationship, ObjectType, Related,
+    RelatedNodeInfo, RefDocInfo,
+};
 pub use query::{ChatQuery, DocstoreQuery, IndexStoreQuery, KvQuery, Query, Response};
 
 /// The docstore namespace LlamaIndex uses by default.

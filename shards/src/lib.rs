@@ -1,1 +1,32 @@
-//! placeholder
+//! # strata-shards
+//!
+//! Each store's semantics as a deterministic state machine over one sled tree. A
+//! [`Shard`] takes [`strata_api::Command`]s (`apply`) and [`strata_api::Query`]s (`query`);
+//! the replication layer replays the same commands on every replica, and the embedded mode
+//! calls them directly.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`shard`] | the state machine: dispatch, atomic batches, read isolation, flush |
+//! | [`kv`] | KV collections (`put`, `get`, `delete`, `get_all`, `put_all`) |
+//! | [`docstore`] | `KVDocumentStore` over `{ns}/data`, `{ns}/metadata`, `{ns}/ref_doc_info` |
+//! | [`index_store`] | `KVIndexStore` over `{ns}/data` |
+//! | [`chat`] | `SimpleChatStore` semantics, one record per message |
+//! | [`ordered`] | insertion-ordered maps (Python dict order) inside the tree |
+//! | [`txn`] | a command's buffered writes, committed as one `sled::Batch` |
+//! | [`keys`] | the key encoding, in one place |
+//!
+//! Nothing here knows about the network, raft or actors.
+
+pub mod chat;
+pub mod docstore;
+pub mod error;
+pub mod index_store;
+pub mod keys;
+pub mod kv;
+pub mod ordered;
+pub mod shard;
+pub mod txn;
+
+pub use error::{Error, Result};
+pub use shard::{OpenOptions, Shard, open_db};

@@ -1,0 +1,95 @@
+//! Where requests go. Today: the embedded backend (one shard in-process on sled, no
+//! network); the cluster backend joins it with the replicated-cluster work.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use strata_api::{Command, Query, Response};
+use strata_shards::{OpenOptions, Shard};
+
+/// Commands touching more records than this are applied off the async runtime's threads.
+const INLINE_APPLY_LIMIT: usize = 64;
+
+/// The shard of an embedded data directory.
+pub struct Embedded {
+    dir: PathBuf,
+    shard: Arc<Shard>,
+}
+
+impl Embedded {
+    /// Opens (creating if needed) the data directory.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+        let db = strata_shards::open_db(dir, &OpenOptions::default())?;
+        let shard = Shard::open(&db, "state")?;
+        Ok(Self { dir: dir.to_path_buf(), shard: Arc::new(shard) })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Applies a command and waits until it is durable on disk.
+    pub async fn apply(&self, cmd: Command) -> Result<Response> {
+        let response = if command_size(&cmd) > INLINE_APPLY_LIMIT {
+            let shard = self.shard.clone();
+            tokio::task::spawn_blocking(move || shard.apply(&cmd))
+                .await
+                .map_err(|e| Error::Protocol(format!("apply task failed: {e}")))??
+        } else {
+            self.shard.apply(&cmd)?
+        };
+        self.shard.flush_async().await?;
+        Ok(response)
+    }
+
+    /// Answers a query from committed state.
+    pub fn query(&self, q: &Query) -> Result<Response> {
+        Ok(self.shard.query(q)?)
+    }
+
+    /// Flushes everything to disk.
+    pub fn flush(&self) -> Result<()> {
+        self.shard.flush()?;
+        Ok(())
+    }
+}
+
+fn command_size(cmd: &Command) -> usize {
+    use strata_api::{DocstoreCommand, KvCommand};
+    match cmd {
+        Command::Docstore(DocstoreCommand::AddDocuments { nodes, .. }) => nodes.len(),
+        Command::Docstore(DocstoreCommand::SetDocumentHashes { hashes, .. }) => hashes.len(),
+        Command::Docstore(DocstoreCommand::DeleteRefDoc { .. }) => INLINE_APPLY_LIMIT + 1,
+        Command::Kv(KvCommand::PutAll { pairs, .. }) => pairs.len(),
+        _ => 1,
+    }
+}
+
+/// The backend a `StorageContext` talks to.
+pub enum Backend {
+    /// In-process shard on a local data directory.
+    Embedded(Embedded),
+}
+
+impl Backend {
+    /// Applies a write.
+    pub async fn apply(&self, cmd: Command) -> Result<Response> {
+        match self {
+            Backend::Embedded(e) => e.apply(cmd).await,
+        }
+    }
+
+    /// Answers a read.
+    pub async fn query(&self, q: Query) -> Result<Response> {
+        match self {
+            Backend::Embedded(e) => e.query(&q),
+        }
+    }
+}
+
+/// Builds the "wrong response" error for a request.
+pub(crate) fn unexpected(what: &str, got: &Response) -> Error {
+    Error::Protocol(format!("{what}: got {got:?}"))
+}

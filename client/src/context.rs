@@ -1,0 +1,61 @@
+//! `StorageContext`: the entry point, holding one handle per store like LlamaIndex's.
+
+use crate::backend::{Backend, Embedded};
+use crate::error::Result;
+use crate::stores::{ChatStore, DocStore, IndexStore, KvStore};
+use std::path::Path;
+use std::sync::Arc;
+use strata_api::{DEFAULT_DOCSTORE_NAMESPACE, DEFAULT_INDEX_STORE_NAMESPACE};
+
+/// Every store of one Strata database. Cheap to clone; safe to share between tasks.
+#[derive(Clone)]
+pub struct StorageContext {
+    pub(crate) backend: Arc<Backend>,
+}
+
+impl StorageContext {
+    /// Opens (creating if needed) an embedded database in `dir`: the stores run in this
+    /// process on sled, every write durable before it returns. A directory already open
+    /// elsewhere is refused with [`strata_api::Error::AlreadyOpen`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let embedded = Embedded::open(dir.as_ref())?;
+        Ok(Self { backend: Arc::new(Backend::Embedded(embedded)) })
+    }
+
+    /// The document store in LlamaIndex's default namespace (`docstore`).
+    pub fn docstore(&self) -> DocStore {
+        self.docstore_in(DEFAULT_DOCSTORE_NAMESPACE)
+    }
+
+    /// The document store in another namespace (`KVDocumentStore(namespace=...)`).
+    pub fn docstore_in(&self, namespace: &str) -> DocStore {
+        DocStore::new(self.backend.clone(), namespace.to_string())
+    }
+
+    /// The index store in LlamaIndex's default namespace (`index_store`).
+    pub fn index_store(&self) -> IndexStore {
+        self.index_store_in(DEFAULT_INDEX_STORE_NAMESPACE)
+    }
+
+    /// The index store in another namespace.
+    pub fn index_store_in(&self, namespace: &str) -> IndexStore {
+        IndexStore::new(self.backend.clone(), namespace.to_string())
+    }
+
+    /// The key-value store.
+    pub fn kv_store(&self) -> KvStore {
+        KvStore::new(self.backend.clone())
+    }
+
+    /// The chat store.
+    pub fn chat_store(&self) -> ChatStore {
+        ChatStore::new(self.backend.clone())
+    }
+
+    /// Makes everything written so far durable (writes already are when they return).
+    pub fn flush(&self) -> Result<()> {
+        match &*self.backend {
+            Backend::Embedded(e) => e.flush(),
+        }
+    }
+}

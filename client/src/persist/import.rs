@@ -1,0 +1,201 @@
+//! Importing a persist directory: parse and validate every file first (a bad file changes
+//! nothing), then write in atomic chunks with progress.
+
+use super::{KEPT_FILES, Progress, ProgressFn, files};
+use crate::context::StorageContext;
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use strata_api::{ChatCommand, ChatMessage, Command, IndexStruct, JsonText, KvCommand, Node, pyrepr};
+
+/// Entries per write while importing.
+const CHUNK: usize = 2048;
+
+/// What an import moved.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImportSummary {
+    /// `(collection, entries)` from `docstore.json` and `index_store.json`, in file order.
+    pub collections: Vec<(String, usize)>,
+    /// Nodes among them (entries of `*/data` collections holding nodes).
+    pub nodes: usize,
+    /// Index structs.
+    pub index_structs: usize,
+    /// Chat keys and messages.
+    pub chat_keys: usize,
+    /// Chat messages.
+    pub chat_messages: usize,
+    /// Files kept verbatim for export (vector and graph stores).
+    pub kept_files: Vec<String>,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+type Collections = Vec<(String, Vec<(String, Map<String, Value>)>)>;
+
+struct Parsed {
+    collections: Collections,
+    chats: Vec<(String, Vec<ChatMessage>)>,
+    kept: Vec<(String, String)>,
+    summary: ImportSummary,
+}
+
+fn invalid(path: &Path, reason: impl Into<String>) -> Error {
+    Error::InvalidFile { path: path.to_path_buf(), reason: reason.into() }
+}
+
+fn read(path: &Path, summary: &mut ImportSummary) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    summary.bytes += text.len() as u64;
+    Ok(text)
+}
+
+fn parse_json(path: &Path, text: &str) -> Result<Value> {
+    serde_json::from_str(&pyrepr::sanitize_non_finite(text)).map_err(|e| invalid(path, format!("malformed JSON: {e}")))
+}
+
+/// A KV dump: `{collection: {key: {...}}}`.
+fn parse_kv_dump(path: &Path, text: &str) -> Result<Collections> {
+    let Value::Object(top) = parse_json(path, text)? else {
+        return Err(invalid(path, "expected an object of collections"));
+    };
+    let mut out = Vec::with_capacity(top.len());
+    for (coll, entries) in top {
+        let Value::Object(entries) = entries else {
+            return Err(invalid(path, format!("collection {coll:?} is not an object")));
+        };
+        let mut pairs = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let Value::Object(value) = value else {
+                return Err(invalid(path, format!("{coll}[{key:?}] is not an object")));
+            };
+            pairs.push((key, value));
+        }
+        out.push((coll, pairs));
+    }
+    Ok(out)
+}
+
+fn parse_chat_store(path: &Path, text: &str) -> Result<Vec<(String, Vec<ChatMessage>)>> {
+    let mut doc = parse_json(path, text)?;
+    if let Value::String(inner) = &doc {
+        doc = parse_json(path, inner)?;
+    }
+    let Value::Object(doc) = doc else { return Err(invalid(path, "expected a SimpleChatStore object")) };
+    if let Some(class) = doc.get("class_name") {
+        if class != "SimpleChatStore" {
+            return Err(invalid(path, format!("Invalid ChatStore name: {class}")));
+        }
+    }
+    let store = match doc.get("store") {
+        None => return Ok(Vec::new()),
+        Some(Value::Object(s)) => s,
+        Some(_) => return Err(invalid(path, "store is not an object")),
+    };
+    let mut out = Vec::with_capacity(store.len());
+    for (key, messages) in store {
+        let Value::Array(items) = messages else {
+            return Err(invalid(path, format!("store[{key:?}] is not a list")));
+        };
+        let mut msgs = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let Value::Object(m) = item else { return Err(invalid(path, format!("store[{key:?}][{i}] is not an object"))) };
+            msgs.push(ChatMessage::from_json(m).map_err(|e| invalid(path, format!("store[{key:?}][{i}]: {e}")))?);
+        }
+        out.push((key.clone(), msgs));
+    }
+    Ok(out)
+}
+
+fn parse_dir(dir: &Path) -> Result<Parsed> {
+    let mut summary = ImportSummary::default();
+    let mut collections = Vec::new();
+    let mut chats = Vec::new();
+    let mut kept = Vec::new();
+    let listing = std::fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+    let mut names: Vec<String> = Vec::new();
+    for entry in listing {
+        let entry = entry.map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+        if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            if let Some(name) = entry.file_name().to_str() {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names.sort();
+    if !names.iter().any(|n| n == files::DOCSTORE || n == files::INDEX_STORE || n == files::CHAT_STORE) {
+        return Err(invalid(dir, "not a LlamaIndex persist dir: no docstore.json, index_store.json or chat_store.json"));
+    }
+    for file in [files::DOCSTORE, files::INDEX_STORE] {
+        if !names.iter().any(|n| n == file) {
+            continue;
+        }
+        let path = dir.join(file);
+        let text = read(&path, &mut summary)?;
+        let dump = parse_kv_dump(&path, &text)?;
+        for (coll, pairs) in &dump {
+            for (key, value) in pairs {
+                if file == files::INDEX_STORE && coll.ends_with("/data") {
+                    IndexStruct::from_json(value).map_err(|e| invalid(&path, format!("{coll}[{key:?}]: {e}")))?;
+                    summary.index_structs += 1;
+                } else if coll.ends_with("/data") && value.contains_key("__type__") {
+                    Node::from_doc_json(value).map_err(|e| invalid(&path, format!("{coll}[{key:?}]: {e}")))?;
+                    summary.nodes += 1;
+                }
+            }
+            summary.collections.push((coll.clone(), pairs.len()));
+        }
+        collections.extend(dump);
+    }
+    for name in &names {
+        let path = dir.join(name);
+        if name == files::CHAT_STORE {
+            chats = parse_chat_store(&path, &read(&path, &mut summary)?)?;
+            summary.chat_keys = chats.len();
+            summary.chat_messages = chats.iter().map(|(_, m)| m.len()).sum();
+        } else if name.ends_with(".json") && name != files::DOCSTORE && name != files::INDEX_STORE {
+            let text = read(&path, &mut summary)?;
+            parse_json(&path, &text)?;
+            summary.kept_files.push(name.clone());
+            kept.push((name.clone(), text));
+        }
+    }
+    Ok(Parsed { collections, chats, kept, summary })
+}
+
+impl StorageContext {
+    /// Imports a persist directory written by llama-index-core (`StorageContext.persist()`
+    /// plus an optional `chat_store.json`). Every file is validated before anything is
+    /// written; each chunk of entries is then one atomic write.
+    pub async fn import_persist_dir(&self, dir: impl AsRef<Path>, progress: ProgressFn<'_>) -> Result<ImportSummary> {
+        let dir: PathBuf = dir.as_ref().to_path_buf();
+        let parsed = tokio::task::spawn_blocking(move || parse_dir(&dir))
+            .await
+            .map_err(|e| Error::Protocol(format!("import task failed: {e}")))??;
+        let names: Vec<String> = parsed.collections.iter().map(|(c, _)| c.clone()).collect();
+        self.backend.apply(Command::Kv(KvCommand::EnsureCollections { collections: names })).await?;
+        for (coll, pairs) in parsed.collections {
+            let total = pairs.len() as u64;
+            let mut done = 0u64;
+            progress(Progress { stage: &coll, done, total });
+            for chunk in pairs.chunks(CHUNK) {
+                let pairs = chunk.iter().map(|(k, v)| (k.clone(), JsonText::from_map(v))).collect();
+                self.backend.apply(Command::Kv(KvCommand::PutAll { collection: coll.clone(), pairs })).await?;
+                done += chunk.len() as u64;
+                progress(Progress { stage: &coll, done, total });
+            }
+        }
+        let total = parsed.chats.len() as u64;
+        for (i, (key, messages)) in parsed.chats.into_iter().enumerate() {
+            self.backend.apply(Command::Chat(ChatCommand::SetMessages { key, messages })).await?;
+            progress(Progress { stage: files::CHAT_STORE, done: i as u64 + 1, total });
+        }
+        for (name, text) in parsed.kept {
+            let mut value = Map::new();
+            value.insert("content".into(), Value::String(text));
+            let cmd = KvCommand::Put { collection: KEPT_FILES.into(), key: name.clone(), value: JsonText::from_map(&value) };
+            self.backend.apply(Command::Kv(cmd)).await?;
+            progress(Progress { stage: &name, done: 1, total: 1 });
+        }
+        Ok(parsed.summary)
+    }
+}

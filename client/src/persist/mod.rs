@@ -1,0 +1,44 @@
+//! LlamaIndex persist directories: importing one written by llama-index-core, and
+//! exporting one it loads back unchanged.
+//!
+//! `docstore.json` and `index_store.json` are dumps of KV collections and map onto ours
+//! one to one; `chat_store.json` feeds the chat store; every other file (vector and graph
+//! stores, until those stores exist here) is kept verbatim and written back on export.
+
+mod export;
+mod import;
+
+pub use export::ExportSummary;
+pub use import::ImportSummary;
+
+/// The collection holding files kept verbatim (`{"content": text}` per file name).
+pub(crate) const KEPT_FILES: &str = "__strata__/persist_files";
+
+/// How far an import or export is.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress<'a> {
+    /// What is being moved (a file name).
+    pub stage: &'a str,
+    /// Entries done in this stage.
+    pub done: u64,
+    /// Entries in this stage.
+    pub total: u64,
+}
+
+/// A progress callback.
+pub type ProgressFn<'a> = &'a (dyn Fn(Progress<'_>) + Send + Sync);
+
+/// LlamaIndex's file names.
+pub(crate) mod files {
+    pub const DOCSTORE: &str = "docstore.json";
+    pub const INDEX_STORE: &str = "index_store.json";
+    pub const CHAT_STORE: &str = "chat_store.json";
+    pub const GRAPH_STORE: &str = "graph_store.json";
+    pub const DEFAULT_VECTOR_STORE: &str = "default__vector_store.json";
+    pub const IMAGE_VECTOR_STORE: &str = "image__vector_store.json";
+}
+
+/// Which exported file a KV collection belongs to.
+pub(crate) fn is_index_store_collection(name: &str) -> bool {
+    name.starts_with("index_store/")
+}

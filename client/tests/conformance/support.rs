@@ -1,0 +1,33 @@
+//! Helpers shared by the suite.
+
+use serde_json::{Map, Value};
+use strata_client::StorageContext;
+use strata_client::api::{Node, RelatedNodeInfo};
+
+/// A fresh embedded context in its own temporary directory (removed on drop).
+pub fn ctx() -> (tempfile::TempDir, StorageContext) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ctx = StorageContext::open(dir.path().join("data")).expect("open");
+    (dir, ctx)
+}
+
+/// A JSON object literal.
+pub fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+/// `TextNode(id_=id, text=text, relationships={SOURCE: RelatedNodeInfo(node_id=source)})`.
+pub fn child(id: &str, text: &str, source: &str) -> Node {
+    Node::text_node(id, text).with_source(RelatedNodeInfo::new(source))
+}
+
+/// The shared fixtures folder (`../shared/fixtures` beside the repository).
+pub fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
+}
+
+/// No-op progress callback.
+pub fn quiet(_: strata_client::Progress<'_>) {}

@@ -1,0 +1,35 @@
+//! The shards crate's error: storage failures and the api errors a command answers with.
+
+/// What can go wrong inside a shard.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A deterministic answer (bad input, missing id, ...): the command did nothing.
+    #[error(transparent)]
+    Api(#[from] strata_api::Error),
+    /// sled failed.
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    /// The sled directory is locked by another process or handle.
+    #[error("the data directory {path} is already open by another process")]
+    AlreadyOpen {
+        /// The directory.
+        path: String,
+    },
+    /// A stored record that Strata could not have written.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+impl From<Error> for strata_api::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Api(e) => e,
+            Error::Sled(e) => strata_api::Error::Storage(e.to_string()),
+            Error::AlreadyOpen { path } => strata_api::Error::AlreadyOpen { path },
+            Error::Corrupt(msg) => strata_api::Error::InvalidData(msg),
+        }
+    }
+}
+
+/// Result with the shards error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

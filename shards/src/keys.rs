@@ -1,0 +1,67 @@
+//! The one place keys of a shard's sled tree are encoded.
+//!
+//! Every record of a shard lives in one tree, so one `sled::Batch` can change several
+//! stores atomically. Keys start with a one-byte space tag; names are length-prefixed so a
+//! prefix scan of one name never runs into another; counters are big-endian so they sort.
+
+/// Record spaces (the first key byte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Space {
+    /// Shard metadata: counters, applied index.
+    Meta = b'#',
+    /// KV entries: `collection, key` → `seq ++ value`.
+    KvEntry = b'c',
+    /// KV insertion order: `collection, seq` → key.
+    KvOrder = b'o',
+    /// Collection registry: `name` → `seq`.
+    CollectionEntry = b'C',
+    /// Collection order: `seq` → name.
+    CollectionOrder = b'O',
+    /// Chat key registry: `key` → `seq`.
+    ChatKeyEntry = b'k',
+    /// Chat key order: `seq` → key.
+    ChatKeyOrder = b'K',
+    /// Chat messages: `key, position` → message JSON.
+    ChatMessage = b'm',
+}
+
+/// Appends a length-prefixed name.
+pub fn push_name(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(&(name.len() as u32).to_be_bytes());
+    out.extend_from_slice(name.as_bytes());
+}
+
+/// `space ++ len(name) ++ name`: the prefix of everything under one name.
+pub fn prefix(space: Space, name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(5 + name.len());
+    k.push(space as u8);
+    push_name(&mut k, name);
+    k
+}
+
+/// `prefix(space, name) ++ tail`.
+pub fn key(space: Space, name: &str, tail: &[u8]) -> Vec<u8> {
+    let mut k = prefix(space, name);
+    k.extend_from_slice(tail);
+    k
+}
+
+/// `prefix(space, name) ++ be(n)`.
+pub fn key_u64(space: Space, name: &str, n: u64) -> Vec<u8> {
+    key(space, name, &n.to_be_bytes())
+}
+
+/// Reads the big-endian u64 at the end of a key or at the start of a value.
+pub fn read_u64(bytes: &[u8]) -> Option<u64> {
+    let arr: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    Some(u64::from_be_bytes(arr))
+}
+
+/// Reads the big-endian u64 that ends a key.
+pub fn trailing_u64(key: &[u8]) -> Option<u64> {
+    key.len().checked_sub(8).and_then(|start| read_u64(&key[start..]))
+}
+
+/// The meta key holding the next sequence number.
+pub const META_NEXT_SEQ: &[u8] = b"#next_seq";

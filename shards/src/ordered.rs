@@ -1,0 +1,121 @@
+//! `OrderedMap`: a string-keyed map inside a shard's tree that remembers insertion order,
+//! as Python dicts do (LlamaIndex's `get_all`, `get_keys` and ref-doc listings expose it).
+//!
+//! Each entry is stored twice: `entry(name, key) → seq ++ payload` for lookups and
+//! `order(name, seq) → key` for ordered listing. Overwriting keeps the position; removing
+//! and re-adding moves the key to the end, like `dict`.
+
+use crate::error::{Error, Result};
+use crate::keys::{self, Space};
+use crate::txn::Txn;
+
+/// Read access shared by committed state (a tree) and a command in progress (a `Txn`).
+pub trait Reader {
+    /// The value under `key`.
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Every `(key, value)` under `prefix`, in key order.
+    fn scan_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+}
+
+impl Reader for sled::Tree {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn scan_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.scan_prefix(prefix)
+            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Error::from))
+            .collect()
+    }
+}
+
+impl Reader for Txn<'_> {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.get(key)
+    }
+
+    fn scan_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.scan_prefix(prefix)
+    }
+}
+
+/// One insertion-ordered map, identified by its spaces and name.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderedMap<'n> {
+    entry: Space,
+    order: Space,
+    name: &'n str,
+}
+
+impl<'n> OrderedMap<'n> {
+    /// The map `name` stored in the `entry`/`order` spaces.
+    pub fn new(entry: Space, order: Space, name: &'n str) -> Self {
+        Self { entry, order, name }
+    }
+
+    fn entry_key(&self, key: &str) -> Vec<u8> {
+        keys::key(self.entry, self.name, key.as_bytes())
+    }
+
+    /// The payload under `key`.
+    pub fn get(&self, r: &impl Reader, key: &str) -> Result<Option<Vec<u8>>> {
+        match r.get_raw(&self.entry_key(key))? {
+            None => Ok(None),
+            Some(v) if v.len() >= 8 => Ok(Some(v[8..].to_vec())),
+            Some(_) => Err(Error::Corrupt(format!("entry {key:?} of {:?} lacks its sequence number", self.name))),
+        }
+    }
+
+    /// Whether `key` is present.
+    pub fn contains(&self, r: &impl Reader, key: &str) -> Result<bool> {
+        Ok(r.get_raw(&self.entry_key(key))?.is_some())
+    }
+
+    /// Sets `key`, keeping its position when it exists. Answers whether it is new.
+    pub fn put(&self, txn: &mut Txn<'_>, key: &str, payload: &[u8]) -> Result<bool> {
+        let ek = self.entry_key(key);
+        let (seq, new) = match txn.get(&ek)? {
+            Some(old) => (keys::read_u64(&old).ok_or_else(|| Error::Corrupt("short entry".into()))?, false),
+            None => (txn.next_seq()?, true),
+        };
+        let mut value = Vec::with_capacity(8 + payload.len());
+        value.extend_from_slice(&seq.to_be_bytes());
+        value.extend_from_slice(payload);
+        txn.put(ek, value);
+        if new {
+            txn.put(keys::key_u64(self.order, self.name, seq), key.as_bytes().to_vec());
+        }
+        Ok(new)
+    }
+
+    /// Removes `key`; answers whether it was there.
+    pub fn remove(&self, txn: &mut Txn<'_>, key: &str) -> Result<bool> {
+        let ek = self.entry_key(key);
+        let Some(old) = txn.get(&ek)? else { return Ok(false) };
+        let seq = keys::read_u64(&old).ok_or_else(|| Error::Corrupt("short entry".into()))?;
+        txn.remove(ek);
+        txn.remove(keys::key_u64(self.order, self.name, seq));
+        Ok(true)
+    }
+
+    /// Keys in insertion order.
+    pub fn keys(&self, r: &impl Reader) -> Result<Vec<String>> {
+        r.scan_raw(&keys::prefix(self.order, self.name))?
+            .into_iter()
+            .map(|(_, k)| String::from_utf8(k).map_err(|_| Error::Corrupt("key is not UTF-8".into())))
+            .collect()
+    }
+
+    /// `(key, payload)` pairs in insertion order.
+    pub fn entries(&self, r: &impl Reader) -> Result<Vec<(String, Vec<u8>)>> {
+        let keys = self.keys(r)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            match self.get(r, &key)? {
+                Some(payload) => out.push((key, payload)),
+                None => return Err(Error::Corrupt(format!("order entry without value for {key:?}"))),
+            }
+        }
+        Ok(out)
+    }
+}

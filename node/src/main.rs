@@ -1,1 +1,5 @@
-fn main(){}
+//! The `strata` binary.
+
+fn main() -> std::process::ExitCode {
+    strata_node::cli::main()
+}

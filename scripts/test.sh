@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command of the README (and of CI): the whole Rust suite, then an export loaded
+# back by real llama-index-core when Python can install it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED="${STRATA_SHARED:-$(cd .. && pwd)/shared}"
+
+cargo test --workspace --locked
+
+echo "== llama-index-core loads a strata export =="
+if ! command -v python3 >/dev/null; then
+  echo "python3 not found: llama-index-core check skipped"
+  exit 0
+fi
+VENV=target/venv-llamaindex
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import llama_index.core" 2>/dev/null; then
+  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q llama-index-core==0.14.25 pydantic==2.13.5 \
+    || { echo "llama-index-core could not be installed: check skipped"; exit 0; }
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cargo build --locked -q --bin strata
+target/debug/strata import "$SHARED/fixtures/llamaindex-persist" --data "$tmp/data" >/dev/null
+target/debug/strata export "$tmp/export" --data "$tmp/data" >/dev/null
+"$VENV/bin/python" scripts/check_llamaindex_export.py "$tmp/export" \
+  "$SHARED/fixtures/llamaindex-persist" "$SHARED/fixtures/llamaindex-persist.expected.json"

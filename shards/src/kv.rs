@@ -44,9 +44,13 @@ pub fn get_all(r: &impl Reader, coll: &str) -> Result<Vec<(String, JsonText)>> {
 }
 
 fn ensure_collection(txn: &mut Txn<'_>, coll: &str) -> Result<()> {
+    if txn.known_collections.contains(coll) {
+        return Ok(());
+    }
     if !registry().contains(txn, coll)? {
         registry().put(txn, coll, &[])?;
     }
+    txn.known_collections.insert(coll.to_string());
     Ok(())
 }
 

@@ -74,8 +74,8 @@ impl<'n> OrderedMap<'n> {
     /// Sets `key`, keeping its position when it exists. Answers whether it is new.
     pub fn put(&self, txn: &mut Txn<'_>, key: &str, payload: &[u8]) -> Result<bool> {
         let ek = self.entry_key(key);
-        let (seq, new) = match txn.get(&ek)? {
-            Some(old) => (keys::read_u64(&old).ok_or_else(|| Error::Corrupt("short entry".into()))?, false),
+        let (seq, new) = match txn.get_u64_prefix(&ek)? {
+            Some(seq) => (seq, false),
             None => (txn.next_seq()?, true),
         };
         let mut value = Vec::with_capacity(8 + payload.len());
@@ -91,8 +91,7 @@ impl<'n> OrderedMap<'n> {
     /// Removes `key`; answers whether it was there.
     pub fn remove(&self, txn: &mut Txn<'_>, key: &str) -> Result<bool> {
         let ek = self.entry_key(key);
-        let Some(old) = txn.get(&ek)? else { return Ok(false) };
-        let seq = keys::read_u64(&old).ok_or_else(|| Error::Corrupt("short entry".into()))?;
+        let Some(seq) = txn.get_u64_prefix(&ek)? else { return Ok(false) };
         txn.remove(ek);
         txn.remove(keys::key_u64(self.order, self.name, seq));
         Ok(true)

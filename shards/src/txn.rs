@@ -10,12 +10,14 @@ pub struct Txn<'a> {
     tree: &'a sled::Tree,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     next_seq: Option<u64>,
+    /// Collections known to be registered (so each is checked once per command).
+    pub(crate) known_collections: std::collections::HashSet<String>,
 }
 
 impl<'a> Txn<'a> {
     /// A transaction with nothing written yet.
     pub fn new(tree: &'a sled::Tree) -> Self {
-        Self { tree, writes: BTreeMap::new(), next_seq: None }
+        Self { tree, writes: BTreeMap::new(), next_seq: None, known_collections: Default::default() }
     }
 
     /// The value under `key` as this command sees it.
@@ -24,6 +26,15 @@ impl<'a> Txn<'a> {
             return Ok(pending.clone());
         }
         Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// The big-endian u64 that starts the value under `key`, without copying the value.
+    pub fn get_u64_prefix(&self, key: &[u8]) -> Result<Option<u64>> {
+        let read = |v: &[u8]| keys::read_u64(v).ok_or_else(|| Error::Corrupt("value shorter than 8 bytes".into()));
+        if let Some(pending) = self.writes.get(key) {
+            return pending.as_deref().map(read).transpose();
+        }
+        self.tree.get(key)?.as_deref().map(read).transpose()
     }
 
     /// Whether `key` exists as this command sees it.

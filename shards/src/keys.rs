@@ -12,16 +12,10 @@ pub enum Space {
     Meta = b'#',
     /// KV entries: `collection, key` → `seq ++ value`.
     KvEntry = b'c',
-    /// KV insertion order: `collection, seq` → key.
-    KvOrder = b'o',
     /// Collection registry: `name` → `seq`.
     CollectionEntry = b'C',
-    /// Collection order: `seq` → name.
-    CollectionOrder = b'O',
     /// Chat key registry: `key` → `seq`.
     ChatKeyEntry = b'k',
-    /// Chat key order: `seq` → key.
-    ChatKeyOrder = b'K',
     /// Chat messages: `key, position` → message JSON.
     ChatMessage = b'm',
 }

@@ -9,12 +9,12 @@ use strata_api::{JsonText, KvCommand, KvQuery, Response};
 
 /// The ordered map holding one collection.
 pub fn collection(name: &str) -> OrderedMap<'_> {
-    OrderedMap::new(Space::KvEntry, Space::KvOrder, name)
+    OrderedMap::new(Space::KvEntry, name)
 }
 
 /// The registry of collection names, in creation order.
 fn registry() -> OrderedMap<'static> {
-    OrderedMap::new(Space::CollectionEntry, Space::CollectionOrder, "")
+    OrderedMap::new(Space::CollectionEntry, "")
 }
 
 /// `put`: upserts `key` in `coll` and registers the collection.

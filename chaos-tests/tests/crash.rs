@@ -1,5 +1,6 @@
 //! SIGKILL during a stream of durable writes: on reopen every acknowledged step is there
 //! and no command is half applied.
+#![allow(clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -8,6 +8,7 @@
 //! persist, load, get_document, get_all_document_hashes.
 //!
 //! Run: `cargo bench -p strata-client --bench docstore` (`STRATA_BENCH_NODES` sets N).
+#![allow(clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use std::io::Write;
 use std::time::Instant;

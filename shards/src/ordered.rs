@@ -71,18 +71,18 @@ impl<'n> OrderedMap<'n> {
         Ok(r.get_raw(&self.entry_key(key))?.is_some())
     }
 
-    /// Sets `key`, keeping its position when it exists. Answers whether it is new.
-    pub fn put(&self, txn: &mut Txn<'_>, key: &str, payload: &[u8]) -> Result<bool> {
+    /// Sets `key`, keeping its position when it exists.
+    pub fn put(&self, txn: &mut Txn<'_>, key: &str, payload: &[u8]) -> Result<()> {
         let ek = self.entry_key(key);
-        let (seq, new) = match txn.get_u64_prefix(&ek)? {
-            Some(seq) => (seq, false),
-            None => (txn.next_seq()?, true),
+        let seq = match txn.get_u64_prefix(&ek)? {
+            Some(seq) => seq,
+            None => txn.next_seq()?,
         };
         let mut value = Vec::with_capacity(8 + payload.len());
         value.extend_from_slice(&seq.to_be_bytes());
         value.extend_from_slice(payload);
         txn.put(ek, value);
-        Ok(new)
+        Ok(())
     }
 
     /// Removes `key`; answers whether it was there.

@@ -6,7 +6,6 @@
 //! Isolation: commands are applied one at a time; queries never see half a batch.
 
 use crate::error::{Error, Result};
-use crate::ordered::Reader;
 use crate::txn::Txn;
 use crate::{chat, docstore, index_store, kv};
 use std::path::Path;
@@ -93,10 +92,5 @@ impl Shard {
     /// As [`Shard::flush`], without blocking the async runtime's thread.
     pub async fn flush_async(&self) -> Result<usize> {
         Ok(self.db.flush_async().await?)
-    }
-
-    /// Read access to the committed tree (for export and tests).
-    pub fn reader(&self) -> &impl Reader {
-        &self.tree
     }
 }

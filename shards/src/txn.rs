@@ -37,14 +37,6 @@ impl<'a> Txn<'a> {
         self.tree.get(key)?.as_deref().map(read).transpose()
     }
 
-    /// Whether `key` exists as this command sees it.
-    pub fn contains(&self, key: &[u8]) -> Result<bool> {
-        if let Some(pending) = self.writes.get(key) {
-            return Ok(pending.is_some());
-        }
-        Ok(self.tree.contains_key(key)?)
-    }
-
     /// Sets `key`.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.writes.insert(key, Some(value));

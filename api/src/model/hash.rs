@@ -71,7 +71,7 @@ impl MediaResource {
         if let Some(url) = &self.url {
             bits.push_str(&sha256_hex(url));
         }
-        if bits.is_empty() && self.text.is_none() {
+        if bits.is_empty() {
             return String::new();
         }
         sha256_hex(&bits)
@@ -86,12 +86,12 @@ fn format_template(template: &str, key: &str, value: &str) -> String {
     while let Some(pos) = rest.find(['{', '}']) {
         out.push_str(&rest[..pos]);
         let tail = &rest[pos..];
-        if tail.starts_with("{{") {
+        if let Some(t) = tail.strip_prefix("{{") {
             out.push('{');
-            rest = &tail[2..];
-        } else if tail.starts_with("}}") {
+            rest = t;
+        } else if let Some(t) = tail.strip_prefix("}}") {
             out.push('}');
-            rest = &tail[2..];
+            rest = t;
         } else if let Some(t) = tail.strip_prefix("{key}") {
             out.push_str(key);
             rest = t;

@@ -131,13 +131,11 @@ impl Node {
                 let mut media = media_fields(&mut fields)?;
                 // Document keeps a derived "text"; it only matters when no text_resource exists.
                 let text = fields.take("text");
-                if media.text_resource.is_none() {
-                    if let Some(Value::String(t)) = text {
-                        if !t.is_empty() {
+                if media.text_resource.is_none()
+                    && let Some(Value::String(t)) = text
+                        && !t.is_empty() {
                             media.text_resource = Some(MediaResource::text(t.clone()));
                         }
-                    }
-                }
                 if ty == ObjectType::Document {
                     // Document also accepts the deprecated `doc_id` alias handled by its constructor.
                     fields.take("doc_id");
@@ -338,11 +336,10 @@ fn legacy_json_to_doc(ty: ObjectType, data: &Map<String, Value>) -> Result<Node,
             return Err(Error::InvalidInput(format!("Unknown doc type: {}", ty.as_str())));
         }
     };
-    if let NodeBody::Document { media, .. } = &mut node.body {
-        if empty_text {
+    if let NodeBody::Document { media, .. } = &mut node.body
+        && empty_text {
             media.text_resource = None;
         }
-    }
     node.metadata = metadata;
     node.relationships = relationships;
     Ok(node)

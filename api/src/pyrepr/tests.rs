@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used)]
 use super::*;
 use serde_json::json;
 

@@ -76,10 +76,11 @@ impl StorageContext {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         let mut summary = ExportSummary::default();
-        let names = self.kv_store().collections().await?;
+        let mut names = self.kv_store().collections().await?;
+        names.retain(|n| !n.starts_with(RESERVED_PREFIX));
         let mut docstore = Vec::new();
         let mut index_store = Vec::new();
-        for (i, name) in names.iter().filter(|n| !n.starts_with(RESERVED_PREFIX)).enumerate() {
+        for (i, name) in names.iter().enumerate() {
             let entries = self.collection_entries(name).await?;
             summary.collections.push((name.clone(), entries.len()));
             progress(Progress { stage: "collections", done: i as u64 + 1, total: names.len() as u64 });

@@ -81,11 +81,10 @@ fn parse_chat_store(path: &Path, text: &str) -> Result<Vec<(String, Vec<ChatMess
         doc = parse_json(path, inner)?;
     }
     let Value::Object(doc) = doc else { return Err(invalid(path, "expected a SimpleChatStore object")) };
-    if let Some(class) = doc.get("class_name") {
-        if class != "SimpleChatStore" {
+    if let Some(class) = doc.get("class_name")
+        && class != "SimpleChatStore" {
             return Err(invalid(path, format!("Invalid ChatStore name: {class}")));
         }
-    }
     let store = match doc.get("store") {
         None => return Ok(Vec::new()),
         Some(Value::Object(s)) => s,
@@ -115,11 +114,10 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
     let mut names: Vec<String> = Vec::new();
     for entry in listing {
         let entry = entry.map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
-        if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
-            if let Some(name) = entry.file_name().to_str() {
+        if entry.file_type().map(|t| t.is_file()).unwrap_or(false)
+            && let Some(name) = entry.file_name().to_str() {
                 names.push(name.to_string());
             }
-        }
     }
     names.sort();
     if !names.iter().any(|n| n == files::DOCSTORE || n == files::INDEX_STORE || n == files::CHAT_STORE) {

@@ -130,11 +130,10 @@ impl Model {
     }
 
     fn add_documents(&mut self, nodes: &[Node], allow_update: bool, store_text: bool) -> Answer {
-        if !allow_update {
-            if let Some(n) = nodes.iter().find(|n| self.get(DATA, &n.id).is_some()) {
+        if !allow_update
+            && let Some(n) = nodes.iter().find(|n| self.get(DATA, &n.id).is_some()) {
                 return Answer::Error(format!("node_id {} already exists. Set allow_update to True to overwrite.", n.id));
             }
-        }
         let mut data = Vec::new();
         let mut meta = Vec::new();
         let mut refs: IndexMap<String, Vec<(Vec<String>, Obj)>> = IndexMap::new();
@@ -180,8 +179,8 @@ impl Model {
 
     fn delete_document(&mut self, id: &str, raise: bool) -> Answer {
         let ref_id = self.get(META, id).and_then(|m| m.get("ref_doc_id")).and_then(Value::as_str).map(str::to_string);
-        if let Some(r) = ref_id {
-            if let Some((mut ids, md)) = self.ref_doc_info(&r) {
+        if let Some(r) = ref_id
+            && let Some((mut ids, md)) = self.ref_doc_info(&r) {
                 if let Some(p) = ids.iter().position(|x| x == id) {
                     ids.remove(p);
                 }
@@ -193,7 +192,6 @@ impl Model {
                     self.put(REFS, &r, Self::ref_doc_json(&ids, &md));
                 }
             }
-        }
         let found = self.delete(DATA, id);
         self.delete(META, id);
         if !found && raise { Answer::Error(format!("doc_id {id} not found.")) } else { Answer::Unit }

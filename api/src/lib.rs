@@ -25,8 +25,8 @@ pub use command::{ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCo
 pub use error::{Error, Result};
 pub use json::JsonText;
 pub use model::{
-    ChatMessage, ContentBlock, IndexStruct, MessageRole, Metadata, Node, NodeBody, NodeRelationship, ObjectType, Related,
-    RelatedNodeInfo, RefDocInfo,
+    ChatMessage, ContentBlock, IndexStruct, MessageRole, Metadata, Node, NodeBody, NodeRelationship, ObjectType,
+    RefDocInfo, Related, RelatedNodeInfo,
 };
 pub use query::{ChatQuery, DocstoreQuery, IndexStoreQuery, KvQuery, Query, Response};
 

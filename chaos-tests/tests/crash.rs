@@ -69,7 +69,8 @@ async fn check(dir: &std::path::Path, acked: u64) -> u64 {
             for node in [a, b] {
                 assert_eq!(ds.get_document(&node.id, true).await.expect("get"), Some(node.clone()));
                 assert_eq!(ds.get_document_hash(&node.id).await.expect("hash"), Some(node.hash()));
-                let info = ds.get_ref_doc_info(node.ref_doc_id().expect("source")).await.expect("info").expect("ref doc");
+                let info =
+                    ds.get_ref_doc_info(node.ref_doc_id().expect("source")).await.expect("info").expect("ref doc");
                 assert!(info.node_ids.contains(&node.id), "ref_doc_info misses {}", node.id);
             }
         }

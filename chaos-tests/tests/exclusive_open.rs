@@ -34,5 +34,8 @@ async fn a_second_process_gets_already_open() {
     drop(stdin);
     assert!(holder.wait().expect("holder exits").success());
     let ctx = StorageContext::open(&dir).expect("open after release");
-    assert_eq!(ctx.docstore().get_document("n", true).await.expect("get").map(|n| n.text().to_string()).as_deref(), Some("kept"));
+    assert_eq!(
+        ctx.docstore().get_document("n", true).await.expect("get").map(|n| n.text().to_string()).as_deref(),
+        Some("kept")
+    );
 }

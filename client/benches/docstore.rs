@@ -16,8 +16,22 @@ use strata_client::StorageContext;
 use strata_client::api::{Node, RelatedNodeInfo};
 
 const WORDS: [&str; 16] = [
-    "replica", "quorum", "snapshot", "vector", "index", "latency", "commit", "shard", "leader", "follower", "tokio",
-    "sled", "raft", "query", "embedding", "document",
+    "replica",
+    "quorum",
+    "snapshot",
+    "vector",
+    "index",
+    "latency",
+    "commit",
+    "shard",
+    "leader",
+    "follower",
+    "tokio",
+    "sled",
+    "raft",
+    "query",
+    "embedding",
+    "document",
 ];
 
 /// A small deterministic generator (SplitMix64).
@@ -107,7 +121,11 @@ fn main() {
     });
     let size: u64 = walk_size(&data);
     println!("Strata embedded, {n} nodes (~1 KiB text, 3 metadata keys, SOURCE link):");
-    println!("  add_documents       {:>9.2} s  {:>9.0} nodes/s (batches of 1000, each durable)", add_s, n as f64 / add_s);
+    println!(
+        "  add_documents       {:>9.2} s  {:>9.0} nodes/s (batches of 1000, each durable)",
+        add_s,
+        n as f64 / add_s
+    );
     println!("  get_document        p50 {p50:.1} us  p99 {p99:.1} us (10k random ids)");
     println!("  get_all_doc_hashes  {hashes_s:>9.3} s  ({distinct} hashes)");
     println!("  close               {close_s:>9.3} s");

@@ -81,7 +81,10 @@ fn print_import(s: &ImportSummary, secs: f64) {
     for (coll, n) in &s.collections {
         println!("  {coll:<32} {n:>8} entries");
     }
-    println!("  nodes {}, index structs {}, chat keys {} ({} messages)", s.nodes, s.index_structs, s.chat_keys, s.chat_messages);
+    println!(
+        "  nodes {}, index structs {}, chat keys {} ({} messages)",
+        s.nodes, s.index_structs, s.chat_keys, s.chat_messages
+    );
     if !s.kept_files.is_empty() {
         println!("  kept verbatim for export: {}", s.kept_files.join(", "));
     }

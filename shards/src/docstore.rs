@@ -106,21 +106,22 @@ fn add_documents(txn: &mut Txn<'_>, c: &Collections, nodes: &[NodeWrite], allow_
 /// `delete_document`: unlinks the node from its ref doc (dropping the ref doc's entries with
 /// its last node), then deletes its data and metadata. Answers whether data existed.
 fn delete_document(txn: &mut Txn<'_>, c: &Collections, doc_id: &str) -> Result<bool> {
-    let ref_doc_id = metadata_of(txn, c, doc_id)?
-        .and_then(|m| m.get("ref_doc_id").and_then(Value::as_str).map(str::to_string));
+    let ref_doc_id =
+        metadata_of(txn, c, doc_id)?.and_then(|m| m.get("ref_doc_id").and_then(Value::as_str).map(str::to_string));
     if let Some(ref_doc_id) = ref_doc_id
-        && let Some(mut info) = get_ref_doc_info(txn, c, &ref_doc_id)? {
-            if let Some(pos) = info.node_ids.iter().position(|id| id == doc_id) {
-                info.node_ids.remove(pos);
-            }
-            if info.node_ids.is_empty() {
-                kv::delete(txn, &c.metadata, &ref_doc_id)?;
-                kv::delete(txn, &c.data, &ref_doc_id)?;
-                kv::delete(txn, &c.ref_doc_info, &ref_doc_id)?;
-            } else {
-                put_ref_doc_info(txn, c, &ref_doc_id, &info)?;
-            }
+        && let Some(mut info) = get_ref_doc_info(txn, c, &ref_doc_id)?
+    {
+        if let Some(pos) = info.node_ids.iter().position(|id| id == doc_id) {
+            info.node_ids.remove(pos);
         }
+        if info.node_ids.is_empty() {
+            kv::delete(txn, &c.metadata, &ref_doc_id)?;
+            kv::delete(txn, &c.data, &ref_doc_id)?;
+            kv::delete(txn, &c.ref_doc_info, &ref_doc_id)?;
+        } else {
+            put_ref_doc_info(txn, c, &ref_doc_id, &info)?;
+        }
+    }
     let found = kv::delete(txn, &c.data, doc_id)?;
     kv::delete(txn, &c.metadata, doc_id)?;
     Ok(found)

@@ -36,11 +36,7 @@ pub fn get(r: &impl Reader, coll: &str, key: &str) -> Result<Option<JsonText>> {
 
 /// `get_all`, in insertion order.
 pub fn get_all(r: &impl Reader, coll: &str) -> Result<Vec<(String, JsonText)>> {
-    collection(coll)
-        .entries(r)?
-        .into_iter()
-        .map(|(k, v)| Ok((k, JsonText::from_stored(&v)?)))
-        .collect()
+    collection(coll).entries(r)?.into_iter().map(|(k, v)| Ok((k, JsonText::from_stored(&v)?))).collect()
 }
 
 fn ensure_collection(txn: &mut Txn<'_>, coll: &str) -> Result<()> {

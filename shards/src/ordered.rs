@@ -24,9 +24,7 @@ impl Reader for sled::Tree {
     }
 
     fn scan_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.scan_prefix(prefix)
-            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Error::from))
-            .collect()
+        self.scan_prefix(prefix).map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Error::from)).collect()
     }
 }
 
@@ -107,8 +105,10 @@ impl<'n> OrderedMap<'n> {
             .scan_raw(&prefix)?
             .into_iter()
             .map(|(k, mut v)| {
-                let seq = keys::read_u64(&v).ok_or_else(|| Error::Corrupt(format!("entry of {:?} lacks its sequence number", self.name)))?;
-                let key = String::from_utf8(k[prefix.len()..].to_vec()).map_err(|_| Error::Corrupt("key is not UTF-8".into()))?;
+                let seq = keys::read_u64(&v)
+                    .ok_or_else(|| Error::Corrupt(format!("entry of {:?} lacks its sequence number", self.name)))?;
+                let key = String::from_utf8(k[prefix.len()..].to_vec())
+                    .map_err(|_| Error::Corrupt("key is not UTF-8".into()))?;
                 v.drain(..8);
                 Ok((seq, key, v))
             })

@@ -37,7 +37,10 @@ impl Default for OpenOptions {
 
 /// Opens (creating if needed) the sled database in `dir`; a locked directory is `AlreadyOpen`.
 pub fn open_db(dir: &Path, options: &OpenOptions) -> Result<sled::Db> {
-    let config = sled::Config::new().path(dir).cache_capacity(options.cache_capacity).flush_every_ms(Some(500))
+    let config = sled::Config::new()
+        .path(dir)
+        .cache_capacity(options.cache_capacity)
+        .flush_every_ms(Some(500))
         .mode(sled::Mode::HighThroughput);
     config.open().map_err(|e| match &e {
         sled::Error::Io(io)

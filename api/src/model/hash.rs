@@ -36,9 +36,10 @@ impl Node {
                 if !metadata_str.is_empty() {
                     parts.push(metadata_str);
                 }
-                for resource in [&media.audio_resource, &media.image_resource, &media.text_resource, &media.video_resource]
-                    .into_iter()
-                    .flatten()
+                for resource in
+                    [&media.audio_resource, &media.image_resource, &media.text_resource, &media.video_resource]
+                        .into_iter()
+                        .flatten()
                 {
                     parts.push(resource.hash());
                 }

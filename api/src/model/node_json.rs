@@ -29,8 +29,8 @@ impl Node {
             Some(_) => return Err(invalid("__data__ must be an object")),
             None => return Err(invalid("missing __data__")),
         };
-        let ty = ObjectType::parse(doc_type)
-            .ok_or_else(|| Error::InvalidInput(format!("Unknown doc type: {doc_type}")))?;
+        let ty =
+            ObjectType::parse(doc_type).ok_or_else(|| Error::InvalidInput(format!("Unknown doc type: {doc_type}")))?;
         if data.contains_key("extra_info") {
             return legacy_json_to_doc(ty, data);
         }
@@ -133,9 +133,10 @@ impl Node {
                 let text = fields.take("text");
                 if media.text_resource.is_none()
                     && let Some(Value::String(t)) = text
-                        && !t.is_empty() {
-                            media.text_resource = Some(MediaResource::text(t.clone()));
-                        }
+                    && !t.is_empty()
+                {
+                    media.text_resource = Some(MediaResource::text(t.clone()));
+                }
                 if ty == ObjectType::Document {
                     // Document also accepts the deprecated `doc_id` alias handled by its constructor.
                     fields.take("doc_id");
@@ -337,9 +338,10 @@ fn legacy_json_to_doc(ty: ObjectType, data: &Map<String, Value>) -> Result<Node,
         }
     };
     if let NodeBody::Document { media, .. } = &mut node.body
-        && empty_text {
-            media.text_resource = None;
-        }
+        && empty_text
+    {
+        media.text_resource = None;
+    }
     node.metadata = metadata;
     node.relationships = relationships;
     Ok(node)
@@ -418,11 +420,7 @@ impl<'a> Fields<'a> {
 
     /// Every field not consumed, in its original order.
     fn rest(&self) -> Map<String, Value> {
-        self.map
-            .iter()
-            .filter(|(k, _)| !self.used.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.map.iter().filter(|(k, _)| !self.used.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
 

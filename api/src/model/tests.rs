@@ -90,6 +90,9 @@ fn chat_message_accepts_content_and_blocks() {
     let m = ChatMessage::from_json(&obj(json!({"role": "user", "content": "hello"}))).expect("parses");
     assert_eq!(m.content().as_deref(), Some("hello"));
     let back = m.to_json();
-    assert_eq!(Value::Object(back), json!({"role": "user", "additional_kwargs": {}, "blocks": [{"block_type": "text", "text": "hello"}]}));
+    assert_eq!(
+        Value::Object(back),
+        json!({"role": "user", "additional_kwargs": {}, "blocks": [{"block_type": "text", "text": "hello"}]})
+    );
     assert!(ChatMessage::from_json(&obj(json!({"role": "wizard"}))).is_err());
 }

@@ -97,10 +97,11 @@ impl StorageContext {
         if !keys.is_empty() {
             let mut store = Map::new();
             for (i, key) in keys.iter().enumerate() {
-                let messages = match self.backend.query(Query::Chat(ChatQuery::GetMessages { key: key.clone() })).await? {
-                    Response::Messages(m) => m.unwrap_or_default(),
-                    other => return Err(unexpected("get_messages", &other)),
-                };
+                let messages =
+                    match self.backend.query(Query::Chat(ChatQuery::GetMessages { key: key.clone() })).await? {
+                        Response::Messages(m) => m.unwrap_or_default(),
+                        other => return Err(unexpected("get_messages", &other)),
+                    };
                 store.insert(key.clone(), Value::Array(messages.iter().map(|m| Value::Object(m.to_json())).collect()));
                 progress(Progress { stage: files::CHAT_STORE, done: i as u64 + 1, total: keys.len() as u64 });
             }

@@ -82,9 +82,10 @@ fn parse_chat_store(path: &Path, text: &str) -> Result<Vec<(String, Vec<ChatMess
     }
     let Value::Object(doc) = doc else { return Err(invalid(path, "expected a SimpleChatStore object")) };
     if let Some(class) = doc.get("class_name")
-        && class != "SimpleChatStore" {
-            return Err(invalid(path, format!("Invalid ChatStore name: {class}")));
-        }
+        && class != "SimpleChatStore"
+    {
+        return Err(invalid(path, format!("Invalid ChatStore name: {class}")));
+    }
     let store = match doc.get("store") {
         None => return Ok(Vec::new()),
         Some(Value::Object(s)) => s,
@@ -97,7 +98,9 @@ fn parse_chat_store(path: &Path, text: &str) -> Result<Vec<(String, Vec<ChatMess
         };
         let mut msgs = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let Value::Object(m) = item else { return Err(invalid(path, format!("store[{key:?}][{i}] is not an object"))) };
+            let Value::Object(m) = item else {
+                return Err(invalid(path, format!("store[{key:?}][{i}] is not an object")));
+            };
             msgs.push(ChatMessage::from_json(m).map_err(|e| invalid(path, format!("store[{key:?}][{i}]: {e}")))?);
         }
         out.push((key.clone(), msgs));
@@ -115,13 +118,17 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
     for entry in listing {
         let entry = entry.map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         if entry.file_type().map(|t| t.is_file()).unwrap_or(false)
-            && let Some(name) = entry.file_name().to_str() {
-                names.push(name.to_string());
-            }
+            && let Some(name) = entry.file_name().to_str()
+        {
+            names.push(name.to_string());
+        }
     }
     names.sort();
     if !names.iter().any(|n| n == files::DOCSTORE || n == files::INDEX_STORE || n == files::CHAT_STORE) {
-        return Err(invalid(dir, "not a LlamaIndex persist dir: no docstore.json, index_store.json or chat_store.json"));
+        return Err(invalid(
+            dir,
+            "not a LlamaIndex persist dir: no docstore.json, index_store.json or chat_store.json",
+        ));
     }
     for file in [files::DOCSTORE, files::INDEX_STORE] {
         if !names.iter().any(|n| n == file) {
@@ -190,7 +197,8 @@ impl StorageContext {
         for (name, text) in parsed.kept {
             let mut value = Map::new();
             value.insert("content".into(), Value::String(text));
-            let cmd = KvCommand::Put { collection: KEPT_FILES.into(), key: name.clone(), value: JsonText::from_map(&value) };
+            let cmd =
+                KvCommand::Put { collection: KEPT_FILES.into(), key: name.clone(), value: JsonText::from_map(&value) };
             self.backend.apply(Command::Kv(cmd)).await?;
             progress(Progress { stage: &name, done: 1, total: 1 });
         }

@@ -182,8 +182,11 @@ impl DocStore {
 
     /// `set_document_hashes({doc_id: hash})`, in the given order, atomically.
     pub async fn set_document_hashes(&self, doc_hashes: &[(String, String)]) -> Result<()> {
-        self.write(DocstoreCommand::SetDocumentHashes { namespace: self.namespace.clone(), hashes: doc_hashes.to_vec() })
-            .await?;
+        self.write(DocstoreCommand::SetDocumentHashes {
+            namespace: self.namespace.clone(),
+            hashes: doc_hashes.to_vec(),
+        })
+        .await?;
         Ok(())
     }
 
@@ -235,10 +238,10 @@ fn node_write(node: &Node, store_text: bool) -> Result<NodeWrite> {
     if node.id.is_empty() {
         return Err(strata_api::Error::InvalidInput("a node needs a non-empty id_".into()).into());
     }
-    let source = node.source_node().filter(|s| !s.node_id.is_empty()).map(|s| SourceLink {
-        ref_doc_id: s.node_id.clone(),
-        metadata: node.metadata.clone(),
-    });
+    let source = node
+        .source_node()
+        .filter(|s| !s.node_id.is_empty())
+        .map(|s| SourceLink { ref_doc_id: s.node_id.clone(), metadata: node.metadata.clone() });
     Ok(NodeWrite {
         node_id: node.id.clone(),
         data: store_text.then(|| JsonText::from_map(&node.to_doc_json())),

@@ -26,7 +26,10 @@ async fn malformed_persist_files_change_nothing() {
         ("docstore.json", "[1, 2]"),
         ("docstore.json", "{\"docstore/data\": {\"a\": 5}}"),
         ("docstore.json", "{\"docstore/data\": {\"a\": {\"__type__\": \"42\", \"__data__\": {}}}}"),
-        ("docstore.json", "{\"docstore/data\": {\"a\": {\"__type__\": \"1\", \"__data__\": {\"text\": 3, \"id_\": \"a\"}}}}"),
+        (
+            "docstore.json",
+            "{\"docstore/data\": {\"a\": {\"__type__\": \"1\", \"__data__\": {\"text\": 3, \"id_\": \"a\"}}}}",
+        ),
         ("index_store.json", "{\"index_store/data\": {\"x\": {\"__type__\": \"list\", \"__data__\": \"not json\"}}}"),
         ("chat_store.json", "{\"store\": {\"k\": [{\"role\": \"wizard\"}]}, \"class_name\": \"SimpleChatStore\"}"),
         ("chat_store.json", "{\"store\": {}, \"class_name\": \"RedisChatStore\"}"),

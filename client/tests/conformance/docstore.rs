@@ -36,7 +36,10 @@ async fn docstore_persist_round_trip() {
     other.import_persist_dir(&out, &quiet).await.expect("import");
     assert_eq!(other.docstore().get_document("d1", true).await.expect("get"), Some(doc));
     assert_eq!(other.docstore().get_document("d2", true).await.expect("get"), Some(node));
-    assert_eq!(other.docstore().get_ref_doc_info("d1").await.expect("info").map(|i| i.node_ids), Some(vec!["d2".into()]));
+    assert_eq!(
+        other.docstore().get_ref_doc_info("d1").await.expect("info").map(|i| i.node_ids),
+        Some(vec!["d2".into()])
+    );
 }
 
 /// Checklist 4 (`test_docstore_delete_document`).
@@ -175,7 +178,10 @@ async fn allow_update_false_rejects_existing_ids_and_writes_nothing() {
     let ds = ctx.docstore();
     ds.add_documents(&[Node::text_node("a", "old")]).await.expect("add");
     let opts = AddDocumentsOptions { allow_update: false, store_text: true };
-    let err = ds.add_documents_with(&[Node::text_node("new", "x"), Node::text_node("a", "new")], opts).await.expect_err("exists");
+    let err = ds
+        .add_documents_with(&[Node::text_node("new", "x"), Node::text_node("a", "new")], opts)
+        .await
+        .expect_err("exists");
     assert_eq!(err.to_string(), "node_id a already exists. Set allow_update to True to overwrite.");
     assert!(!ds.document_exists("new").await.expect("exists"), "a failing batch writes nothing");
     assert_eq!(ds.get_document("a", true).await.expect("get").expect("some").text(), "old");
@@ -189,7 +195,9 @@ async fn store_text_false_keeps_hashes_and_ref_doc_info_only() {
     let (_d, ctx) = ctx();
     let ds = ctx.docstore();
     let node = child("n", "text", "doc");
-    ds.add_documents_with(&[node.clone()], AddDocumentsOptions { allow_update: true, store_text: false }).await.expect("add");
+    ds.add_documents_with(&[node.clone()], AddDocumentsOptions { allow_update: true, store_text: false })
+        .await
+        .expect("add");
     assert!(!ds.document_exists("n").await.expect("exists"));
     assert!(ds.ref_doc_exists("doc").await.expect("ref"));
     assert_eq!(ds.get_document_hash("n").await.expect("hash"), Some(node.hash()));
@@ -283,7 +291,10 @@ async fn relationships_of_every_kind_round_trip() {
     let node = Node::text_node("n", "t")
         .with_source(RelatedNodeInfo::new("doc"))
         .with_relationship(NodeRelationship::Previous, Related::One(RelatedNodeInfo::new("p")))
-        .with_relationship(NodeRelationship::Child, Related::Many(vec![RelatedNodeInfo::new("c1"), RelatedNodeInfo::new("c2")]));
+        .with_relationship(
+            NodeRelationship::Child,
+            Related::Many(vec![RelatedNodeInfo::new("c1"), RelatedNodeInfo::new("c2")]),
+        );
     ctx.docstore().add_documents(&[node.clone()]).await.expect("add");
     assert_eq!(ctx.docstore().get_node("n", true).await.expect("get"), Some(node));
 }

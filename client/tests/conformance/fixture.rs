@@ -30,7 +30,10 @@ async fn imported_fixture_has_the_recorded_counts() {
     }
     let hashes = ctx.docstore().get_all_document_hashes().await.expect("hashes");
     assert_eq!(hashes.len() as u64, counts["distinct_hashes(get_all_document_hashes)"].as_u64().expect("count"));
-    assert_eq!(ctx.index_store().index_structs().await.expect("structs").len() as u64, counts["index_structs"].as_u64().expect("n"));
+    assert_eq!(
+        ctx.index_store().index_structs().await.expect("structs").len() as u64,
+        counts["index_structs"].as_u64().expect("n")
+    );
 }
 
 #[tokio::test]
@@ -40,7 +43,10 @@ async fn imported_fixture_answers_docstore_queries_as_llamaindex() {
     let ds = ctx.docstore();
     let info = ds.get_ref_doc_info("doc-007").await.expect("info").expect("present");
     assert_eq!(serde_json::to_value(&info).expect("json"), want["ref_doc_info[doc-007]"]);
-    assert_eq!(ds.get_document_hash("doc-007").await.expect("hash").as_deref(), want["get_document_hash(doc-007)"].as_str());
+    assert_eq!(
+        ds.get_document_hash("doc-007").await.expect("hash").as_deref(),
+        want["get_document_hash(doc-007)"].as_str()
+    );
     assert_eq!(Value::Bool(ds.document_exists("doc-007").await.expect("exists")), want["document_exists(doc-007)"]);
     assert_eq!(Value::Bool(ds.ref_doc_exists("doc-007").await.expect("exists")), want["ref_doc_exists(doc-007)"]);
     let node = ds.get_node("doc-007::n0", true).await.expect("node").expect("present");
@@ -90,6 +96,8 @@ async fn export_reproduces_the_fixture_files() {
         assert!(a == b, "{name} differs from llama-index-core's bytes");
         assert!(summary.files.iter().any(|f| f == name));
     }
-    let parse = |p: std::path::PathBuf| -> Value { serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json") };
+    let parse = |p: std::path::PathBuf| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json")
+    };
     assert_eq!(parse(src.join("chat_store.json")), parse(out.join("chat_store.json")));
 }

@@ -9,7 +9,9 @@ fn tree_struct() -> IndexStruct {
     IndexStruct::new(
         "tree",
         "tree-1",
-        obj(json!({"all_nodes": {"0": "a", "1": "b"}, "root_nodes": {"0": "a"}, "node_id_to_children_ids": {"a": ["b"]}})),
+        obj(
+            json!({"all_nodes": {"0": "a", "1": "b"}, "root_nodes": {"0": "a"}, "node_id_to_children_ids": {"a": ["b"]}}),
+        ),
     )
 }
 

@@ -5,9 +5,9 @@
 use indexmap::IndexMap;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+use strata_client::AddDocumentsOptions;
 use strata_client::StorageContext;
 use strata_client::api::{ChatMessage, MessageRole, Node, RelatedNodeInfo};
-use strata_client::AddDocumentsOptions;
 
 type Obj = Map<String, Value>;
 
@@ -130,10 +130,9 @@ impl Model {
     }
 
     fn add_documents(&mut self, nodes: &[Node], allow_update: bool, store_text: bool) -> Answer {
-        if !allow_update
-            && let Some(n) = nodes.iter().find(|n| self.get(DATA, &n.id).is_some()) {
-                return Answer::Error(format!("node_id {} already exists. Set allow_update to True to overwrite.", n.id));
-            }
+        if !allow_update && let Some(n) = nodes.iter().find(|n| self.get(DATA, &n.id).is_some()) {
+            return Answer::Error(format!("node_id {} already exists. Set allow_update to True to overwrite.", n.id));
+        }
         let mut data = Vec::new();
         let mut meta = Vec::new();
         let mut refs: IndexMap<String, Vec<(Vec<String>, Obj)>> = IndexMap::new();
@@ -180,18 +179,19 @@ impl Model {
     fn delete_document(&mut self, id: &str, raise: bool) -> Answer {
         let ref_id = self.get(META, id).and_then(|m| m.get("ref_doc_id")).and_then(Value::as_str).map(str::to_string);
         if let Some(r) = ref_id
-            && let Some((mut ids, md)) = self.ref_doc_info(&r) {
-                if let Some(p) = ids.iter().position(|x| x == id) {
-                    ids.remove(p);
-                }
-                if ids.is_empty() {
-                    self.delete(META, &r);
-                    self.delete(DATA, &r);
-                    self.delete(REFS, &r);
-                } else {
-                    self.put(REFS, &r, Self::ref_doc_json(&ids, &md));
-                }
+            && let Some((mut ids, md)) = self.ref_doc_info(&r)
+        {
+            if let Some(p) = ids.iter().position(|x| x == id) {
+                ids.remove(p);
             }
+            if ids.is_empty() {
+                self.delete(META, &r);
+                self.delete(DATA, &r);
+                self.delete(REFS, &r);
+            } else {
+                self.put(REFS, &r, Self::ref_doc_json(&ids, &md));
+            }
+        }
         let found = self.delete(DATA, id);
         self.delete(META, id);
         if !found && raise { Answer::Error(format!("doc_id {id} not found.")) } else { Answer::Unit }

@@ -15,6 +15,11 @@ impl JsonText {
         Self(serde_json::to_string(map).unwrap_or_else(|_| "{}".into()))
     }
 
+    /// Encodes a node as `doc_to_json(node)`, straight to text.
+    pub fn from_node(node: &crate::model::Node) -> Self {
+        Self(node.to_doc_json_text())
+    }
+
     /// Validates text that claims to be a JSON object.
     pub fn parse(text: impl Into<String>) -> Result<Self, Error> {
         let text = text.into();

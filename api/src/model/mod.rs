@@ -5,6 +5,7 @@ pub mod hash;
 pub mod index_struct;
 pub mod node;
 pub mod node_json;
+mod node_ser;
 pub mod ref_doc;
 
 pub use chat::{ChatMessage, ContentBlock, MessageRole};

@@ -2,6 +2,7 @@
 //! (`{"__data__": {...}, "__type__": "1"}`), including its legacy layout.
 
 use super::node::*;
+use super::node_ser::{DataView, DocView};
 use crate::error::Error;
 use serde_json::{Map, Value};
 
@@ -11,10 +12,7 @@ const TYPE_KEY: &str = "__type__";
 impl Node {
     /// `doc_to_json(node)`: the value the docstore keeps under the node's id.
     pub fn to_doc_json(&self) -> Map<String, Value> {
-        let mut out = Map::new();
-        out.insert(DATA_KEY.into(), Value::Object(self.to_data()));
-        out.insert(TYPE_KEY.into(), Value::String(self.object_type().as_str().into()));
-        out
+        as_object(serde_json::to_value(DocView(self)))
     }
 
     /// `json_to_doc(value)`: parses a docstore value, accepting the legacy layout.
@@ -39,48 +37,14 @@ impl Node {
 
     /// The `__data__` object (`node.to_dict()`), fields in LlamaIndex's order.
     pub fn to_data(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("id_".into(), self.id.clone().into());
-        m.insert("embedding".into(), opt_floats(&self.embedding));
-        m.insert("metadata".into(), Value::Object(self.metadata.clone()));
-        m.insert("excluded_embed_metadata_keys".into(), strings(&self.excluded_embed_metadata_keys));
-        m.insert("excluded_llm_metadata_keys".into(), strings(&self.excluded_llm_metadata_keys));
-        let mut rels = Map::new();
-        for (rel, related) in &self.relationships {
-            let v = match related {
-                Related::One(info) => related_to_json(info),
-                Related::Many(list) => Value::Array(list.iter().map(related_to_json).collect()),
-            };
-            rels.insert(rel.as_str().into(), v);
-        }
-        m.insert("relationships".into(), Value::Object(rels));
-        m.insert("metadata_template".into(), self.metadata_template.clone().into());
-        m.insert("metadata_separator".into(), self.metadata_separator.clone().into());
-        match &self.body {
-            NodeBody::Text(t) => put_text_fields(&mut m, t),
-            NodeBody::Image(t, img) => {
-                put_text_fields(&mut m, t);
-                m.insert("image".into(), opt_str(&img.image));
-                m.insert("image_path".into(), opt_str(&img.image_path));
-                m.insert("image_url".into(), opt_str(&img.image_url));
-                m.insert("image_mimetype".into(), opt_str(&img.image_mimetype));
-                m.insert("text_embedding".into(), opt_floats(&img.text_embedding));
-            }
-            NodeBody::Index { text, index_id, obj } => {
-                put_text_fields(&mut m, text);
-                m.insert("index_id".into(), index_id.clone().into());
-                m.insert("obj".into(), obj.clone());
-            }
-            NodeBody::Document { media, .. } | NodeBody::Multimodal(media) => put_media_fields(&mut m, media),
-        }
-        for (k, v) in &self.extra {
-            m.insert(k.clone(), v.clone());
-        }
-        m.insert("class_name".into(), self.class_name().into());
-        if let NodeBody::Document { .. } = self.body {
-            m.insert("text".into(), self.text().to_string().into());
-        }
-        m
+        as_object(serde_json::to_value(DataView(self)))
+    }
+
+    /// `doc_to_json(node)` as compact JSON text, encoded without an intermediate map.
+    pub fn to_doc_json_text(&self) -> String {
+        // Every field is a string, an integer, a finite float or a JSON value: encoding
+        // cannot fail, and the fallback is never taken.
+        serde_json::to_string(&DocView(self)).unwrap_or_else(|_| "{}".into())
     }
 
     /// Builds a node from a modern `__data__` object of the given type.
@@ -165,65 +129,12 @@ fn invalid(msg: impl Into<String>) -> Error {
     Error::InvalidInput(msg.into())
 }
 
-fn opt_str(v: &Option<String>) -> Value {
-    v.clone().map(Value::String).unwrap_or(Value::Null)
-}
 
-fn strings(v: &[String]) -> Value {
-    Value::Array(v.iter().cloned().map(Value::String).collect())
-}
 
-fn opt_floats(v: &Option<Vec<f64>>) -> Value {
-    match v {
-        None => Value::Null,
-        Some(xs) => Value::Array(
-            xs.iter().map(|x| serde_json::Number::from_f64(*x).map(Value::Number).unwrap_or(Value::Null)).collect(),
-        ),
-    }
-}
 
-fn related_to_json(info: &RelatedNodeInfo) -> Value {
-    let mut m = Map::new();
-    m.insert("node_id".into(), info.node_id.clone().into());
-    m.insert("node_type".into(), opt_str(&info.node_type));
-    m.insert("metadata".into(), Value::Object(info.metadata.clone()));
-    m.insert("hash".into(), opt_str(&info.hash));
-    for (k, v) in &info.extra {
-        m.insert(k.clone(), v.clone());
-    }
-    m.insert("class_name".into(), "RelatedNodeInfo".into());
-    Value::Object(m)
-}
 
-fn put_text_fields(m: &mut Map<String, Value>, t: &TextFields) {
-    m.insert("text".into(), t.text.clone().into());
-    m.insert("mimetype".into(), t.mimetype.clone().into());
-    m.insert("start_char_idx".into(), t.start_char_idx.map(Value::from).unwrap_or(Value::Null));
-    m.insert("end_char_idx".into(), t.end_char_idx.map(Value::from).unwrap_or(Value::Null));
-    m.insert("text_template".into(), t.text_template.clone().into());
-}
 
-fn media_to_json(r: &Option<MediaResource>) -> Value {
-    let Some(r) = r else { return Value::Null };
-    let mut m = Map::new();
-    m.insert("embeddings".into(), r.embeddings.clone().unwrap_or(Value::Null));
-    m.insert("text".into(), opt_str(&r.text));
-    m.insert("path".into(), opt_str(&r.path));
-    m.insert("url".into(), opt_str(&r.url));
-    m.insert("mimetype".into(), opt_str(&r.mimetype));
-    for (k, v) in &r.extra {
-        m.insert(k.clone(), v.clone());
-    }
-    Value::Object(m)
-}
 
-fn put_media_fields(m: &mut Map<String, Value>, media: &MediaFields) {
-    m.insert("text_resource".into(), media_to_json(&media.text_resource));
-    m.insert("image_resource".into(), media_to_json(&media.image_resource));
-    m.insert("audio_resource".into(), media_to_json(&media.audio_resource));
-    m.insert("video_resource".into(), media_to_json(&media.video_resource));
-    m.insert("text_template".into(), media.text_template.clone().into());
-}
 
 fn text_fields(f: &mut Fields<'_>) -> Result<TextFields, Error> {
     Ok(TextFields {
@@ -426,7 +337,14 @@ impl<'a> Fields<'a> {
 
 impl serde::Serialize for Node {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_doc_json().serialize(s)
+        DocView(self).serialize(s)
+    }
+}
+
+fn as_object(v: Result<Value, serde_json::Error>) -> Map<String, Value> {
+    match v {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
     }
 }
 

@@ -96,3 +96,22 @@ fn chat_message_accepts_content_and_blocks() {
     );
     assert!(ChatMessage::from_json(&obj(json!({"role": "wizard"}))).is_err());
 }
+
+#[test]
+fn streamed_doc_json_text_equals_the_map_form() {
+    let mut image = ImageFields::default();
+    image.image = Some("aGk=".into());
+    image.text_embedding = Some(vec![0.5, f64::NAN]);
+    let nodes = [
+        Node::document("d", "hi").with_metadata(obj(json!({"a": [1, 2.5]}))),
+        Node::image_node("i", "t", image),
+        Node::index_node("x", "t", "idx").with_source(RelatedNodeInfo::new("d")),
+        Node::multimodal("m", MediaFields::text("q")),
+    ];
+    for node in nodes {
+        let text = node.to_doc_json_text();
+        let parsed: Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(parsed, Value::Object(node.to_doc_json()));
+        assert_eq!(crate::JsonText::from_node(&node).as_str(), text);
+    }
+}

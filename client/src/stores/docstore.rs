@@ -244,7 +244,7 @@ fn node_write(node: &Node, store_text: bool) -> Result<NodeWrite> {
         .map(|s| SourceLink { ref_doc_id: s.node_id.clone(), metadata: node.metadata.clone() });
     Ok(NodeWrite {
         node_id: node.id.clone(),
-        data: store_text.then(|| JsonText::from_map(&node.to_doc_json())),
+        data: store_text.then(|| JsonText::from_node(node)),
         doc_hash: node.hash(),
         source,
     })

@@ -16,6 +16,8 @@ pub enum Command {
     IndexStore(IndexStoreCommand),
     /// Chat store writes.
     Chat(ChatCommand),
+    /// Cluster metadata writes (meta group only).
+    Meta(crate::cluster::MetaCommand),
 }
 
 /// `BaseKVStore` writes.

@@ -45,13 +45,43 @@ pub enum Error {
         /// The directory.
         path: String,
     },
+    /// The node asked does not lead the group and could not forward the request.
+    #[error("node does not lead raft group {group} (leader: {leader:?})")]
+    NotLeader {
+        /// The group.
+        group: u64,
+        /// The leader, when known.
+        leader: Option<u64>,
+    },
+    /// The group cannot serve now (no leader yet, a peer unreachable, a deadline passed);
+    /// retrying later may succeed.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The node does not host the group and does not know who does.
+    #[error("raft group {0} is not hosted here")]
+    UnknownGroup(u64),
+    /// A cluster operation that cannot be done (removing the last node, joining twice, ...).
+    #[error("cluster: {0}")]
+    Cluster(String),
 }
 
 impl Error {
     /// True when every replica applying the same command reaches the same error, so the
     /// command counts as applied and the error is its answer. False for I/O failures.
     pub fn is_deterministic(&self) -> bool {
-        !matches!(self, Error::Storage(_) | Error::AlreadyOpen { .. })
+        !matches!(
+            self,
+            Error::Storage(_)
+                | Error::AlreadyOpen { .. }
+                | Error::NotLeader { .. }
+                | Error::Unavailable(_)
+                | Error::UnknownGroup(_)
+        )
+    }
+
+    /// True when the same request may succeed if sent again (to the same or another node).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::NotLeader { .. } | Error::Unavailable(_) | Error::UnknownGroup(_))
     }
 }
 

@@ -7,6 +7,8 @@
 //!   JSON (`__type__`/`__data__`, field names and order) and hashes equal to LlamaIndex's.
 //! * [`command`] and [`query`]: the writes and reads a store state machine accepts. Commands
 //!   are the raft log's payload, so they are a persisted format.
+//! * [`cluster`]: node and group ids, the shard map, and the meta group's commands.
+//! * [`service`]: the client-facing tarpc service every node serves.
 //! * [`error`]: the one error type that crosses every boundary, with
 //!   [`Error::is_deterministic`] for the replication layer.
 //! * [`pyrepr`]: Python's `repr`/`str`/`json.dumps` text forms, which LlamaIndex's hashes
@@ -14,13 +16,19 @@
 //!
 //! No I/O and no store logic lives here.
 
+pub mod cluster;
 pub mod command;
 pub mod error;
 pub mod json;
 pub mod model;
 pub mod pyrepr;
 pub mod query;
+pub mod service;
 
+pub use cluster::{
+    GroupId, GroupStatus, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId,
+    ShardInfo, ShardMap,
+};
 pub use command::{ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCommand, NodeWrite, SourceLink};
 pub use error::{Error, Result};
 pub use json::JsonText;

@@ -15,6 +15,8 @@ pub enum Query {
     IndexStore(IndexStoreQuery),
     /// Chat store reads.
     Chat(ChatQuery),
+    /// Cluster metadata reads (meta group only).
+    Meta(crate::cluster::MetaQuery),
 }
 
 /// `BaseKVStore` reads.
@@ -146,4 +148,8 @@ pub enum Response {
     Message(Option<ChatMessage>),
     /// A chat history; none when the key was absent (for `delete_messages`).
     Messages(Option<Vec<ChatMessage>>),
+    /// The cluster's shard map.
+    ShardMap(crate::cluster::ShardMap),
+    /// A node id (the one `AddNode` handed out).
+    NodeId(u64),
 }

@@ -12,6 +12,8 @@
 //! | [`docstore`] | `KVDocumentStore` over `{ns}/data`, `{ns}/metadata`, `{ns}/ref_doc_info` |
 //! | [`index_store`] | `KVIndexStore` over `{ns}/data` |
 //! | [`chat`] | `SimpleChatStore` semantics, one record per message |
+//! | [`meta`] | the meta group's shard map (members, shards, replicas, epoch) |
+//! | [`placement`] | which shard holds a collection; which nodes should hold a shard |
 //! | [`ordered`] | insertion-ordered maps (Python dict order) inside the tree |
 //! | [`txn`] | a command's buffered writes, committed as one `sled::Batch` |
 //! | [`keys`] | the key encoding, in one place |
@@ -24,9 +26,11 @@ pub mod error;
 pub mod index_store;
 pub mod keys;
 pub mod kv;
+pub mod meta;
 pub mod ordered;
+pub mod placement;
 pub mod shard;
 pub mod txn;
 
 pub use error::{Error, Result};
-pub use shard::{OpenOptions, Shard, open_db};
+pub use shard::{Answer, OpenOptions, Shard, open_db};

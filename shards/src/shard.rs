@@ -7,10 +7,16 @@
 
 use crate::error::{Error, Result};
 use crate::txn::Txn;
-use crate::{chat, docstore, index_store, kv};
+use crate::{chat, docstore, index_store, keys, kv, meta};
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
-use strata_api::{Command, Query, Response};
+use strata_api::{Command, Query, RequestId, Response};
+
+/// How many log entries a request id is remembered for (a retry later than that is new).
+pub const DEDUP_WINDOW: u64 = 100_000;
+
+/// A command's answer: its response, or the deterministic error every replica reaches.
+pub type Answer = std::result::Result<Response, strata_api::Error>;
 
 /// One state machine holding every KV, document, index and chat record of its keys.
 pub struct Shard {
@@ -64,15 +70,110 @@ impl Shard {
     pub fn apply(&self, cmd: &Command) -> Result<Response> {
         let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut txn = Txn::new(&self.tree);
-        let response = match cmd {
-            Command::Kv(c) => kv::apply(&mut txn, c),
-            Command::Docstore(c) => docstore::apply(&mut txn, c),
-            Command::IndexStore(c) => index_store::apply(&mut txn, c),
-            Command::Chat(c) => chat::apply(&mut txn, c),
-        }?;
+        let response = dispatch(&mut txn, cmd)?;
         let _gate = self.batch_gate.write().unwrap_or_else(|p| p.into_inner());
         txn.commit()?;
         Ok(response)
+    }
+
+    /// Applies log entry `index` of a replicated shard: the command (if any) runs once per
+    /// `request` id, and its changes, `extra` (the replication layer's applied-state
+    /// records) and the request's remembered answer land in one atomic batch. A
+    /// deterministic error is the answer (the state is unchanged but `extra` still lands);
+    /// any other error means this replica could not apply the entry.
+    pub fn apply_entry(
+        &self,
+        index: u64,
+        request: Option<RequestId>,
+        cmd: Option<&Command>,
+        extra: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<Option<Answer>> {
+        let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let remembered = match request {
+            Some(id) => self.tree.get(dedup_key(id))?,
+            None => None,
+        };
+        let mut txn = Txn::new(&self.tree);
+        let answer = match (cmd, remembered) {
+            (None, _) => None,
+            (Some(_), Some(bytes)) => Some(
+                rmp_serde::from_slice::<Answer>(&bytes).map_err(|e| Error::Corrupt(format!("request record: {e}")))?,
+            ),
+            (Some(cmd), None) => {
+                let answer = match dispatch(&mut txn, cmd) {
+                    Ok(r) => Ok(r),
+                    Err(Error::Api(e)) => Err(e),
+                    Err(Error::Corrupt(msg)) => Err(strata_api::Error::InvalidData(msg)),
+                    Err(e) => return Err(e),
+                };
+                if answer.is_err() {
+                    txn = Txn::new(&self.tree);
+                }
+                if let Some(id) = request {
+                    let bytes =
+                        rmp_serde::to_vec(&answer).map_err(|e| Error::Corrupt(format!("request record: {e}")))?;
+                    txn.put(dedup_key(id), bytes);
+                    txn.put(dedup_index_key(index, id), Vec::new());
+                }
+                Some(answer)
+            }
+        };
+        if index > DEDUP_WINDOW {
+            let end = dedup_index_prefix(index - DEDUP_WINDOW);
+            for item in self.tree.range(DEDUP_INDEX.to_vec()..end) {
+                let (k, _) = item?;
+                if let Some(id) = parse_dedup_index_key(&k) {
+                    txn.remove(dedup_key(id));
+                }
+                txn.remove(k.to_vec());
+            }
+        }
+        for (k, v) in extra {
+            txn.put(k, v);
+        }
+        let _gate = self.batch_gate.write().unwrap_or_else(|p| p.into_inner());
+        txn.commit()?;
+        Ok(answer)
+    }
+
+    /// One record of the shard's own metadata space (`#...` keys), as stored.
+    pub fn get_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Every record of the shard, as one consistent image (writes wait while it is taken):
+    /// a sequence of `len(key) key len(value) value` with big-endian u32 lengths; also
+    /// answers the record under `capture` as of that image.
+    pub fn export_image(&self, capture: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+        let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let captured = self.tree.get(capture)?.map(|v| v.to_vec());
+        let mut out = Vec::new();
+        for item in self.tree.iter() {
+            let (k, v) = item?;
+            out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+            out.extend_from_slice(&k);
+            out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            out.extend_from_slice(&v);
+        }
+        Ok((out, captured))
+    }
+
+    /// Replaces every record with those of `image` (from [`Shard::export_image`]) in one
+    /// atomic batch: a crash leaves either the old state or the new one.
+    pub fn install_image(&self, image: &[u8]) -> Result<()> {
+        let records = parse_image(image)?;
+        let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = sled::Batch::default();
+        for item in self.tree.iter() {
+            let (k, _) = item?;
+            batch.remove(k);
+        }
+        for (k, v) in records {
+            batch.insert(k, v);
+        }
+        let _gate = self.batch_gate.write().unwrap_or_else(|p| p.into_inner());
+        self.tree.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Answers one query from committed state.
@@ -84,6 +185,7 @@ impl Shard {
             Query::Docstore(q) => docstore::query(r, q),
             Query::IndexStore(q) => index_store::query(r, q),
             Query::Chat(q) => chat::query(r, q),
+            Query::Meta(q) => meta::query(r, q),
         }
     }
 
@@ -96,4 +198,62 @@ impl Shard {
     pub async fn flush_async(&self) -> Result<usize> {
         Ok(self.db.flush_async().await?)
     }
+}
+
+fn dispatch(txn: &mut Txn<'_>, cmd: &Command) -> Result<Response> {
+    match cmd {
+        Command::Kv(c) => kv::apply(txn, c),
+        Command::Docstore(c) => docstore::apply(txn, c),
+        Command::IndexStore(c) => index_store::apply(txn, c),
+        Command::Chat(c) => chat::apply(txn, c),
+        Command::Meta(c) => meta::apply(txn, c),
+    }
+}
+
+/// Remembered answers: `#req/ client seq`.
+const DEDUP: &[u8] = b"#req/";
+/// Their index by log position, for forgetting: `#reqidx/ index client seq`.
+const DEDUP_INDEX: &[u8] = b"#reqidx/";
+
+fn dedup_key(id: RequestId) -> Vec<u8> {
+    let mut k = DEDUP.to_vec();
+    k.extend_from_slice(&id.client.to_be_bytes());
+    k.extend_from_slice(&id.seq.to_be_bytes());
+    k
+}
+
+fn dedup_index_prefix(index: u64) -> Vec<u8> {
+    let mut k = DEDUP_INDEX.to_vec();
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn dedup_index_key(index: u64, id: RequestId) -> Vec<u8> {
+    let mut k = dedup_index_prefix(index);
+    k.extend_from_slice(&id.client.to_be_bytes());
+    k.extend_from_slice(&id.seq.to_be_bytes());
+    k
+}
+
+fn parse_dedup_index_key(k: &[u8]) -> Option<RequestId> {
+    let tail = k.get(DEDUP_INDEX.len() + 8..)?;
+    Some(RequestId { client: keys::read_u64(tail)?, seq: keys::read_u64(tail.get(8..)?)? })
+}
+
+fn parse_image(mut image: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let corrupt = || Error::Corrupt("truncated shard image".into());
+    let take = |image: &mut &[u8]| -> Result<Vec<u8>> {
+        let len_bytes: [u8; 4] = image.get(..4).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?;
+        let len = u32::from_be_bytes(len_bytes) as usize;
+        let bytes = image.get(4..4 + len).ok_or_else(corrupt)?.to_vec();
+        *image = &image[4 + len..];
+        Ok(bytes)
+    };
+    let mut out = Vec::new();
+    while !image.is_empty() {
+        let k = take(&mut image)?;
+        let v = take(&mut image)?;
+        out.push((k, v));
+    }
+    Ok(out)
 }

@@ -129,13 +129,6 @@ fn invalid(msg: impl Into<String>) -> Error {
     Error::InvalidInput(msg.into())
 }
 
-
-
-
-
-
-
-
 fn text_fields(f: &mut Fields<'_>) -> Result<TextFields, Error> {
     Ok(TextFields {
         text: f.opt_string("text")?.unwrap_or_default(),

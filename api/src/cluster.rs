@@ -1,0 +1,165 @@
+//! Cluster metadata: node and group ids, the members, the shard map, and the commands of
+//! the meta group (raft group 0) that change them. The shard map is a persisted format:
+//! it lives in the meta group's state and its log.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A node's id: assigned once, never reused.
+pub type NodeId = u64;
+
+/// A raft group's id: [`META_GROUP`] for the cluster metadata, `1..=S` for the KV shards.
+pub type GroupId = u64;
+
+/// The meta group's id.
+pub const META_GROUP: GroupId = 0;
+
+/// Where a node listens.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// The node's id.
+    pub id: NodeId,
+    /// Address of its raft (peer-to-peer) service, `host:port`.
+    pub raft_addr: String,
+    /// Address of its client service, `host:port`.
+    pub client_addr: String,
+}
+
+/// One KV shard: its raft group and the nodes meant to hold a replica of it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// The shard's raft group.
+    pub group: GroupId,
+    /// The voting replicas, as last settled by the rebalancer.
+    pub replicas: Vec<NodeId>,
+    /// Nodes being brought in as learners before they are promoted.
+    pub learners: Vec<NodeId>,
+}
+
+/// The cluster's layout, versioned by `epoch` (bumped by every change).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardMap {
+    /// Bumped on every change; clients compare it to the map they cached.
+    pub epoch: u64,
+    /// How many replicas each shard aims for.
+    pub replication: u32,
+    /// The members, by id.
+    pub nodes: BTreeMap<NodeId, NodeInfo>,
+    /// The KV shards, in group order (`shards[i].group == i + 1`).
+    pub shards: Vec<ShardInfo>,
+    /// The next id [`MetaCommand::AddNode`] hands out.
+    pub next_node_id: NodeId,
+}
+
+impl ShardMap {
+    /// How many KV shards the cluster has.
+    pub fn shard_count(&self) -> u32 {
+        self.shards.len() as u32
+    }
+
+    /// The shard of a group, if it is a KV shard.
+    pub fn shard(&self, group: GroupId) -> Option<&ShardInfo> {
+        group.checked_sub(1).and_then(|i| self.shards.get(i as usize))
+    }
+
+    /// The groups a node should host (as replica or learner), meta group excluded.
+    pub fn groups_of(&self, node: NodeId) -> Vec<GroupId> {
+        self.shards
+            .iter()
+            .filter(|s| s.replicas.contains(&node) || s.learners.contains(&node))
+            .map(|s| s.group)
+            .collect()
+    }
+}
+
+/// Writes to the cluster metadata (applied by the meta group).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum MetaCommand {
+    /// Creates the layout once, on the bootstrap node: `shards` shards on that node alone.
+    Bootstrap {
+        /// The first member.
+        node: NodeInfo,
+        /// Number of KV shards.
+        shards: u32,
+        /// Replicas per shard.
+        replication: u32,
+    },
+    /// Adds a member (its `id` is ignored: the map hands out `next_node_id`); answers the id.
+    AddNode {
+        /// Where it listens.
+        node: NodeInfo,
+    },
+    /// Removes a member from the node list (its replicas are moved by the rebalancer first).
+    RemoveNode {
+        /// The member.
+        id: NodeId,
+    },
+    /// Records a shard's replicas and learners.
+    SetShardMembers {
+        /// The shard's group.
+        group: GroupId,
+        /// Voting replicas.
+        replicas: Vec<NodeId>,
+        /// Learners.
+        learners: Vec<NodeId>,
+    },
+}
+
+/// Reads of the cluster metadata.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum MetaQuery {
+    /// The whole shard map → `ShardMap`.
+    ShardMap,
+}
+
+/// Identifies a write so a retried one is applied once: `client` is random per client
+/// instance, `seq` increases per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RequestId {
+    /// The client instance.
+    pub client: u64,
+    /// The request, unique within the client.
+    pub seq: u64,
+}
+
+/// How fresh a read must be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReadConsistency {
+    /// Linearizable: served by the leader after confirming its leadership (the default).
+    #[default]
+    Linearizable,
+    /// Any replica's current state, possibly behind.
+    StaleOk,
+}
+
+/// One raft group as seen by one node, for `strata status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupStatus {
+    /// The group.
+    pub group: GroupId,
+    /// "Leader", "Follower", "Candidate", "Learner" or "Shutdown".
+    pub role: String,
+    /// The current term.
+    pub term: u64,
+    /// The leader this node knows of.
+    pub leader: Option<NodeId>,
+    /// Index of the last log entry.
+    pub last_log_index: Option<u64>,
+    /// Index of the last applied entry.
+    pub applied_index: Option<u64>,
+    /// Voters of the group's membership.
+    pub voters: Vec<NodeId>,
+    /// Learners of the group's membership.
+    pub learners: Vec<NodeId>,
+    /// On the leader: how many entries each member is behind the leader's last log.
+    pub lag: BTreeMap<NodeId, u64>,
+}
+
+/// A node's answer to `status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// The node.
+    pub node: NodeInfo,
+    /// Every group it hosts.
+    pub groups: Vec<GroupStatus>,
+}

@@ -1,0 +1,31 @@
+//! The client-facing RPC service every node serves (tarpc, MessagePack on the wire).
+//! Any node answers any request: a write or linearizable read that reaches a node not
+//! leading the request's group is forwarded to the leader.
+
+use crate::cluster::{GroupId, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId, ShardMap};
+use crate::command::Command;
+use crate::error::Error;
+use crate::query::{Query, Response};
+
+/// Strata's client service.
+#[tarpc::service]
+pub trait StrataService {
+    /// Applies `command` in raft group `group` once (deduplicated by `request_id`); answers
+    /// when it is committed on a majority and durable there. `hops` counts forwards.
+    async fn write(
+        group: GroupId,
+        request_id: Option<RequestId>,
+        command: Command,
+        hops: u8,
+    ) -> Result<Response, Error>;
+    /// Answers `query` from group `group` with the asked consistency.
+    async fn read(group: GroupId, query: Query, consistency: ReadConsistency, hops: u8) -> Result<Response, Error>;
+    /// The cluster's shard map (linearizable).
+    async fn shard_map() -> Result<ShardMap, Error>;
+    /// This node's view of every group it hosts.
+    async fn status() -> Result<NodeStatus, Error>;
+    /// Adds a node (addresses in `node`; its id is assigned) and answers its id.
+    async fn join(node: NodeInfo) -> Result<NodeId, Error>;
+    /// Moves a node's replicas away and removes it from the cluster.
+    async fn remove_node(id: NodeId) -> Result<(), Error>;
+}

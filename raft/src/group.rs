@@ -1,0 +1,127 @@
+//! One raft group on this node: its raft handle and its shard, with the operations the
+//! node server needs (write, read, status, membership changes).
+
+use crate::Request;
+use crate::error::{Error, Result};
+use crate::network::service::AdminOp;
+use crate::typ::Raft;
+use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::{BasicNode, ServerState};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use strata_api::{GroupId, GroupStatus, NodeId, Query, ReadConsistency, Response};
+use strata_shards::{Answer, Shard};
+
+/// A hosted raft group.
+pub struct Group {
+    /// The group's id.
+    pub id: GroupId,
+    /// Its raft.
+    pub raft: Raft,
+    pub(crate) shard: Arc<Shard>,
+}
+
+fn not_leader(group: GroupId, f: &openraft::error::ForwardToLeader<NodeId, BasicNode>) -> Error {
+    Error::NotLeader { group, leader: f.leader_id, leader_addr: f.leader_node.as_ref().map(|n| n.addr.clone()) }
+}
+
+fn raft_err(group: GroupId, e: impl std::fmt::Display) -> Error {
+    Error::Raft { group, message: e.to_string() }
+}
+
+impl Group {
+    /// Replicates `request` and answers what applying it answered (once committed on a
+    /// majority, durable there, and applied here).
+    pub async fn write(&self, request: Request) -> Result<Answer> {
+        match self.raft.client_write(request).await {
+            Ok(r) => r.data.0.ok_or_else(|| raft_err(self.id, "a command entry answered nothing")),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(not_leader(self.id, &f)),
+            Err(e) => Err(raft_err(self.id, e)),
+        }
+    }
+
+    /// Confirms this node still leads the group and waits until its state machine has
+    /// applied everything committed before the call (openraft's read index).
+    pub async fn ensure_linearizable(&self) -> Result<()> {
+        match self.raft.ensure_linearizable().await {
+            Ok(_) => Ok(()),
+            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => Err(not_leader(self.id, &f)),
+            Err(e) => Err(raft_err(self.id, e)),
+        }
+    }
+
+    /// Answers `query` from this replica's state, linearizably when asked.
+    pub async fn read(&self, query: Query, consistency: ReadConsistency) -> Result<Response> {
+        if consistency == ReadConsistency::Linearizable {
+            self.ensure_linearizable().await?;
+        }
+        let shard = self.shard.clone();
+        let answer =
+            tokio::task::spawn_blocking(move || shard.query(&query)).await.map_err(|e| raft_err(self.id, e))??;
+        Ok(answer)
+    }
+
+    /// The leader this node knows of, with its raft address.
+    pub fn leader(&self) -> Option<(NodeId, Option<String>)> {
+        let m = self.raft.metrics().borrow().clone();
+        let id = m.current_leader?;
+        let addr = m.membership_config.membership().get_node(&id).map(|n| n.addr.clone());
+        Some((id, addr))
+    }
+
+    /// This node's view of the group.
+    pub fn status(&self) -> GroupStatus {
+        let m = self.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let role = match m.state {
+            ServerState::Leader => "Leader",
+            ServerState::Follower if !membership.voter_ids().any(|v| v == m.id) => "Learner",
+            ServerState::Follower => "Follower",
+            ServerState::Candidate => "Candidate",
+            ServerState::Learner => "Learner",
+            ServerState::Shutdown => "Shutdown",
+        };
+        let last = m.last_log_index.unwrap_or(0);
+        let lag: BTreeMap<NodeId, u64> = m
+            .replication
+            .as_ref()
+            .map(|r| {
+                r.iter()
+                    .map(|(id, matched)| (*id, last.saturating_sub(matched.map(|l| l.index).unwrap_or(0))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        GroupStatus {
+            group: self.id,
+            role: role.to_string(),
+            term: m.current_term,
+            leader: m.current_leader,
+            last_log_index: m.last_log_index,
+            applied_index: m.last_applied.map(|l| l.index),
+            voters: membership.voter_ids().collect(),
+            learners: membership.learner_ids().collect(),
+            lag,
+        }
+    }
+
+    /// Performs a membership change as the group's leader.
+    pub async fn admin(&self, op: AdminOp) -> Result<()> {
+        let map_write = |e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>| match e {
+            RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => not_leader(self.id, &f),
+            e => raft_err(self.id, e),
+        };
+        match op {
+            AdminOp::AddLearner { node, addr } => {
+                self.raft.add_learner(node, BasicNode { addr }, true).await.map_err(map_write)?;
+            }
+            AdminOp::ChangeVoters { voters } => {
+                self.raft.change_membership(voters, false).await.map_err(map_write)?;
+            }
+            AdminOp::RemoveLearners { nodes } => {
+                let change = openraft::ChangeMembers::RemoveNodes(nodes);
+                self.raft.change_membership(change, false).await.map_err(map_write)?;
+            }
+        }
+        Ok(())
+    }
+}

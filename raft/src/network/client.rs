@@ -1,0 +1,148 @@
+//! openraft's outbound network: a pool of tarpc connections, one per peer address, shared
+//! by every group of the node. A connection that fails is dropped and re-made lazily.
+
+use super::service::{PeerError, RaftPeerClient};
+use crate::TypeConfig;
+use openraft::BasicNode;
+use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
+    VoteResponse,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use strata_api::{GroupId, NodeId};
+use tarpc::client::RpcError;
+use tarpc::tokio_serde::formats::MessagePack;
+
+/// Connections to peers by raft address. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct PeerPool {
+    conns: Arc<Mutex<HashMap<String, RaftPeerClient>>>,
+}
+
+impl PeerPool {
+    /// The connection to `addr`, made if needed.
+    pub async fn client(&self, addr: &str) -> std::io::Result<RaftPeerClient> {
+        if let Some(c) = self.conns.lock().unwrap_or_else(|p| p.into_inner()).get(addr) {
+            return Ok(c.clone());
+        }
+        let mut connect = tarpc::serde_transport::tcp::connect(addr, MessagePack::default);
+        connect.config_mut().max_frame_length(super::MAX_FRAME);
+        let transport = tokio::time::timeout(Duration::from_secs(2), connect)
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connecting to {addr}")))??;
+        let client = RaftPeerClient::new(tarpc::client::Config::default(), transport).spawn();
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(addr.to_string(), client.clone());
+        Ok(client)
+    }
+
+    /// Forgets the connection to `addr` (after a transport error).
+    pub fn forget(&self, addr: &str) {
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).remove(addr);
+    }
+}
+
+/// A tarpc context whose deadline is `ttl` from now.
+pub fn context_within(ttl: Duration) -> tarpc::context::Context {
+    let mut ctx = tarpc::context::current();
+    ctx.deadline = Instant::now() + ttl;
+    ctx
+}
+
+/// Builds the network of one group.
+pub struct NetFactory {
+    /// The group whose messages this network carries.
+    pub group: GroupId,
+    /// The node's connection pool.
+    pub pool: PeerPool,
+}
+
+impl RaftNetworkFactory<TypeConfig> for NetFactory {
+    type Network = PeerConn;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerConn {
+        PeerConn { group: self.group, target, addr: node.addr.clone(), pool: self.pool.clone() }
+    }
+}
+
+/// One group's link to one peer.
+pub struct PeerConn {
+    group: GroupId,
+    target: NodeId,
+    addr: String,
+    pool: PeerPool,
+}
+
+impl PeerConn {
+    fn map_err<E: std::error::Error + 'static>(
+        &self,
+        result: Result<Result<(), PeerError<E>>, RpcError>,
+    ) -> Result<(), RPCError<NodeId, BasicNode, RaftError<NodeId, E>>> {
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(PeerError::Raft(e))) => Err(RPCError::RemoteError(RemoteError::new(self.target, e))),
+            Ok(Err(e @ PeerError::NoGroup(_))) => Err(RPCError::Unreachable(Unreachable::new(&e))),
+            Err(e @ RpcError::DeadlineExceeded) => Err(RPCError::Network(NetworkError::new(&e))),
+            Err(e) => {
+                self.pool.forget(&self.addr);
+                Err(RPCError::Unreachable(Unreachable::new(&e)))
+            }
+        }
+    }
+
+    async fn client<E: std::error::Error>(
+        &self,
+    ) -> Result<RaftPeerClient, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>> {
+        self.pool.client(&self.addr).await.map_err(|e| RPCError::Unreachable(Unreachable::new(&e)))
+    }
+}
+
+/// Splits a peer answer into the value and a unit result for error mapping.
+fn split<T, E: std::error::Error>(
+    r: Result<Result<T, PeerError<E>>, RpcError>,
+) -> (Option<T>, Result<Result<(), PeerError<E>>, RpcError>) {
+    match r {
+        Ok(Ok(v)) => (Some(v), Ok(Ok(()))),
+        Ok(Err(e)) => (None, Ok(Err(e))),
+        Err(e) => (None, Err(e)),
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerConn {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        let client = self.client().await?;
+        let (value, rest) = split(client.append(context_within(option.hard_ttl()), self.group, rpc).await);
+        self.map_err(rest)?;
+        value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>>
+    {
+        let client = self.client().await?;
+        let (value, rest) = split(client.snapshot(context_within(option.hard_ttl()), self.group, rpc).await);
+        self.map_err(rest)?;
+        value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        let client = self.client().await?;
+        let (value, rest) = split(client.vote(context_within(option.hard_ttl()), self.group, rpc).await);
+        self.map_err(rest)?;
+        value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
+    }
+}

@@ -1,0 +1,81 @@
+//! The inbound side of the raft transport: each call goes to the group it names.
+
+use super::service::{AdminOp, PeerError, RaftPeer};
+use crate::TypeConfig;
+use crate::registry::Registry;
+use futures::{StreamExt, future};
+use openraft::error::{Infallible, InstallSnapshotError};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
+    VoteResponse,
+};
+use std::sync::Arc;
+use strata_api::{GroupId, NodeId};
+use tarpc::context::Context;
+use tarpc::server::{BaseChannel, Channel};
+use tarpc::tokio_serde::formats::MessagePack;
+
+/// Serves the peer service of one node.
+#[derive(Clone)]
+pub struct PeerServer {
+    registry: Arc<Registry>,
+}
+
+impl RaftPeer for PeerServer {
+    async fn append(
+        self,
+        _: Context,
+        group: GroupId,
+        req: AppendEntriesRequest<TypeConfig>,
+    ) -> Result<AppendEntriesResponse<NodeId>, PeerError<Infallible>> {
+        let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
+        g.raft.append_entries(req).await.map_err(PeerError::Raft)
+    }
+
+    async fn vote(
+        self,
+        _: Context,
+        group: GroupId,
+        req: VoteRequest<NodeId>,
+    ) -> Result<VoteResponse<NodeId>, PeerError<Infallible>> {
+        let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
+        g.raft.vote(req).await.map_err(PeerError::Raft)
+    }
+
+    async fn snapshot(
+        self,
+        _: Context,
+        group: GroupId,
+        req: InstallSnapshotRequest<TypeConfig>,
+    ) -> Result<InstallSnapshotResponse<NodeId>, PeerError<InstallSnapshotError>> {
+        let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
+        g.raft.install_snapshot(req).await.map_err(PeerError::Raft)
+    }
+
+    async fn admin(self, _: Context, group: GroupId, op: AdminOp) -> Result<(), strata_api::Error> {
+        let g = self.registry.get(group).ok_or(strata_api::Error::UnknownGroup(group))?;
+        g.admin(op).await.map_err(Into::into)
+    }
+}
+
+/// Binds the peer service on `addr` (port 0 picks one); answers the bound address and the
+/// future that serves until dropped.
+pub async fn bind(
+    addr: &str,
+    registry: Arc<Registry>,
+) -> std::io::Result<(std::net::SocketAddr, impl std::future::Future<Output = ()> + Send + 'static)> {
+    let mut listener = tarpc::serde_transport::tcp::listen(addr, MessagePack::default).await?;
+    listener.config_mut().max_frame_length(super::MAX_FRAME);
+    let local = listener.local_addr();
+    let server = PeerServer { registry };
+    let serve =
+        listener.filter_map(|r| future::ready(r.ok())).map(BaseChannel::with_defaults).for_each(move |channel| {
+            let server = server.clone();
+            async move {
+                tokio::spawn(channel.execute(server.serve()).for_each(|f| async {
+                    tokio::spawn(f);
+                }));
+            }
+        });
+    Ok((local, serve))
+}

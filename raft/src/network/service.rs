@@ -1,0 +1,67 @@
+//! The peer-to-peer service. Clients never see it: it lives here, not in `strata-api`.
+
+use crate::TypeConfig;
+use openraft::error::{InstallSnapshotError, RaftError};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
+    VoteResponse,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use strata_api::{GroupId, NodeId};
+
+/// Why a peer call failed on the receiving node.
+#[derive(Debug, Clone, Serialize, Deserialize, thiserror::Error)]
+pub enum PeerError<E: std::error::Error> {
+    /// The receiving node does not host the group (yet, or any more).
+    #[error("raft group {0} is not hosted by the peer")]
+    NoGroup(GroupId),
+    /// The group's raft refused the call.
+    #[error(transparent)]
+    Raft(RaftError<NodeId, E>),
+}
+
+/// A membership change asked of a group's leader.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum AdminOp {
+    /// Adds `node` (raft service at `addr`) as a learner and waits until it has caught up.
+    AddLearner {
+        /// The node.
+        node: NodeId,
+        /// Its raft address.
+        addr: String,
+    },
+    /// Makes `voters` the group's voters (learners not listed stay learners; removed
+    /// voters leave the group).
+    ChangeVoters {
+        /// The new voter set.
+        voters: BTreeSet<NodeId>,
+    },
+    /// Removes learners from the group.
+    RemoveLearners {
+        /// The learners.
+        nodes: BTreeSet<NodeId>,
+    },
+}
+
+/// The raft RPCs between nodes, each tagged by its group.
+#[tarpc::service]
+pub trait RaftPeer {
+    /// openraft's AppendEntries.
+    async fn append(
+        group: GroupId,
+        req: AppendEntriesRequest<TypeConfig>,
+    ) -> Result<AppendEntriesResponse<NodeId>, PeerError<openraft::error::Infallible>>;
+    /// openraft's RequestVote.
+    async fn vote(
+        group: GroupId,
+        req: VoteRequest<NodeId>,
+    ) -> Result<VoteResponse<NodeId>, PeerError<openraft::error::Infallible>>;
+    /// openraft's InstallSnapshot (one chunk).
+    async fn snapshot(
+        group: GroupId,
+        req: InstallSnapshotRequest<TypeConfig>,
+    ) -> Result<InstallSnapshotResponse<NodeId>, PeerError<InstallSnapshotError>>;
+    /// A membership change, done by the group's leader (others answer `NotLeader`).
+    async fn admin(group: GroupId, op: AdminOp) -> Result<(), strata_api::Error>;
+}

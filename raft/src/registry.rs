@@ -1,0 +1,121 @@
+//! Every raft group a node hosts, by id, over one sled database and one peer pool.
+
+use crate::error::{Error, Result};
+use crate::flusher::Flusher;
+use crate::group::Group;
+use crate::log_store::{self, SledLogStore};
+use crate::network::client::{NetFactory, PeerPool};
+use crate::state_machine::{self, ShardStateMachine};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use strata_api::{GroupId, NodeId};
+
+/// How the node's groups run.
+#[derive(Clone, Debug)]
+pub struct RegistryConfig {
+    /// This node's id.
+    pub node_id: NodeId,
+    /// openraft's settings, shared by every group.
+    pub raft: openraft::Config,
+}
+
+/// The groups of one node.
+pub struct Registry {
+    node_id: NodeId,
+    db: sled::Db,
+    flusher: Flusher,
+    pool: PeerPool,
+    config: Arc<openraft::Config>,
+    groups: RwLock<BTreeMap<GroupId, Arc<Group>>>,
+    opening: tokio::sync::Mutex<()>,
+}
+
+impl Registry {
+    /// A registry over `db` (starts the group-commit flusher on the current runtime).
+    pub fn new(db: sled::Db, config: RegistryConfig) -> Result<Arc<Self>> {
+        let raft = config.raft.validate().map_err(|e| Error::Raft { group: 0, message: e.to_string() })?;
+        Ok(Arc::new(Self {
+            node_id: config.node_id,
+            flusher: Flusher::start(db.clone()),
+            db,
+            pool: PeerPool::default(),
+            config: Arc::new(raft),
+            groups: RwLock::new(BTreeMap::new()),
+            opening: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// The group, if hosted here.
+    pub fn get(&self, group: GroupId) -> Option<Arc<Group>> {
+        self.groups.read().unwrap_or_else(|p| p.into_inner()).get(&group).cloned()
+    }
+
+    /// Every hosted group, by id.
+    pub fn groups(&self) -> Vec<Arc<Group>> {
+        self.groups.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// Groups that have state in the database (hosted before a restart).
+    pub fn groups_on_disk(&self) -> Vec<GroupId> {
+        let mut out: Vec<GroupId> = self
+            .db
+            .tree_names()
+            .iter()
+            .filter_map(|n| std::str::from_utf8(n).ok()?.strip_prefix('g')?.strip_suffix(".log")?.parse().ok())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Opens (or answers the already open) group `group`, recovering it from disk.
+    pub async fn open_group(&self, group: GroupId) -> Result<Arc<Group>> {
+        let _one_at_a_time = self.opening.lock().await;
+        if let Some(g) = self.get(group) {
+            return Ok(g);
+        }
+        let log = SledLogStore::open(&self.db, group, self.flusher.clone())?;
+        let sm = ShardStateMachine::open(&self.db, group, self.flusher.clone())?;
+        let shard = sm.shard();
+        let net = NetFactory { group, pool: self.pool.clone() };
+        let raft = openraft::Raft::new(self.node_id, self.config.clone(), net, log, sm)
+            .await
+            .map_err(|e| Error::Raft { group, message: e.to_string() })?;
+        let g = Arc::new(Group { id: group, raft, shard });
+        self.groups.write().unwrap_or_else(|p| p.into_inner()).insert(group, g.clone());
+        Ok(g)
+    }
+
+    /// Stops group `group` and deletes its state from this node (it no longer holds a
+    /// replica).
+    pub async fn drop_group(&self, group: GroupId) -> Result<()> {
+        let _one_at_a_time = self.opening.lock().await;
+        let g = self.groups.write().unwrap_or_else(|p| p.into_inner()).remove(&group);
+        if let Some(g) = g {
+            let _ = g.raft.shutdown().await;
+        }
+        let [log, meta] = log_store::tree_names(group);
+        for name in [log, meta, state_machine::state_tree_name(group), state_machine::snapshot_tree_name(group)] {
+            self.db.drop_tree(name)?;
+        }
+        self.flusher.flush().await.map_err(|e| Error::Raft { group, message: e.to_string() })?;
+        Ok(())
+    }
+
+    /// Stops every group (before the process exits).
+    pub async fn shutdown(&self) {
+        for g in self.groups() {
+            let _ = g.raft.shutdown().await;
+        }
+        let _ = self.flusher.flush().await;
+    }
+
+    /// The node's peer connections (for admin calls to other nodes).
+    pub fn pool(&self) -> &PeerPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,184 @@
+//! The state-machine adapter: applies a group's committed entries to its
+//! `strata_shards::Shard`, writing each entry's changes and the last applied log id (with
+//! the membership) in one sled batch; snapshots are images of the shard's tree.
+
+use crate::flusher::Flusher;
+use crate::typ::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership};
+use crate::{Reply, TypeConfig};
+use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend, StorageIOError};
+use std::io::Cursor;
+use std::sync::Arc;
+use strata_api::GroupId;
+use strata_shards::Shard;
+
+/// The shard record holding `(last applied log id, last membership)`.
+const APPLIED: &[u8] = b"#raft/applied";
+const SNAPSHOT_META: &[u8] = b"meta";
+const SNAPSHOT_DATA: &[u8] = b"data";
+
+/// The name of the sled tree holding a group's shard state.
+pub fn state_tree_name(group: GroupId) -> String {
+    format!("g{group}.state")
+}
+
+/// The name of the sled tree holding a group's current snapshot.
+pub fn snapshot_tree_name(group: GroupId) -> String {
+    format!("g{group}.snapshot")
+}
+
+/// A group's state machine. Clones share the shard.
+#[derive(Clone)]
+pub struct ShardStateMachine {
+    group: GroupId,
+    shard: Arc<Shard>,
+    snapshots: sled::Tree,
+    flusher: Flusher,
+    applied: Option<LogId>,
+    membership: StoredMembership,
+}
+
+type Applied = (Option<LogId>, StoredMembership);
+
+fn decode_applied(bytes: Option<Vec<u8>>) -> Result<Applied, StorageError> {
+    match bytes {
+        None => Ok((None, StoredMembership::default())),
+        Some(b) => rmp_serde::from_slice(&b).map_err(|e| StorageIOError::read_state_machine(&e).into()),
+    }
+}
+
+impl ShardStateMachine {
+    /// Opens group `group`'s state machine in `db`.
+    pub fn open(db: &sled::Db, group: GroupId, flusher: Flusher) -> Result<Self, crate::Error> {
+        let shard = Arc::new(Shard::open(db, &state_tree_name(group))?);
+        let snapshots = db.open_tree(snapshot_tree_name(group))?;
+        let (applied, membership) = decode_applied(shard.get_meta(APPLIED)?)
+            .map_err(|e| crate::Error::Raft { group, message: e.to_string() })?;
+        Ok(Self { group, shard, snapshots, flusher, applied, membership })
+    }
+
+    /// The shard, for reads.
+    pub fn shard(&self) -> Arc<Shard> {
+        self.shard.clone()
+    }
+
+    async fn flush(&self) -> Result<(), StorageError> {
+        self.flusher.flush().await.map_err(|e| StorageIOError::write_state_machine(&e).into())
+    }
+
+    fn save_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> Result<(), StorageError> {
+        let signature = Some(meta.signature());
+        let meta_bytes = rmp_serde::to_vec(meta).map_err(|e| StorageIOError::write_snapshot(signature.clone(), &e))?;
+        let mut batch = sled::Batch::default();
+        batch.insert(SNAPSHOT_META, meta_bytes);
+        batch.insert(SNAPSHOT_DATA, data);
+        self.snapshots.apply_batch(batch).map_err(|e| StorageIOError::write_snapshot(signature, &e))?;
+        Ok(())
+    }
+}
+
+/// Applies entries in order on a blocking thread; answers one reply per entry and the
+/// membership after the last.
+fn apply_blocking(
+    shard: &Shard,
+    entries: Vec<Entry>,
+    mut membership: StoredMembership,
+) -> Result<(Vec<Reply>, StoredMembership), StorageError> {
+    let mut replies = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let log_id = entry.log_id;
+        let (request, command) = match &entry.payload {
+            EntryPayload::Blank => (None, None),
+            EntryPayload::Normal(req) => (req.id, Some(&req.command)),
+            EntryPayload::Membership(m) => {
+                membership = StoredMembership::new(Some(log_id), m.clone());
+                (None, None)
+            }
+        };
+        let applied: Applied = (Some(log_id), membership.clone());
+        let record = rmp_serde::to_vec(&applied).map_err(|e| StorageIOError::apply(log_id, &e))?;
+        let answer = shard
+            .apply_entry(log_id.index, request, command, vec![(APPLIED.to_vec(), record)])
+            .map_err(|e| StorageIOError::apply(log_id, &e))?;
+        replies.push(Reply(answer));
+    }
+    Ok((replies, membership))
+}
+
+impl RaftStateMachine<TypeConfig> for ShardStateMachine {
+    type SnapshotBuilder = Self;
+
+    async fn applied_state(&mut self) -> Result<Applied, StorageError> {
+        Ok((self.applied, self.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Reply>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        let Some(last) = entries.last().map(|e| e.log_id) else { return Ok(Vec::new()) };
+        let shard = self.shard.clone();
+        let membership = self.membership.clone();
+        let (replies, membership) = tokio::task::spawn_blocking(move || apply_blocking(&shard, entries, membership))
+            .await
+            .map_err(|e| StorageIOError::apply(last, &e))??;
+        self.applied = Some(last);
+        self.membership = membership;
+        Ok(replies)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.clone()
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
+        let data = snapshot.into_inner();
+        let shard = self.shard.clone();
+        let image = data.clone();
+        let signature = Some(meta.signature());
+        tokio::task::spawn_blocking(move || shard.install_image(&image))
+            .await
+            .map_err(|e| StorageIOError::write_snapshot(signature.clone(), &e))?
+            .map_err(|e| StorageIOError::write_snapshot(signature, &e))?;
+        self.applied = meta.last_log_id;
+        self.membership = meta.last_membership.clone();
+        self.save_snapshot(meta, &data)?;
+        self.flush().await
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
+        let read = |key: &[u8]| self.snapshots.get(key).map_err(|e| StorageIOError::read_snapshot(None, &e));
+        let (Some(meta), Some(data)) = (read(SNAPSHOT_META)?, read(SNAPSHOT_DATA)?) else { return Ok(None) };
+        let meta: SnapshotMeta = rmp_serde::from_slice(&meta).map_err(|e| StorageIOError::read_snapshot(None, &e))?;
+        Ok(Some(Snapshot { meta, snapshot: Box::new(Cursor::new(data.to_vec())) }))
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for ShardStateMachine {
+    async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
+        let shard = self.shard.clone();
+        let (image, applied) = tokio::task::spawn_blocking(move || shard.export_image(APPLIED))
+            .await
+            .map_err(|e| StorageIOError::read_state_machine(&e))?
+            .map_err(|e| StorageIOError::read_state_machine(&e))?;
+        let (last_log_id, last_membership) = decode_applied(applied)?;
+        let snapshot_id = match last_log_id {
+            Some(id) => format!("g{}-{}-{}", self.group, id.leader_id, id.index),
+            None => format!("g{}-empty", self.group),
+        };
+        let meta = SnapshotMeta { last_log_id, last_membership, snapshot_id };
+        self.save_snapshot(&meta, &image)?;
+        self.flush().await?;
+        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(image)) })
+    }
+}

@@ -1,0 +1,85 @@
+//! The meta group's state machine: the shard map (members, shards, replicas, epoch) as one
+//! record of the meta group's shard.
+
+use crate::error::{Error, Result};
+use crate::ordered::Reader;
+use crate::txn::Txn;
+use strata_api::{Error as ApiError, MetaCommand, MetaQuery, Response, ShardInfo, ShardMap};
+
+/// The key of the shard map record.
+const SHARD_MAP: &[u8] = b"#shard_map";
+
+/// The current shard map (empty before bootstrap).
+pub fn shard_map(r: &impl Reader) -> Result<ShardMap> {
+    match r.get_raw(SHARD_MAP)? {
+        None => Ok(ShardMap::default()),
+        Some(bytes) => rmp_serde::from_slice(&bytes).map_err(|e| Error::Corrupt(format!("shard map: {e}"))),
+    }
+}
+
+fn save(txn: &mut Txn<'_>, map: &ShardMap) -> Result<()> {
+    let bytes = rmp_serde::to_vec_named(map).map_err(|e| Error::Corrupt(format!("shard map: {e}")))?;
+    txn.put(SHARD_MAP.to_vec(), bytes);
+    Ok(())
+}
+
+/// Applies a meta command.
+pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
+    let mut map = shard_map(txn)?;
+    let response = match cmd {
+        MetaCommand::Bootstrap { node, shards, replication } => {
+            if !map.shards.is_empty() {
+                return Err(ApiError::Cluster("the cluster is already bootstrapped".into()).into());
+            }
+            if *shards == 0 || *replication == 0 {
+                return Err(ApiError::InvalidInput("shards and replication must be at least 1".into()).into());
+            }
+            map.replication = *replication;
+            map.nodes.insert(node.id, node.clone());
+            map.shards = (1..=u64::from(*shards))
+                .map(|group| ShardInfo { group, replicas: vec![node.id], learners: vec![] })
+                .collect();
+            map.next_node_id = node.id + 1;
+            Response::Done
+        }
+        MetaCommand::AddNode { node } => {
+            if let Some(existing) = map.nodes.values().find(|n| n.raft_addr == node.raft_addr) {
+                // The same process asking again (a retried join): answer its id.
+                if existing.client_addr == node.client_addr {
+                    return Ok(Response::NodeId(existing.id));
+                }
+            }
+            let id = map.next_node_id.max(1);
+            map.next_node_id = id + 1;
+            let mut info = node.clone();
+            info.id = id;
+            map.nodes.insert(id, info);
+            Response::NodeId(id)
+        }
+        MetaCommand::RemoveNode { id } => {
+            if map.nodes.remove(id).is_none() {
+                return Err(ApiError::Cluster(format!("node {id} is not a member")).into());
+            }
+            Response::Done
+        }
+        MetaCommand::SetShardMembers { group, replicas, learners } => {
+            let shard = group
+                .checked_sub(1)
+                .and_then(|i| map.shards.get_mut(i as usize))
+                .ok_or_else(|| ApiError::InvalidInput(format!("no shard with group {group}")))?;
+            shard.replicas = replicas.clone();
+            shard.learners = learners.clone();
+            Response::Done
+        }
+    };
+    map.epoch += 1;
+    save(txn, &map)?;
+    Ok(response)
+}
+
+/// Answers a meta query.
+pub fn query(r: &impl Reader, q: &MetaQuery) -> Result<Response> {
+    match q {
+        MetaQuery::ShardMap => Ok(Response::ShardMap(shard_map(r)?)),
+    }
+}

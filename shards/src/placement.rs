@@ -1,0 +1,217 @@
+//! Placement: which KV shard holds a record, and which nodes should hold each shard.
+//!
+//! A shard holds whole collections. The placement key of a collection is its name up to the
+//! last `/` (a docstore namespace's `{ns}/data`, `{ns}/metadata` and `{ns}/ref_doc_info` share
+//! `{ns}`), so every command of LlamaIndex's stores touches exactly one shard and is one
+//! raft entry, and a collection's insertion order is one shard's order. The chat store lives
+//! in one shard, for the same reason (`get_keys` is in insertion order).
+
+use std::collections::BTreeMap;
+use strata_api::{
+    ChatQuery, Command, DocstoreCommand, DocstoreQuery, GroupId, IndexStoreCommand, IndexStoreQuery, KvCommand,
+    KvQuery, META_GROUP, NodeId, Query, ShardMap,
+};
+
+/// The placement key of the chat store.
+const CHAT_PLACEMENT: &str = "__chat__";
+
+/// FNV-1a, 64 bits: stable across processes and versions (unlike the std hasher).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The placement key of a KV collection.
+pub fn collection_placement(collection: &str) -> &str {
+    match collection.rfind('/') {
+        Some(i) => &collection[..i],
+        None => collection,
+    }
+}
+
+/// The shard group (`1..=shard_count`) of a placement key.
+pub fn group_of(placement: &str, shard_count: u32) -> GroupId {
+    1 + fnv1a(placement.as_bytes()) % u64::from(shard_count.max(1))
+}
+
+/// The shard group of a collection.
+pub fn group_of_collection(collection: &str, shard_count: u32) -> GroupId {
+    group_of(collection_placement(collection), shard_count)
+}
+
+/// Where a command goes: one group, or (collection registrations) several parts.
+pub enum Route {
+    /// The whole command goes to this group.
+    One(GroupId),
+    /// The command is split: one part per group.
+    Split(Vec<(GroupId, Command)>),
+}
+
+/// Routes a write.
+pub fn route_command(cmd: &Command, shard_count: u32) -> Route {
+    let by_coll = |c: &str| Route::One(group_of_collection(c, shard_count));
+    let by_ns = |ns: &str| Route::One(group_of(ns, shard_count));
+    match cmd {
+        Command::Kv(KvCommand::Put { collection, .. })
+        | Command::Kv(KvCommand::PutAll { collection, .. })
+        | Command::Kv(KvCommand::Delete { collection, .. }) => by_coll(collection),
+        Command::Kv(KvCommand::EnsureCollections { collections }) => {
+            let mut parts: BTreeMap<GroupId, Vec<String>> = BTreeMap::new();
+            for c in collections {
+                parts.entry(group_of_collection(c, shard_count)).or_default().push(c.clone());
+            }
+            Route::Split(
+                parts
+                    .into_iter()
+                    .map(|(g, collections)| (g, Command::Kv(KvCommand::EnsureCollections { collections })))
+                    .collect(),
+            )
+        }
+        Command::Docstore(c) => by_ns(match c {
+            DocstoreCommand::AddDocuments { namespace, .. }
+            | DocstoreCommand::DeleteDocument { namespace, .. }
+            | DocstoreCommand::DeleteRefDoc { namespace, .. }
+            | DocstoreCommand::SetDocumentHashes { namespace, .. } => namespace,
+        }),
+        Command::IndexStore(IndexStoreCommand::Add { namespace, .. })
+        | Command::IndexStore(IndexStoreCommand::Delete { namespace, .. }) => by_ns(namespace),
+        Command::Chat(_) => by_ns(CHAT_PLACEMENT),
+        Command::Meta(_) => Route::One(META_GROUP),
+    }
+}
+
+/// Where a read goes: one group, or every shard (answers concatenated in group order).
+pub enum ReadRoute {
+    /// One group answers.
+    One(GroupId),
+    /// Every KV shard answers.
+    All,
+}
+
+/// Routes a read.
+pub fn route_query(q: &Query, shard_count: u32) -> ReadRoute {
+    let by_ns = |ns: &str| ReadRoute::One(group_of(ns, shard_count));
+    match q {
+        Query::Kv(KvQuery::Get { collection, .. }) | Query::Kv(KvQuery::GetAll { collection }) => {
+            ReadRoute::One(group_of_collection(collection, shard_count))
+        }
+        Query::Kv(KvQuery::Collections) => ReadRoute::All,
+        Query::Docstore(q) => by_ns(match q {
+            DocstoreQuery::GetDocuments { namespace, .. }
+            | DocstoreQuery::Docs { namespace }
+            | DocstoreQuery::DocumentExists { namespace, .. }
+            | DocstoreQuery::GetRefDocInfo { namespace, .. }
+            | DocstoreQuery::GetAllRefDocInfo { namespace }
+            | DocstoreQuery::GetDocumentHash { namespace, .. }
+            | DocstoreQuery::GetAllDocumentHashes { namespace } => namespace,
+        }),
+        Query::IndexStore(IndexStoreQuery::Get { namespace, .. })
+        | Query::IndexStore(IndexStoreQuery::All { namespace }) => by_ns(namespace),
+        Query::Chat(ChatQuery::GetMessages { .. }) | Query::Chat(ChatQuery::GetKeys) => by_ns(CHAT_PLACEMENT),
+        Query::Meta(_) => ReadRoute::One(META_GROUP),
+    }
+}
+
+/// The voters each shard should have: current replicas that are still members are kept
+/// (trimmed to the replication factor), missing ones are filled from the least-loaded
+/// members, then one replica moves from the most- to the least-loaded member while their
+/// counts differ by more than one. Deterministic: ties go to the lower node id.
+pub fn plan_replicas(map: &ShardMap) -> BTreeMap<GroupId, Vec<NodeId>> {
+    let members: Vec<NodeId> = map.nodes.keys().copied().collect();
+    let r = (map.replication as usize).min(members.len());
+    let mut load: BTreeMap<NodeId, usize> = members.iter().map(|n| (*n, 0)).collect();
+    let mut plan: BTreeMap<GroupId, Vec<NodeId>> = BTreeMap::new();
+    for shard in &map.shards {
+        let mut keep: Vec<NodeId> = shard.replicas.iter().copied().filter(|n| load.contains_key(n)).collect();
+        keep.truncate(r);
+        for n in &keep {
+            *load.entry(*n).or_default() += 1;
+        }
+        plan.insert(shard.group, keep);
+    }
+    for replicas in plan.values_mut() {
+        while replicas.len() < r {
+            let Some(n) = least_loaded(&load, replicas) else { break };
+            replicas.push(n);
+            *load.entry(n).or_default() += 1;
+        }
+    }
+    // Even out: move replicas from the busiest member to the idlest.
+    loop {
+        let (Some((&busy, &hi)), Some((&idle, &lo))) = (
+            load.iter().max_by_key(|(n, c)| (**c, std::cmp::Reverse(**n))),
+            load.iter().min_by_key(|(n, c)| (**c, **n)),
+        ) else {
+            break;
+        };
+        if hi <= lo + 1 {
+            break;
+        }
+        let Some(replicas) = plan.values_mut().find(|rs| rs.contains(&busy) && !rs.contains(&idle)) else { break };
+        for n in replicas.iter_mut() {
+            if *n == busy {
+                *n = idle;
+            }
+        }
+        *load.entry(busy).or_default() -= 1;
+        *load.entry(idle).or_default() += 1;
+    }
+    plan
+}
+
+fn least_loaded(load: &BTreeMap<NodeId, usize>, exclude: &[NodeId]) -> Option<NodeId> {
+    load.iter().filter(|(n, _)| !exclude.contains(n)).min_by_key(|(n, c)| (**c, **n)).map(|(n, _)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_api::{NodeInfo, ShardInfo};
+
+    fn map(nodes: &[NodeId], shards: &[&[NodeId]; 8]) -> ShardMap {
+        ShardMap {
+            epoch: 1,
+            replication: 3,
+            nodes: nodes.iter().map(|n| (*n, NodeInfo { id: *n, ..Default::default() })).collect(),
+            shards: shards
+                .iter()
+                .enumerate()
+                .map(|(i, r)| ShardInfo { group: i as u64 + 1, replicas: r.to_vec(), learners: vec![] })
+                .collect(),
+            next_node_id: 10,
+        }
+    }
+
+    #[test]
+    fn a_single_node_grows_to_three_replicas_per_shard() {
+        let m = map(&[1, 2, 3], &[&[1u64][..]; 8]);
+        let plan = plan_replicas(&m);
+        assert!(plan.values().all(|r| r.len() == 3 && r[0] == 1));
+    }
+
+    #[test]
+    fn a_fourth_node_takes_a_fair_share_and_a_removed_node_holds_none() {
+        let m = map(&[1, 2, 3, 4], &[&[1u64, 2, 3][..]; 8]);
+        let plan = plan_replicas(&m);
+        let on4 = plan.values().filter(|r| r.contains(&4)).count();
+        assert_eq!(on4, 6, "24 replicas over 4 nodes: {plan:?}");
+        assert!(plan.values().all(|r| r.len() == 3));
+        let m = map(&[1, 2, 4], &[&[1u64, 2, 3][..]; 8]);
+        let plan = plan_replicas(&m);
+        assert!(plan.values().all(|r| r.len() == 3 && !r.contains(&3)), "{plan:?}");
+    }
+
+    #[test]
+    fn groups_are_stable_and_in_range() {
+        for s in [1, 3, 8] {
+            let g = group_of_collection("docstore/data", s);
+            assert!((1..=u64::from(s)).contains(&g));
+            assert_eq!(g, group_of("docstore", s));
+            assert_eq!(g, group_of_collection("docstore/ref_doc_info", s));
+        }
+    }
+}

@@ -23,6 +23,10 @@ pub struct NodeInfo {
     pub raft_addr: String,
     /// Address of its client service, `host:port`.
     pub client_addr: String,
+    /// Random per data directory: a node wiped and restarted at the same address is a new
+    /// member (new id), not the old one.
+    #[serde(default)]
+    pub incarnation: u64,
 }
 
 /// One KV shard: its raft group and the nodes meant to hold a replica of it.
@@ -49,6 +53,10 @@ pub struct ShardMap {
     pub shards: Vec<ShardInfo>,
     /// The next id [`MetaCommand::AddNode`] hands out.
     pub next_node_id: NodeId,
+    /// The leader of each group as the answering node saw it (a routing hint filled in by
+    /// `shard_map()`; never stored).
+    #[serde(default)]
+    pub leaders: BTreeMap<GroupId, NodeId>,
 }
 
 impl ShardMap {

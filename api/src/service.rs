@@ -28,4 +28,7 @@ pub trait StrataService {
     async fn join(node: NodeInfo) -> Result<NodeId, Error>;
     /// Moves a node's replicas away and removes it from the cluster.
     async fn remove_node(id: NodeId) -> Result<(), Error>;
+    /// Asked of a node started in standby: join the cluster whose members listen at
+    /// `seeds`; answers the id it was given. A member answers `Cluster`.
+    async fn adopt(seeds: Vec<String>) -> Result<NodeId, Error>;
 }

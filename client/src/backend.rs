@@ -1,5 +1,5 @@
-//! Where requests go. Today: the embedded backend (one shard in-process on sled, no
-//! network); the cluster backend joins it with the replicated-cluster work.
+//! Where requests go: the embedded backend (one shard in-process on sled, no network) or
+//! the cluster backend ([`crate::cluster`]).
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -71,6 +71,8 @@ fn command_size(cmd: &Command) -> usize {
 pub enum Backend {
     /// In-process shard on a local data directory.
     Embedded(Embedded),
+    /// A Strata cluster over the network.
+    Cluster(crate::cluster::Cluster),
 }
 
 impl Backend {
@@ -78,6 +80,7 @@ impl Backend {
     pub async fn apply(&self, cmd: Command) -> Result<Response> {
         match self {
             Backend::Embedded(e) => e.apply(cmd).await,
+            Backend::Cluster(c) => c.apply(cmd).await,
         }
     }
 
@@ -85,6 +88,7 @@ impl Backend {
     pub async fn query(&self, q: Query) -> Result<Response> {
         match self {
             Backend::Embedded(e) => e.query(&q),
+            Backend::Cluster(c) => c.query(q).await,
         }
     }
 }

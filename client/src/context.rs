@@ -22,6 +22,22 @@ impl StorageContext {
         Ok(Self { backend: Arc::new(Backend::Embedded(embedded)) })
     }
 
+    /// Connects to a Strata cluster through any of its members' client addresses
+    /// (`host:port`): the same stores and methods as [`StorageContext::open`], every write
+    /// committed on a majority of replicas and durable there before it returns.
+    pub async fn connect(addrs: &[String]) -> Result<Self> {
+        let cluster = crate::cluster::Cluster::connect(addrs).await?;
+        Ok(Self { backend: Arc::new(Backend::Cluster(cluster)) })
+    }
+
+    /// The cluster connection, when this context is one.
+    pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
+        match &*self.backend {
+            Backend::Cluster(c) => Some(c),
+            Backend::Embedded(_) => None,
+        }
+    }
+
     /// The document store in LlamaIndex's default namespace (`docstore`).
     pub fn docstore(&self) -> DocStore {
         self.docstore_in(DEFAULT_DOCSTORE_NAMESPACE)
@@ -56,6 +72,7 @@ impl StorageContext {
     pub fn flush(&self) -> Result<()> {
         match &*self.backend {
             Backend::Embedded(e) => e.flush(),
+            Backend::Cluster(_) => Ok(()),
         }
     }
 }

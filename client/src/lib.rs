@@ -3,7 +3,7 @@
 //! [`StorageContext`] gives Rust programs LlamaIndex's stores — [`DocStore`],
 //! [`IndexStore`], [`KvStore`], [`ChatStore`] — with LlamaIndex's method names and
 //! semantics. [`StorageContext::open`] runs them embedded (in-process, on sled, durable on
-//! return); the cluster mode will reach the same stores over the network.
+//! return); [`StorageContext::connect`] reaches the same stores on a replicated cluster.
 //!
 //! ```no_run
 //! # async fn demo() -> strata_client::Result<()> {
@@ -20,10 +20,12 @@
 //! | --- | --- |
 //! | [`context`] | `StorageContext`: open, handles |
 //! | [`stores`] | one handle per store |
-//! | [`backend`] | where requests go (embedded today) |
+//! | [`backend`] | where requests go: embedded or cluster |
+//! | [`cluster`] | the cluster backend: routing, retries with request ids, scatter-gather |
 //! | [`persist`] | import/export of LlamaIndex persist directories |
 
 pub mod backend;
+pub mod cluster;
 pub mod context;
 pub mod error;
 pub mod persist;

@@ -1,13 +1,24 @@
 //! # strata-node
 //!
-//! The `strata` binary: today its command line over an embedded data directory
-//! (`strata import`, `strata export`); the node server (`strata serve`, actors per store,
-//! the client-facing RPC service) joins it with the replicated cluster.
+//! The `strata` binary: the node server (`strata serve`) and the command line that talks to
+//! a running cluster or an embedded data directory.
 //!
 //! | module | job |
 //! | --- | --- |
+//! | [`config`] | figment: defaults → `strata.toml` / `--config` → `STRATA_*` |
+//! | [`server`] | node start: identity, bootstrap or join, raft groups, shutdown |
+//! | [`service`] | the client-facing tarpc service, validating at the edge |
+//! | [`actors`] | the supervisor, the meta actor and one actor per store type |
+//! | [`route`] | serve locally or forward to the group's leader |
+//! | [`rebalance`] | the meta leader's loop that moves replicas to the planned layout |
 //! | [`cli`] | argument parsing, subcommands, progress bars, exit codes |
 //! | [`telemetry`] | the tracing subscriber |
 
+pub mod actors;
 pub mod cli;
+pub mod config;
+pub mod rebalance;
+pub mod route;
+pub mod server;
+pub mod service;
 pub mod telemetry;

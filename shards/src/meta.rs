@@ -43,11 +43,15 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
             Response::Done
         }
         MetaCommand::AddNode { node } => {
-            if let Some(existing) = map.nodes.values().find(|n| n.raft_addr == node.raft_addr) {
-                // The same process asking again (a retried join): answer its id.
-                if existing.client_addr == node.client_addr {
+            let same_addr =
+                map.nodes.values().find(|n| n.raft_addr == node.raft_addr || n.client_addr == node.client_addr);
+            if let Some(existing) = same_addr.cloned() {
+                if existing.incarnation == node.incarnation {
+                    // The same data directory asking again (a retried join): same id.
                     return Ok(Response::NodeId(existing.id));
                 }
+                // A wiped node back at the same address replaces the old member.
+                map.nodes.remove(&existing.id);
             }
             let id = map.next_node_id.max(1);
             map.next_node_id = id + 1;
@@ -57,6 +61,9 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
             Response::NodeId(id)
         }
         MetaCommand::RemoveNode { id } => {
+            if map.nodes.len() == 1 && map.nodes.contains_key(id) {
+                return Err(ApiError::Cluster("cannot remove the last node".into()).into());
+            }
             if map.nodes.remove(id).is_none() {
                 return Err(ApiError::Cluster(format!("node {id} is not a member")).into());
             }

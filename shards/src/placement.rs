@@ -183,6 +183,7 @@ mod tests {
                 .map(|(i, r)| ShardInfo { group: i as u64 + 1, replicas: r.to_vec(), learners: vec![] })
                 .collect(),
             next_node_id: 10,
+            leaders: Default::default(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The inbound side of the raft transport: each call goes to the group it names.
 
-use super::service::{AdminOp, PeerError, RaftPeer};
+use super::service::{AdminOp, PeerError, RaftPeer, RaftPeerRequest, RaftPeerResponse};
 use crate::TypeConfig;
 use crate::registry::Registry;
 use futures::{StreamExt, future};
@@ -58,24 +58,44 @@ impl RaftPeer for PeerServer {
     }
 }
 
-/// Binds the peer service on `addr` (port 0 picks one); answers the bound address and the
-/// future that serves until dropped.
-pub async fn bind(
-    addr: &str,
-    registry: Arc<Registry>,
-) -> std::io::Result<(std::net::SocketAddr, impl std::future::Future<Output = ()> + Send + 'static)> {
-    let mut listener = tarpc::serde_transport::tcp::listen(addr, MessagePack::default).await?;
+/// A bound peer-service listener, not serving yet (the node learns its address before it
+/// has an id, and needs the id to build the registry that serves).
+pub struct PeerListener {
+    listener: tarpc::serde_transport::tcp::Incoming<
+        tarpc::ClientMessage<RaftPeerRequest>,
+        tarpc::Response<RaftPeerResponse>,
+        MessagePack<tarpc::ClientMessage<RaftPeerRequest>, tarpc::Response<RaftPeerResponse>>,
+        fn() -> MessagePack<tarpc::ClientMessage<RaftPeerRequest>, tarpc::Response<RaftPeerResponse>>,
+    >,
+}
+
+/// Binds the peer service on `addr` (port 0 picks a free port).
+pub async fn bind(addr: &str) -> std::io::Result<PeerListener> {
+    let mut listener = tarpc::serde_transport::tcp::listen(addr, MessagePack::default as fn() -> _).await?;
     listener.config_mut().max_frame_length(super::MAX_FRAME);
-    let local = listener.local_addr();
-    let server = PeerServer { registry };
-    let serve =
-        listener.filter_map(|r| future::ready(r.ok())).map(BaseChannel::with_defaults).for_each(move |channel| {
-            let server = server.clone();
-            async move {
-                tokio::spawn(channel.execute(server.serve()).for_each(|f| async {
-                    tokio::spawn(f);
-                }));
-            }
-        });
-    Ok((local, serve))
+    Ok(PeerListener { listener })
+}
+
+impl PeerListener {
+    /// The bound address.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.listener.local_addr()
+    }
+
+    /// Serves every connection (each on its own task) until the future is dropped.
+    pub async fn serve(self, registry: Arc<Registry>) {
+        let server = PeerServer { registry };
+        self.listener
+            .filter_map(|r| future::ready(r.ok()))
+            .map(BaseChannel::with_defaults)
+            .for_each(move |channel| {
+                let server = server.clone();
+                async move {
+                    tokio::spawn(channel.execute(server.serve()).for_each(|f| async {
+                        tokio::spawn(f);
+                    }));
+                }
+            })
+            .await
+    }
 }

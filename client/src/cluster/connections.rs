@@ -1,0 +1,51 @@
+//! Connections to nodes' client services, one per address, made lazily and dropped after a
+//! transport error so the next call reconnects.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use strata_api::service::StrataServiceClient;
+use tarpc::tokio_serde::formats::MessagePack;
+
+/// The largest frame accepted (bulk imports and large listings travel whole).
+pub const MAX_FRAME: usize = 512 << 20;
+
+/// How long connecting to a node may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A pool of client-service connections. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Connections {
+    conns: Arc<Mutex<HashMap<String, StrataServiceClient>>>,
+}
+
+impl Connections {
+    /// The connection to `addr`, made if needed.
+    pub async fn get(&self, addr: &str) -> std::io::Result<StrataServiceClient> {
+        if let Some(c) = self.conns.lock().unwrap_or_else(|p| p.into_inner()).get(addr) {
+            return Ok(c.clone());
+        }
+        let mut connect = tarpc::serde_transport::tcp::connect(addr, MessagePack::default);
+        connect.config_mut().max_frame_length(MAX_FRAME);
+        let transport = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connecting to {addr}")))??;
+        let mut config = tarpc::client::Config::default();
+        config.max_in_flight_requests = 4096;
+        let client = StrataServiceClient::new(config, transport).spawn();
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(addr.to_string(), client.clone());
+        Ok(client)
+    }
+
+    /// Forgets the connection to `addr`.
+    pub fn forget(&self, addr: &str) {
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).remove(addr);
+    }
+}
+
+/// A tarpc context whose deadline is `ttl` from now.
+pub fn context_within(ttl: Duration) -> tarpc::context::Context {
+    let mut ctx = tarpc::context::current();
+    ctx.deadline = Instant::now() + ttl;
+    ctx
+}

@@ -1,0 +1,244 @@
+//! The cluster backend: commands and queries sent over tarpc to the nodes of a Strata
+//! cluster, routed by the cached shard map.
+//!
+//! Routing: a command's raft group comes from `strata_shards::placement` (stable for the
+//! cluster's life); the request goes to the group's last known leader, or any node (which
+//! forwards). Retryable answers (no leader yet, a node down, a deadline passed) refresh
+//! the map and retry with backoff until the call's deadline; every retry of a write carries
+//! the same request id, so the state machine applies it once.
+
+mod connections;
+
+pub use connections::{Connections, MAX_FRAME, context_within};
+
+use crate::error::{Error, Result};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use strata_api::{Command, GroupId, Query, ReadConsistency, RequestId, Response, ShardMap};
+use strata_shards::placement::{ReadRoute, Route, route_command, route_query};
+
+/// How long one call (with its retries) may take by default.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+/// How long one attempt may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The first and the largest pause between retries.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(20), Duration::from_millis(500));
+
+/// A connection to a cluster. Cheap to share between tasks (behind an `Arc`).
+pub struct Cluster {
+    seeds: Vec<String>,
+    conns: Connections,
+    map: RwLock<ShardMap>,
+    client_id: u64,
+    next_seq: AtomicU64,
+    rotate: AtomicUsize,
+    deadline: Duration,
+}
+
+fn random_u64() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+impl Cluster {
+    /// Connects to the cluster that `addrs` (client addresses of any members) belong to.
+    pub async fn connect(addrs: &[String]) -> Result<Self> {
+        if addrs.is_empty() {
+            return Err(strata_api::Error::InvalidInput("no cluster address given".into()).into());
+        }
+        let cluster = Self {
+            seeds: addrs.to_vec(),
+            conns: Connections::default(),
+            map: RwLock::new(ShardMap::default()),
+            client_id: random_u64(),
+            next_seq: AtomicU64::new(1),
+            rotate: AtomicUsize::new(0),
+            deadline: DEFAULT_DEADLINE,
+        };
+        cluster.refresh_map(Instant::now() + cluster.deadline).await?;
+        Ok(cluster)
+    }
+
+    /// The shard map as last fetched.
+    pub fn cached_map(&self) -> ShardMap {
+        self.map.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Fetches the shard map from any reachable node.
+    pub async fn refresh_map(&self, until: Instant) -> Result<ShardMap> {
+        let mut last_err = None;
+        let mut backoff = BACKOFF.0;
+        loop {
+            for addr in self.candidates(None) {
+                let attempt = async {
+                    let client =
+                        self.conns.get(&addr).await.map_err(|e| strata_api::Error::Unavailable(e.to_string()))?;
+                    client
+                        .shard_map(context_within(ATTEMPT_TIMEOUT.min(until.saturating_duration_since(Instant::now()))))
+                        .await
+                        .map_err(|e| strata_api::Error::Unavailable(format!("{addr}: {e}")))?
+                };
+                match attempt.await {
+                    Ok(map) if !map.shards.is_empty() => {
+                        *self.map.write().unwrap_or_else(|p| p.into_inner()) = map.clone();
+                        return Ok(map);
+                    }
+                    Ok(_) => {
+                        last_err = Some(strata_api::Error::Unavailable("the cluster is not bootstrapped yet".into()))
+                    }
+                    Err(e) => {
+                        self.conns.forget(&addr);
+                        if !e.is_retryable() {
+                            return Err(e.into());
+                        }
+                        last_err = Some(e);
+                    }
+                }
+            }
+            if Instant::now() + backoff >= until {
+                return Err(last_err
+                    .unwrap_or_else(|| strata_api::Error::Unavailable("no node answered".into()))
+                    .into());
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(BACKOFF.1);
+        }
+    }
+
+    /// Addresses to try for `group`, best first: its leader, its replicas, every member, the seeds.
+    fn candidates(&self, group: Option<GroupId>) -> Vec<String> {
+        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |a: &str| {
+            if !out.iter().any(|o| o == a) {
+                out.push(a.to_string());
+            }
+        };
+        if let Some(g) = group {
+            if let Some(n) = map.leaders.get(&g).and_then(|l| map.nodes.get(l)) {
+                push(&n.client_addr);
+            }
+            if let Some(s) = map.shard(g) {
+                for n in s.replicas.iter().filter_map(|r| map.nodes.get(r)) {
+                    push(&n.client_addr);
+                }
+            }
+        }
+        let start = self.rotate.fetch_add(1, Ordering::Relaxed);
+        let members: Vec<&str> = map.nodes.values().map(|n| n.client_addr.as_str()).collect();
+        for i in 0..members.len() {
+            push(members[(start + i) % members.len()]);
+        }
+        for s in &self.seeds {
+            push(s);
+        }
+        out
+    }
+
+    fn shard_count(&self) -> u32 {
+        self.map.read().unwrap_or_else(|p| p.into_inner()).shard_count()
+    }
+
+    /// Sends one request to `group`'s best node, retrying retryable failures until the deadline.
+    async fn call<F, Fut>(&self, group: GroupId, mut attempt: F) -> Result<Response>
+    where
+        F: FnMut(strata_api::service::StrataServiceClient, tarpc::context::Context) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<strata_api::Result<Response>, tarpc::client::RpcError>>,
+    {
+        let until = Instant::now() + self.deadline;
+        let mut backoff = BACKOFF.0;
+        let mut last_err: strata_api::Error;
+        loop {
+            let addr = self.candidates(Some(group)).into_iter().next().unwrap_or_default();
+            let ttl = ATTEMPT_TIMEOUT.min(until.saturating_duration_since(Instant::now()));
+            last_err = match self.conns.get(&addr).await {
+                Err(e) => strata_api::Error::Unavailable(format!("{addr}: {e}")),
+                Ok(client) => match attempt(client, context_within(ttl)).await {
+                    Ok(Ok(r)) => return Ok(r),
+                    Ok(Err(e)) if !e.is_retryable() => return Err(e.into()),
+                    Ok(Err(e)) => e,
+                    Err(e) => {
+                        self.conns.forget(&addr);
+                        strata_api::Error::Unavailable(format!("{addr}: {e}"))
+                    }
+                },
+            };
+            // The leader or the members may have changed: look again (any node answers).
+            self.forget_leader(group);
+            if Instant::now() + backoff >= until {
+                return Err(last_err.into());
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(BACKOFF.1);
+            let _ = self.refresh_map(Instant::now() + ATTEMPT_TIMEOUT).await;
+        }
+    }
+
+    fn forget_leader(&self, group: GroupId) {
+        self.map.write().unwrap_or_else(|p| p.into_inner()).leaders.remove(&group);
+        self.rotate.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn write_group(&self, group: GroupId, command: Command) -> Result<Response> {
+        let id = RequestId { client: self.client_id, seq: self.next_seq.fetch_add(1, Ordering::Relaxed) };
+        self.call(group, |client, ctx| {
+            let command = command.clone();
+            async move { client.write(ctx, group, Some(id), command, 0).await }
+        })
+        .await
+    }
+
+    async fn read_group(&self, group: GroupId, query: Query, consistency: ReadConsistency) -> Result<Response> {
+        self.call(group, |client, ctx| {
+            let query = query.clone();
+            async move { client.read(ctx, group, query, consistency, 0).await }
+        })
+        .await
+    }
+
+    /// Applies a write; answers once it is committed and durable on a majority.
+    pub async fn apply(&self, cmd: Command) -> Result<Response> {
+        match route_command(&cmd, self.shard_count()) {
+            Route::One(group) => self.write_group(group, cmd).await,
+            Route::Split(parts) => {
+                let mut last = Response::Done;
+                for (group, part) in parts {
+                    last = self.write_group(group, part).await?;
+                }
+                Ok(last)
+            }
+        }
+    }
+
+    /// Answers a read (linearizable).
+    pub async fn query(&self, q: Query) -> Result<Response> {
+        match route_query(&q, self.shard_count()) {
+            ReadRoute::One(group) => self.read_group(group, q, ReadConsistency::Linearizable).await,
+            ReadRoute::All => {
+                let groups: Vec<GroupId> = (1..=u64::from(self.shard_count())).collect();
+                let answers = futures::future::try_join_all(
+                    groups.iter().map(|g| self.read_group(*g, q.clone(), ReadConsistency::Linearizable)),
+                )
+                .await?;
+                merge(answers)
+            }
+        }
+    }
+}
+
+/// Concatenates per-shard listings in group order.
+fn merge(answers: Vec<Response>) -> Result<Response> {
+    let mut names = Vec::new();
+    for a in answers {
+        match a {
+            Response::Names(n) => names.extend(n),
+            other => return Err(Error::Protocol(format!("a scattered read answered {other:?}"))),
+        }
+    }
+    Ok(Response::Names(names))
+}

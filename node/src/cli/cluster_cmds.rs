@@ -1,0 +1,169 @@
+//! Subcommands that run a node or talk to a running cluster.
+
+use super::{CliError, ClusterOp, KvOp};
+use crate::config::Config;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+use strata_api::NodeStatus;
+use strata_client::StorageContext;
+use strata_client::cluster::{Connections, context_within};
+
+const CALL: Duration = Duration::from_secs(30);
+
+/// `strata serve`: runs until SIGINT or SIGTERM.
+pub async fn serve(config: Option<&Path>) -> Result<(), CliError> {
+    let config = Config::load(config)?;
+    let node = crate::server::start(&config).await?;
+    // Scripts and tests wait for this line: it is printed once the node serves.
+    println!("strata node {} ready: client={} raft={}", node.info.id, node.info.client_addr, node.info.raft_addr);
+    tracing::info!(id = node.info.id, client = %node.info.client_addr, raft = %node.info.raft_addr, "node ready");
+    wait_for_signal().await;
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `strata status`.
+pub async fn status(cluster: &[String], json: bool) -> Result<(), CliError> {
+    let ctx = StorageContext::connect(cluster).await?;
+    let map = ctx.cluster().map(|c| c.cached_map()).unwrap_or_default();
+    let conns = Connections::default();
+    let mut nodes: Vec<Result<NodeStatus, String>> = Vec::new();
+    for info in map.nodes.values() {
+        let status = async {
+            let c = conns.get(&info.client_addr).await.map_err(|e| e.to_string())?;
+            c.status(context_within(CALL)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+        };
+        nodes.push(status.await.map_err(|e| format!("node {} at {}: {e}", info.id, info.client_addr)));
+    }
+    if json {
+        let out = serde_json::json!({
+            "epoch": map.epoch,
+            "replication": map.replication,
+            "members": map.nodes.values().collect::<Vec<_>>(),
+            "shards": map.shards,
+            "nodes": nodes.iter().map(|n| match n {
+                Ok(s) => serde_json::to_value(s).unwrap_or(Value::Null),
+                Err(e) => serde_json::json!({ "error": e }),
+            }).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| CliError::Usage(e.to_string()))?);
+        return Ok(());
+    }
+    println!(
+        "epoch {}, {} members, {} shards x {} replicas",
+        map.epoch,
+        map.nodes.len(),
+        map.shards.len(),
+        map.replication
+    );
+    for n in map.nodes.values() {
+        println!("  node {:>3}  client {}  raft {}", n.id, n.client_addr, n.raft_addr);
+    }
+    println!(
+        "{:>6} {:>5} {:>10} {:>6} {:>8} {:>8}  {:<12} lag",
+        "group", "node", "role", "term", "last", "applied", "leader"
+    );
+    for n in &nodes {
+        match n {
+            Ok(s) => {
+                for g in &s.groups {
+                    let lag: Vec<String> = g.lag.iter().map(|(id, l)| format!("{id}:{l}")).collect();
+                    println!(
+                        "{:>6} {:>5} {:>10} {:>6} {:>8} {:>8}  {:<12} {}",
+                        g.group,
+                        s.node.id,
+                        g.role,
+                        g.term,
+                        g.last_log_index.map(|i| i.to_string()).unwrap_or("-".into()),
+                        g.applied_index.map(|i| i.to_string()).unwrap_or("-".into()),
+                        g.leader.map(|l| l.to_string()).unwrap_or("-".into()),
+                        lag.join(" ")
+                    );
+                }
+            }
+            Err(e) => println!("  unreachable: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// `strata kv ...`.
+pub async fn kv(cluster: &[String], op: KvOp) -> Result<(), CliError> {
+    let ctx = StorageContext::connect(cluster).await?;
+    let kv = ctx.kv_store();
+    match op {
+        KvOp::Put { key, value, collection } => {
+            let value: Value =
+                serde_json::from_str(&value).map_err(|e| CliError::Usage(format!("VALUE is not JSON: {e}")))?;
+            let Value::Object(map) = value else {
+                return Err(CliError::Usage("VALUE must be a JSON object, as LlamaIndex's KV stores hold".into()));
+            };
+            kv.put(&key, &map, &collection).await?;
+        }
+        KvOp::Get { key, collection } => match kv.get(&key, &collection).await? {
+            Some(map) => println!("{}", Value::Object(map)),
+            None => return Err(CliError::Usage(format!("key {key:?} not found in collection {collection:?}"))),
+        },
+        KvOp::Delete { key, collection } => {
+            if !kv.delete(&key, &collection).await? {
+                return Err(CliError::Usage(format!("key {key:?} not found in collection {collection:?}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `strata cluster ...`.
+pub async fn membership(cluster: &[String], op: ClusterOp) -> Result<(), CliError> {
+    let conns = Connections::default();
+    let mut last = CliError::Usage("no member answered".into());
+    for addr in cluster {
+        let client = match conns.get(addr).await {
+            Ok(c) => c,
+            Err(e) => {
+                last = CliError::Usage(format!("{addr}: {e}"));
+                continue;
+            }
+        };
+        let answer = match &op {
+            ClusterOp::RemoveNode { id } => {
+                client.remove_node(context_within(CALL), *id).await.map(|r| r.map(|()| None))
+            }
+            ClusterOp::AddNode { client_addr } => {
+                let standby =
+                    conns.get(client_addr).await.map_err(|e| CliError::Usage(format!("{client_addr}: {e}")))?;
+                let seeds = cluster.to_vec();
+                standby.adopt(context_within(Duration::from_secs(180)), seeds).await.map(|r| r.map(Some))
+            }
+        };
+        match answer {
+            Ok(Ok(Some(id))) => {
+                println!("node {id} added");
+                return Ok(());
+            }
+            Ok(Ok(None)) => {
+                println!("removal recorded; the rebalancer moves the node's replicas away");
+                return Ok(());
+            }
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) => last = CliError::Usage(format!("{addr}: {e}")),
+        }
+    }
+    Err(last)
+}

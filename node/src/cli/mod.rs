@@ -1,0 +1,222 @@
+//! The command line. Errors go to stderr with a non-zero exit code.
+//!
+//! `serve` runs a node; `import`/`export` work on an embedded data directory (`--data`) or
+//! a running cluster (`--cluster`); `status`, `kv` and `cluster` talk to a cluster.
+
+mod cluster_cmds;
+mod progress;
+
+use clap::{Args, Parser, Subcommand};
+use progress::{Bars, print_export, print_import};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use strata_client::{Progress, StorageContext};
+
+/// Strata: LlamaIndex's storage layer as a replicated cluster (and an embedded store).
+#[derive(Parser, Debug)]
+#[command(name = "strata", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which store a command works on: an embedded data directory or a running cluster.
+#[derive(Args, Debug, Clone)]
+pub struct Target {
+    /// Client addresses of cluster members (`host:port`, comma-separated).
+    #[arg(long, env = "STRATA_CLUSTER", value_delimiter = ',', conflicts_with = "data")]
+    pub cluster: Vec<String>,
+    /// An embedded data directory (used when no cluster is named).
+    #[arg(long, env = "STRATA_DATA", default_value = "./strata-data")]
+    pub data: PathBuf,
+}
+
+impl Target {
+    async fn open(&self) -> strata_client::Result<StorageContext> {
+        if self.cluster.is_empty() {
+            StorageContext::open(&self.data)
+        } else {
+            StorageContext::connect(&self.cluster).await
+        }
+    }
+}
+
+/// A running cluster.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArg {
+    /// Client addresses of cluster members (`host:port`, comma-separated).
+    #[arg(long, env = "STRATA_CLUSTER", value_delimiter = ',', global = true)]
+    pub cluster: Vec<String>,
+}
+
+impl ClusterArg {
+    fn addrs(&self) -> Result<&[String], CliError> {
+        if self.cluster.is_empty() {
+            return Err(CliError::Usage("name the cluster with --cluster ADDR[,ADDR...] or STRATA_CLUSTER".into()));
+        }
+        Ok(&self.cluster)
+    }
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a node. Without configuration: a single-node cluster in ./strata-data on loopback.
+    Serve {
+        /// A TOML config file (default: ./strata.toml when it exists).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Show members, shards, leaders, terms, applied indexes and replication lag.
+    Status {
+        /// The cluster.
+        #[command(flatten)]
+        cluster: ClusterArg,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Key-value store commands.
+    Kv {
+        /// The cluster.
+        #[command(flatten)]
+        cluster: ClusterArg,
+        /// What to do.
+        #[command(subcommand)]
+        op: KvOp,
+    },
+    /// Membership changes.
+    Cluster {
+        /// The cluster.
+        #[command(flatten)]
+        cluster: ClusterArg,
+        /// What to do.
+        #[command(subcommand)]
+        op: ClusterOp,
+    },
+    /// Import a LlamaIndex persist dir (docstore.json, index_store.json, chat_store.json, ...).
+    Import {
+        /// The persist dir written by llama-index-core.
+        persist_dir: PathBuf,
+        /// Where to import to.
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Export a persist dir that llama-index-core loads back.
+    Export {
+        /// Where to write the files (created if missing).
+        out_dir: PathBuf,
+        /// Where to export from.
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// `strata kv` operations.
+#[derive(Subcommand, Debug)]
+pub enum KvOp {
+    /// Store VALUE (a JSON object) under KEY.
+    Put {
+        /// The key.
+        key: String,
+        /// The value: a JSON object, as LlamaIndex's KV stores hold.
+        value: String,
+        /// The collection.
+        #[arg(long, default_value = strata_api::DEFAULT_COLLECTION)]
+        collection: String,
+    },
+    /// Print the value under KEY as JSON (exit 1 when absent).
+    Get {
+        /// The key.
+        key: String,
+        /// The collection.
+        #[arg(long, default_value = strata_api::DEFAULT_COLLECTION)]
+        collection: String,
+    },
+    /// Delete KEY (exit 1 when absent).
+    Delete {
+        /// The key.
+        key: String,
+        /// The collection.
+        #[arg(long, default_value = strata_api::DEFAULT_COLLECTION)]
+        collection: String,
+    },
+}
+
+/// `strata cluster` operations.
+#[derive(Subcommand, Debug)]
+pub enum ClusterOp {
+    /// Add the node listening at CLIENT_ADDR (started with `strata serve` and `standby = true`).
+    AddNode {
+        /// The new node's client address.
+        client_addr: String,
+    },
+    /// Move a node's replicas to the others and remove it from the cluster.
+    RemoveNode {
+        /// The node's id (see `strata status`).
+        id: u64,
+    },
+}
+
+/// A failure the command line reports.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From the store or the cluster.
+    #[error(transparent)]
+    Client(#[from] strata_client::Error),
+    /// From the node server.
+    #[error(transparent)]
+    Node(#[from] strata_api::Error),
+    /// From the configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Anything else the user should see.
+    #[error("{0}")]
+    Usage(String),
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let bars = Bars::new();
+    let progress = |p: Progress<'_>| bars.update(p);
+    let started = std::time::Instant::now();
+    match cli.command {
+        Command::Serve { config } => cluster_cmds::serve(config.as_deref()).await?,
+        Command::Status { cluster, json } => cluster_cmds::status(cluster.addrs()?, json).await?,
+        Command::Kv { cluster, op } => cluster_cmds::kv(cluster.addrs()?, op).await?,
+        Command::Cluster { cluster, op } => cluster_cmds::membership(cluster.addrs()?, op).await?,
+        Command::Import { persist_dir, target } => {
+            let ctx = target.open().await?;
+            let summary = ctx.import_persist_dir(&persist_dir, &progress).await;
+            bars.finish();
+            print_import(&summary?, started.elapsed().as_secs_f64());
+        }
+        Command::Export { out_dir, target } => {
+            let ctx = target.open().await?;
+            let summary = ctx.export_persist_dir(&out_dir, &progress).await;
+            bars.finish();
+            print_export(&summary?, started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(())
+}
+
+/// Parses arguments, runs the subcommand, reports errors on stderr.
+pub fn main() -> ExitCode {
+    crate::telemetry::init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("strata: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strata: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The node's configuration: built-in defaults, then `strata.toml` (or `--config FILE`),
+//! then `STRATA_*` environment variables (`STRATA_RAFT__HEARTBEAT_MS=75` sets
+//! `raft.heartbeat_ms`). With no configuration at all a node starts a single-node cluster
+//! with its data in `./strata-data` on loopback.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Everything a node reads at start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the node keeps its state (created if missing).
+    pub data_dir: PathBuf,
+    /// Address of the client service (`host:port`; port 0 picks a free port).
+    pub listen: String,
+    /// Address of the raft service between nodes (port 0 picks a free port).
+    pub raft_listen: String,
+    /// Client addresses of existing members to join through. Empty: start a new cluster
+    /// (or restart this node's own, when its data directory already holds one).
+    pub join: Vec<String>,
+    /// With no `join` and an empty data directory: wait to be added to a cluster
+    /// (`strata cluster add-node`) instead of starting a new one.
+    pub standby: bool,
+    /// Number of KV shards of a new cluster.
+    pub shards: u32,
+    /// Replicas per shard (capped by the number of nodes).
+    pub replication: u32,
+    /// How long a client request may take inside the node before it answers `Unavailable`.
+    pub request_timeout_ms: u64,
+    /// Raft timing and log retention.
+    pub raft: RaftSettings,
+}
+
+/// Raft timing and log retention, shared by every group of the node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaftSettings {
+    /// Leader heartbeat interval.
+    pub heartbeat_ms: u64,
+    /// Lower bound of the election timeout.
+    pub election_timeout_min_ms: u64,
+    /// Upper bound of the election timeout.
+    pub election_timeout_max_ms: u64,
+    /// A snapshot is taken after this many entries since the last one.
+    pub snapshot_after_entries: u64,
+    /// Entries kept in the log behind a snapshot (followers this close catch up by log).
+    pub keep_entries_after_snapshot: u64,
+    /// Deadline of one snapshot chunk transfer.
+    pub install_snapshot_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./strata-data"),
+            listen: "127.0.0.1:7400".into(),
+            raft_listen: "127.0.0.1:7401".into(),
+            join: Vec::new(),
+            standby: false,
+            shards: 8,
+            replication: 3,
+            request_timeout_ms: 30_000,
+            raft: RaftSettings::default(),
+        }
+    }
+}
+
+impl Default for RaftSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 600,
+            election_timeout_max_ms: 1200,
+            snapshot_after_entries: 5000,
+            keep_entries_after_snapshot: 1000,
+            install_snapshot_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file or variable does not parse, or names an unknown key.
+    #[error("configuration: {0}")]
+    Parse(#[from] Box<figment::Error>),
+    /// The values parse but cannot work together.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads defaults, then `file` (or `strata.toml` in the working directory when it
+    /// exists), then `STRATA_*` variables; validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        figment = match file {
+            Some(f) => figment.merge(Toml::file_exact(f)),
+            None => figment.merge(Toml::file("strata.toml")),
+        };
+        let config: Config = figment
+            .merge(Env::prefixed("STRATA_").split("__").ignore(&["log", "data", "cluster"]))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let r = &self.raft;
+        if self.shards == 0 || self.replication == 0 {
+            return Err(ConfigError::Invalid("shards and replication must be at least 1".into()));
+        }
+        if r.heartbeat_ms == 0 || r.election_timeout_min_ms < 2 * r.heartbeat_ms {
+            return Err(ConfigError::Invalid(
+                "raft.election_timeout_min_ms must be at least twice heartbeat_ms".into(),
+            ));
+        }
+        if r.election_timeout_max_ms <= r.election_timeout_min_ms {
+            return Err(ConfigError::Invalid(
+                "raft.election_timeout_max_ms must exceed election_timeout_min_ms".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// openraft's settings from these.
+    pub fn openraft(&self) -> openraft::Config {
+        let r = &self.raft;
+        openraft::Config {
+            cluster_name: "strata".into(),
+            heartbeat_interval: r.heartbeat_ms,
+            election_timeout_min: r.election_timeout_min_ms,
+            election_timeout_max: r.election_timeout_max_ms,
+            install_snapshot_timeout: r.install_snapshot_timeout_ms,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(r.snapshot_after_entries),
+            max_in_snapshot_log_to_keep: r.keep_entries_after_snapshot,
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_to_the_defaults() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/strata.example.toml");
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(Some(Path::new(example))).map_err(|e| e.to_string())?;
+            assert_eq!(c, Config::default());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("strata.toml", "shards = 4\n[raft]\nheartbeat_ms = 50\n")?;
+            jail.set_env("STRATA_SHARDS", "16");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!((c.shards, c.raft.heartbeat_ms), (16, 50));
+            jail.create_file("bad.toml", "shard = 4\n")?;
+            assert!(Config::load(Some(Path::new("bad.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

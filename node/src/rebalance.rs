@@ -1,0 +1,161 @@
+//! The rebalancer: on the meta group's leader, moves the cluster toward the layout that
+//! `strata_shards::placement::plan_replicas` asks for, one idempotent step at a time:
+//!
+//! 1. every member joins the meta group (as a learner; up to three become voters);
+//! 2. a shard gaining a replica records it as a learner in the map (so that node opens the
+//!    group), the shard's leader adds it as a raft learner and waits until it has caught
+//!    up (by log or by snapshot), then makes the planned set the voters, which removes the
+//!    replicas that leave; finally the map records the new replicas.
+//!
+//! A step that fails (a leader moved, a node is down) is retried on the next round.
+
+use crate::server::NodeCtx;
+use openraft::ServerState;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use strata_api::{Command, Error, GroupId, META_GROUP, MetaCommand, NodeId, ShardMap};
+use strata_raft::network::client::context_within;
+use strata_raft::network::service::AdminOp;
+
+/// How often the leader of the meta group looks for work.
+const ROUND: Duration = Duration::from_millis(300);
+/// The most voters the meta group has.
+const META_VOTERS: usize = 3;
+/// How long an admin step (a learner catching up) may take.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs rounds forever (the task is aborted at shutdown).
+pub async fn run(ctx: Arc<NodeCtx>) {
+    let mut tick = tokio::time::interval(ROUND);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(meta) = ctx.registry.get(META_GROUP) else { continue };
+        if meta.raft.metrics().borrow().state != ServerState::Leader {
+            continue;
+        }
+        if let Err(e) = round(&ctx).await {
+            tracing::info!(error = %e, "rebalance step postponed");
+        }
+    }
+}
+
+async fn round(ctx: &Arc<NodeCtx>) -> Result<(), Error> {
+    let map = ctx.shard_map();
+    if map.shards.is_empty() {
+        return Ok(());
+    }
+    meta_membership(ctx, &map).await?;
+    let plan = strata_shards::placement::plan_replicas(&map);
+    for shard in &map.shards {
+        let Some(want) = plan.get(&shard.group) else { continue };
+        let mut want_sorted = want.clone();
+        want_sorted.sort_unstable();
+        let mut have_sorted = shard.replicas.clone();
+        have_sorted.sort_unstable();
+        if want_sorted == have_sorted && shard.learners.is_empty() {
+            continue;
+        }
+        move_shard(ctx, &map, shard.group, &shard.replicas, want).await?;
+    }
+    Ok(())
+}
+
+async fn meta_write(ctx: &Arc<NodeCtx>, cmd: MetaCommand) -> Result<(), Error> {
+    let req = strata_raft::Request { id: None, command: Command::Meta(cmd) };
+    crate::route::write(ctx, META_GROUP, req, 0).await.map(|_| ())
+}
+
+/// Keeps the meta group's membership in step with the members: all of them replicate it,
+/// up to three vote.
+async fn meta_membership(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error> {
+    let Some(meta) = ctx.registry.get(META_GROUP) else { return Ok(()) };
+    let status = meta.status();
+    for node in map.nodes.values() {
+        if !status.voters.contains(&node.id) && !status.learners.contains(&node.id) {
+            meta.admin(AdminOp::AddLearner { node: node.id, addr: node.raft_addr.clone() }).await?;
+        }
+    }
+    let mut voters: Vec<NodeId> = status.voters.iter().copied().filter(|v| map.nodes.contains_key(v)).collect();
+    for id in map.nodes.keys() {
+        if voters.len() >= META_VOTERS.min(map.nodes.len()) {
+            break;
+        }
+        if !voters.contains(id) {
+            voters.push(*id);
+        }
+    }
+    let voters: BTreeSet<NodeId> = voters.into_iter().collect();
+    if voters != status.voters.iter().copied().collect::<BTreeSet<_>>() && !voters.is_empty() {
+        meta.admin(AdminOp::ChangeVoters { voters }).await?;
+    }
+    let gone: BTreeSet<NodeId> = meta.status().learners.into_iter().filter(|l| !map.nodes.contains_key(l)).collect();
+    if !gone.is_empty() {
+        meta.admin(AdminOp::RemoveLearners { nodes: gone }).await?;
+    }
+    Ok(())
+}
+
+/// Moves one shard from replicas `have` to `want`.
+async fn move_shard(
+    ctx: &Arc<NodeCtx>,
+    map: &ShardMap,
+    group: GroupId,
+    have: &[NodeId],
+    want: &[NodeId],
+) -> Result<(), Error> {
+    let new: Vec<NodeId> = want.iter().copied().filter(|n| !have.contains(n)).collect();
+    if !new.is_empty() {
+        let learners_recorded = map.shard(group).is_some_and(|s| s.learners == new);
+        if !learners_recorded {
+            meta_write(ctx, MetaCommand::SetShardMembers { group, replicas: have.to_vec(), learners: new.clone() })
+                .await?;
+        }
+        for n in &new {
+            let addr = map.nodes.get(n).map(|i| i.raft_addr.clone()).unwrap_or_default();
+            admin_on_leader(ctx, map, group, have, AdminOp::AddLearner { node: *n, addr }).await?;
+        }
+    }
+    let voters: BTreeSet<NodeId> = want.iter().copied().collect();
+    admin_on_leader(ctx, map, group, have, AdminOp::ChangeVoters { voters }).await?;
+    meta_write(ctx, MetaCommand::SetShardMembers { group, replicas: want.to_vec(), learners: vec![] }).await
+}
+
+/// Sends a membership change to the group's leader: tried here first, then on each
+/// replica, following `NotLeader` hints.
+async fn admin_on_leader(
+    ctx: &Arc<NodeCtx>,
+    map: &ShardMap,
+    group: GroupId,
+    replicas: &[NodeId],
+    op: AdminOp,
+) -> Result<(), Error> {
+    if let Some(g) = ctx.registry.get(group) {
+        match g.admin(op.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(strata_raft::Error::NotLeader { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut candidates: Vec<NodeId> = replicas.iter().copied().filter(|n| *n != ctx.info.id).collect();
+    let mut tried = BTreeSet::new();
+    while let Some(n) = candidates.pop() {
+        if !tried.insert(n) {
+            continue;
+        }
+        let Some(addr) = map.nodes.get(&n).map(|i| i.raft_addr.clone()) else { continue };
+        let client = ctx.registry.pool().client(&addr).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+        match client.admin(context_within(ADMIN_TIMEOUT), group, op.clone()).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(Error::NotLeader { leader: Some(l), .. })) => candidates.push(l),
+            Ok(Err(e)) if e.is_retryable() => continue,
+            Ok(Err(e)) => return Err(e),
+            Err(e) => {
+                ctx.registry.pool().forget(&addr);
+                tracing::debug!(%addr, error = %e, "admin call failed");
+            }
+        }
+    }
+    Err(Error::Unavailable(format!("no leader found for raft group {group}")))
+}

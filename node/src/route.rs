@@ -1,0 +1,79 @@
+//! Where a request is served: by the local replica when it leads the group (or for a
+//! stale read), otherwise forwarded to the leader's node over its client service.
+
+use crate::server::NodeCtx;
+use std::sync::Arc;
+use strata_api::{Error, GroupId, NodeId, Query, ReadConsistency, Response};
+use strata_client::cluster::context_within;
+use strata_raft::Request;
+
+/// How many times a request may be forwarded before the node gives up (leaders moving).
+const MAX_HOPS: u8 = 3;
+
+/// Replicates a write in `group` (here or at the leader) and answers its outcome.
+pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Request, hops: u8) -> Result<Response, Error> {
+    let leader = match ctx.registry.get(group) {
+        Some(g) => match g.write(request.clone()).await {
+            Ok(answer) => return answer,
+            Err(strata_raft::Error::NotLeader { leader, .. }) => leader,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let addr = forward_target(ctx, group, leader, hops)?;
+    let client = ctx.conns.get(&addr).await.map_err(|e| Error::Unavailable(format!("{addr}: {e}")))?;
+    client.write(context_within(ctx.request_timeout), group, request.id, request.command, hops + 1).await.map_err(
+        |e| {
+            ctx.conns.forget(&addr);
+            Error::Unavailable(format!("forwarding to {addr}: {e}"))
+        },
+    )?
+}
+
+/// Answers a read in `group` with the asked consistency.
+pub async fn read(
+    ctx: &Arc<NodeCtx>,
+    group: GroupId,
+    query: Query,
+    consistency: ReadConsistency,
+    hops: u8,
+) -> Result<Response, Error> {
+    let leader = match ctx.registry.get(group) {
+        Some(g) => match g.read(query.clone(), consistency).await {
+            Ok(r) => return Ok(r),
+            Err(strata_raft::Error::NotLeader { leader, .. }) => leader,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let addr = forward_target(ctx, group, leader, hops)?;
+    let client = ctx.conns.get(&addr).await.map_err(|e| Error::Unavailable(format!("{addr}: {e}")))?;
+    client.read(context_within(ctx.request_timeout), group, query, consistency, hops + 1).await.map_err(|e| {
+        ctx.conns.forget(&addr);
+        Error::Unavailable(format!("forwarding to {addr}: {e}"))
+    })?
+}
+
+/// The client address of the node to forward to: the known leader, else a replica of the
+/// group from the shard map.
+fn forward_target(ctx: &NodeCtx, group: GroupId, leader: Option<NodeId>, hops: u8) -> Result<String, Error> {
+    if hops >= MAX_HOPS {
+        return Err(Error::NotLeader { group, leader });
+    }
+    let map = ctx.shard_map();
+    let me = ctx.info.id;
+    let pick = |id: NodeId| (id != me).then(|| map.nodes.get(&id).map(|n| n.client_addr.clone())).flatten();
+    if let Some(addr) = leader.and_then(pick) {
+        return Ok(addr);
+    }
+    if leader.is_some() || ctx.registry.get(group).is_some() {
+        // A leader we cannot reach yet, or an election in progress: let the client retry.
+        return Err(Error::Unavailable(format!("raft group {group} has no leader reachable from node {me}")));
+    }
+    let replicas: Vec<NodeId> = if group == strata_api::META_GROUP {
+        map.nodes.keys().copied().collect()
+    } else {
+        map.shard(group).map(|s| s.replicas.clone()).ok_or(Error::UnknownGroup(group))?
+    };
+    replicas.into_iter().find_map(pick).ok_or(Error::UnknownGroup(group))
+}

@@ -1,0 +1,250 @@
+//! The node server: opens the data directory, finds or obtains the node's identity
+//! (bootstrap a new cluster, join an existing one, or restart), starts the raft groups,
+//! the actors, the client service and the rebalancer, and serves until shutdown.
+
+mod identity;
+
+use crate::actors::meta::MetaMsg;
+use crate::actors::{META_ACTOR, supervisor::Supervisor};
+use crate::config::Config;
+use crate::{rebalance, service};
+use ractor::{Actor, ActorRef};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use strata_api::{Command, Error, META_GROUP, MetaCommand, MetaQuery, NodeInfo, Query, Response, ShardMap};
+use strata_client::cluster::{Connections, context_within};
+use strata_raft::{Registry, RegistryConfig};
+use tokio::sync::watch;
+
+/// What the request path, the actors and the rebalancer share.
+pub struct NodeCtx {
+    /// This node.
+    pub info: NodeInfo,
+    /// Its raft groups.
+    pub registry: Arc<Registry>,
+    /// Connections to other nodes' client services (forwarding).
+    pub conns: Connections,
+    /// How long a request may take inside the node.
+    pub request_timeout: Duration,
+    map: watch::Sender<ShardMap>,
+    reconciling: tokio::sync::Mutex<()>,
+}
+
+impl NodeCtx {
+    /// The newest shard map this node has applied.
+    pub fn shard_map(&self) -> ShardMap {
+        self.map.borrow().clone()
+    }
+
+    /// Publishes a newer map (the meta actor's job).
+    pub fn publish_map(&self, map: ShardMap) {
+        self.map.send_replace(map);
+    }
+
+    /// Opens the shard groups the map gives this node (initialising a new cluster's
+    /// shards on the bootstrap node) and drops those it no longer holds.
+    pub async fn reconcile_local_groups(&self) {
+        let _one_at_a_time = self.reconciling.lock().await;
+        let map = self.shard_map();
+        let me = self.info.id;
+        let mine = map.groups_of(me);
+        for group in &mine {
+            let g = match self.registry.open_group(*group).await {
+                Ok(g) => g,
+                Err(e) => {
+                    tracing::error!(group, error = %e, "cannot open raft group");
+                    continue;
+                }
+            };
+            let shard = map.shard(*group);
+            let sole = shard.is_some_and(|s| s.replicas == [me] && s.learners.is_empty());
+            if sole && !g.raft.is_initialized().await.unwrap_or(true) {
+                let members = BTreeMap::from([(me, openraft::BasicNode { addr: self.info.raft_addr.clone() })]);
+                if let Err(e) = g.raft.initialize(members).await {
+                    tracing::warn!(group, error = %e, "initialising shard group");
+                }
+            }
+        }
+        for g in self.registry.groups() {
+            if g.id != META_GROUP && !mine.contains(&g.id) && !map.shards.is_empty() {
+                tracing::info!(group = g.id, "this node no longer holds the shard; dropping its replica");
+                if let Err(e) = self.registry.drop_group(g.id).await {
+                    tracing::error!(group = g.id, error = %e, "dropping raft group");
+                }
+            }
+        }
+    }
+}
+
+/// A running node.
+pub struct RunningNode {
+    /// This node's identity and addresses.
+    pub info: NodeInfo,
+    ctx: Arc<NodeCtx>,
+    supervisor: ActorRef<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningNode {
+    /// Stops serving and shuts every raft group down cleanly.
+    pub async fn shutdown(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.supervisor.stop(None);
+        self.ctx.registry.shutdown().await;
+    }
+}
+
+fn io(e: impl std::fmt::Display) -> Error {
+    Error::Storage(e.to_string())
+}
+
+/// Asks the members in `seeds` to add this node, retrying until one answers.
+async fn join_cluster(seeds: &[String], node: &NodeInfo, timeout: Duration) -> Result<u64, Error> {
+    let conns = Connections::default();
+    let until = Instant::now() + timeout;
+    let mut last = Error::Unavailable("no member answered".into());
+    while Instant::now() < until {
+        for addr in seeds {
+            match conns.get(addr).await {
+                Ok(c) => match c.join(context_within(Duration::from_secs(20)), node.clone()).await {
+                    Ok(Ok(id)) => return Ok(id),
+                    Ok(Err(e)) if !e.is_retryable() => return Err(e),
+                    Ok(Err(e)) => last = e,
+                    Err(e) => last = Error::Unavailable(format!("{addr}: {e}")),
+                },
+                Err(e) => last = Error::Unavailable(format!("{addr}: {e}")),
+            }
+            conns.forget(addr);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(last)
+}
+
+fn advertised(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() }
+}
+
+/// Starts a node from `config`.
+pub async fn start(config: &Config) -> Result<RunningNode, Error> {
+    std::fs::create_dir_all(&config.data_dir).map_err(io)?;
+    let db = strata_shards::open_db(&config.data_dir.join("db"), &strata_shards::OpenOptions::default())
+        .map_err(strata_api::Error::from)?;
+    let saved = identity::load(&config.data_dir).map_err(io)?;
+    let keep = |configured: &str, had: Option<&String>| match had {
+        Some(had) if configured.ends_with(":0") => had.clone(),
+        _ => configured.to_string(),
+    };
+    let raft_at = keep(&config.raft_listen, saved.as_ref().and_then(|s| s.raft_addr.as_ref()));
+    let client_at = keep(&config.listen, saved.as_ref().and_then(|s| s.client_addr.as_ref()));
+    let raft_listener = strata_raft::network::server::bind(&raft_at).await.map_err(io)?;
+    let mut client_listener = service::bind(&client_at).await.map_err(io)?;
+    let mut info = NodeInfo {
+        id: 0,
+        raft_addr: advertised(raft_listener.local_addr()),
+        client_addr: advertised(client_listener.local_addr()),
+        incarnation: 0,
+    };
+    let bootstrap = saved.is_none() && config.join.is_empty() && !config.standby;
+    let id = match saved {
+        Some(saved) => {
+            info.incarnation = saved.incarnation;
+            saved.id
+        }
+        None => {
+            info.incarnation = identity::random_u64();
+            let id = if bootstrap {
+                1
+            } else if config.join.is_empty() {
+                // Scripts and tests wait for this line to learn the standby node's address.
+                println!("strata node standby: client={} raft={}", info.client_addr, info.raft_addr);
+                let (seeds, reply) = client_listener.standby().await;
+                let joined = join_cluster(&seeds, &info, Duration::from_secs(120)).await;
+                let _ = reply.send(joined.clone());
+                joined?
+            } else {
+                join_cluster(&config.join, &info, Duration::from_secs(120)).await?
+            };
+            let saved = identity::Identity {
+                id,
+                incarnation: info.incarnation,
+                client_addr: Some(info.client_addr.clone()),
+                raft_addr: Some(info.raft_addr.clone()),
+            };
+            identity::save(&config.data_dir, &saved).map_err(io)?;
+            id
+        }
+    };
+    info.id = id;
+
+    let registry = Registry::new(db, RegistryConfig { node_id: id, raft: config.openraft() })?;
+    let mut tasks = vec![tokio::spawn(raft_listener.serve(registry.clone()))];
+    let meta = registry.open_group(META_GROUP).await?;
+    for group in registry.groups_on_disk() {
+        registry.open_group(group).await?;
+    }
+    let ctx = Arc::new(NodeCtx {
+        info: info.clone(),
+        registry: registry.clone(),
+        conns: Connections::default(),
+        request_timeout: Duration::from_millis(config.request_timeout_ms),
+        map: watch::channel(ShardMap::default()).0,
+        reconciling: tokio::sync::Mutex::new(()),
+    });
+    let (supervisor, _) = Actor::spawn(Some("strata.supervisor".into()), Supervisor, ctx.clone())
+        .await
+        .map_err(|e| Error::Unavailable(format!("starting actors: {e}")))?;
+    tasks.push(tokio::spawn(watch_meta(ctx.clone())));
+    tasks.push(tokio::spawn(client_listener.serve(ctx.clone())));
+
+    if bootstrap {
+        let members = BTreeMap::from([(id, openraft::BasicNode { addr: info.raft_addr.clone() })]);
+        meta.raft.initialize(members).await.map_err(|e| Error::Cluster(format!("initialising the meta group: {e}")))?;
+        let cmd = MetaCommand::Bootstrap { node: info.clone(), shards: config.shards, replication: config.replication };
+        let req = strata_raft::Request { id: None, command: Command::Meta(cmd) };
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            match crate::route::write(&ctx, META_GROUP, req.clone(), 0).await {
+                Ok(_) => break,
+                Err(e) if e.is_retryable() && Instant::now() < until => {
+                    meta.raft
+                        .wait(Some(Duration::from_secs(5)))
+                        .current_leader(id, "bootstrap")
+                        .await
+                        .map_err(|_| Error::Unavailable("the meta group elected no leader".into()))?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    tasks.push(tokio::spawn(rebalance::run(ctx.clone())));
+    Ok(RunningNode { info, ctx, supervisor, tasks })
+}
+
+/// Feeds the meta actor the meta group's map every time the local replica applies an entry.
+async fn watch_meta(ctx: Arc<NodeCtx>) {
+    let Some(meta) = ctx.registry.get(META_GROUP) else { return };
+    let mut metrics = meta.raft.metrics();
+    let mut last_applied = None;
+    loop {
+        let applied = metrics.borrow_and_update().last_applied;
+        if applied != last_applied {
+            last_applied = applied;
+            match meta.read(Query::Meta(MetaQuery::ShardMap), strata_api::ReadConsistency::StaleOk).await {
+                Ok(Response::ShardMap(map)) => {
+                    if let Some(actor) = ActorRef::<MetaMsg>::where_is(META_ACTOR.to_string()) {
+                        let _ = actor.cast(MetaMsg::MapChanged(map));
+                    }
+                }
+                Ok(other) => tracing::error!(?other, "the meta group answered something else than a map"),
+                Err(e) => tracing::warn!(error = %e, "reading the shard map"),
+            }
+        }
+        if metrics.changed().await.is_err() {
+            return;
+        }
+    }
+}

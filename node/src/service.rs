@@ -1,0 +1,205 @@
+//! The client-facing tarpc service: validates at the edge and hands each request to its
+//! store's actor (or the meta actor); `status` and `shard_map` are answered here.
+
+use crate::actors::meta::MetaMsg;
+use crate::actors::store::StoreMsg;
+use crate::actors::{META_ACTOR, StoreKind, ask};
+use crate::route;
+use crate::server::NodeCtx;
+use futures::{StreamExt, future};
+use std::sync::Arc;
+use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
+use strata_api::{
+    Command, Error, GroupId, META_GROUP, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency, RequestId,
+    Response, ShardMap,
+};
+use strata_client::cluster::MAX_FRAME;
+use tarpc::context::Context;
+use tarpc::server::{BaseChannel, Channel};
+use tarpc::tokio_serde::formats::MessagePack;
+
+/// The service of one node. Cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    ctx: Arc<NodeCtx>,
+}
+
+impl StrataService for Service {
+    async fn write(
+        self,
+        _: Context,
+        group: GroupId,
+        id: Option<RequestId>,
+        command: Command,
+        hops: u8,
+    ) -> Result<Response, Error> {
+        let Some(kind) = StoreKind::of_command(&command) else {
+            return Err(Error::InvalidInput("cluster metadata changes go through join and remove_node".into()));
+        };
+        let timeout = self.ctx.request_timeout;
+        ask(kind.actor_name(), |reply| StoreMsg::Write { group, id, command, hops, reply }, timeout).await
+    }
+
+    async fn read(
+        self,
+        _: Context,
+        group: GroupId,
+        query: Query,
+        consistency: ReadConsistency,
+        hops: u8,
+    ) -> Result<Response, Error> {
+        let Some(kind) = StoreKind::of_query(&query) else {
+            if group != META_GROUP {
+                return Err(Error::InvalidInput("cluster metadata lives in raft group 0".into()));
+            }
+            return route::read(&self.ctx, group, query, consistency, hops).await;
+        };
+        let timeout = self.ctx.request_timeout;
+        ask(kind.actor_name(), |reply| StoreMsg::Read { group, query, consistency, hops, reply }, timeout).await
+    }
+
+    async fn shard_map(self, _: Context) -> Result<ShardMap, Error> {
+        let q = Query::Meta(MetaQuery::ShardMap);
+        let mut map = match route::read(&self.ctx, META_GROUP, q, ReadConsistency::Linearizable, 0).await? {
+            Response::ShardMap(map) => map,
+            other => return Err(Error::InvalidData(format!("the meta group answered {other:?}"))),
+        };
+        for g in self.ctx.registry.groups() {
+            if let Some((leader, _)) = g.leader() {
+                map.leaders.insert(g.id, leader);
+            }
+        }
+        Ok(map)
+    }
+
+    async fn status(self, _: Context) -> Result<NodeStatus, Error> {
+        let groups = self.ctx.registry.groups().iter().map(|g| g.status()).collect();
+        Ok(NodeStatus { node: self.ctx.info.clone(), groups })
+    }
+
+    async fn join(self, _: Context, node: NodeInfo) -> Result<NodeId, Error> {
+        if node.raft_addr.is_empty() || node.client_addr.is_empty() {
+            return Err(Error::InvalidInput("a joining node must give its raft and client addresses".into()));
+        }
+        ask(META_ACTOR, |reply| MetaMsg::Join(node, reply), self.ctx.request_timeout).await
+    }
+
+    async fn remove_node(self, _: Context, id: NodeId) -> Result<(), Error> {
+        ask(META_ACTOR, |reply| MetaMsg::Remove(id, reply), self.ctx.request_timeout).await
+    }
+
+    async fn adopt(self, _: Context, _seeds: Vec<String>) -> Result<NodeId, Error> {
+        Err(Error::Cluster(format!("node {} is already a member of a cluster", self.ctx.info.id)))
+    }
+}
+
+/// A standby node's request to join, with where to answer the id it got.
+pub type Adoption = (Vec<String>, tokio::sync::oneshot::Sender<Result<NodeId, Error>>);
+
+/// The service of a node in standby (not a member yet): it only accepts `adopt`.
+#[derive(Clone)]
+struct Standby {
+    adopt: Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Adoption>>>>,
+}
+
+fn standby_error() -> Error {
+    Error::Unavailable("this node is in standby: add it with `strata cluster add-node`".into())
+}
+
+impl StrataService for Standby {
+    async fn write(self, _: Context, _: GroupId, _: Option<RequestId>, _: Command, _: u8) -> Result<Response, Error> {
+        Err(standby_error())
+    }
+    async fn read(self, _: Context, _: GroupId, _: Query, _: ReadConsistency, _: u8) -> Result<Response, Error> {
+        Err(standby_error())
+    }
+    async fn shard_map(self, _: Context) -> Result<ShardMap, Error> {
+        Err(standby_error())
+    }
+    async fn status(self, _: Context) -> Result<NodeStatus, Error> {
+        Err(standby_error())
+    }
+    async fn join(self, _: Context, _: NodeInfo) -> Result<NodeId, Error> {
+        Err(standby_error())
+    }
+    async fn remove_node(self, _: Context, _: NodeId) -> Result<(), Error> {
+        Err(standby_error())
+    }
+    async fn adopt(self, _: Context, seeds: Vec<String>) -> Result<NodeId, Error> {
+        if seeds.is_empty() {
+            return Err(Error::InvalidInput("no cluster address given".into()));
+        }
+        let Some(tx) = self.adopt.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Err(Error::Cluster("this node is already being added".into()));
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        tx.send((seeds, reply)).map_err(|_| standby_error())?;
+        answer.await.map_err(|_| Error::Unavailable("the node stopped while joining".into()))?
+    }
+}
+
+type Codec = MessagePack<tarpc::ClientMessage<StrataServiceRequest>, tarpc::Response<StrataServiceResponse>>;
+
+/// A bound client-service listener, not serving yet.
+pub struct ClientListener {
+    listener: tarpc::serde_transport::tcp::Incoming<
+        tarpc::ClientMessage<StrataServiceRequest>,
+        tarpc::Response<StrataServiceResponse>,
+        Codec,
+        fn() -> Codec,
+    >,
+}
+
+/// Binds the client service on `addr` (port 0 picks a free port).
+pub async fn bind(addr: &str) -> std::io::Result<ClientListener> {
+    let mut listener = tarpc::serde_transport::tcp::listen(addr, MessagePack::default as fn() -> Codec).await?;
+    listener.config_mut().max_frame_length(MAX_FRAME);
+    Ok(ClientListener { listener })
+}
+
+impl ClientListener {
+    /// Serves the standby service until a client asks this node to join a cluster; answers
+    /// that request (connections made meanwhile keep their standby service).
+    pub async fn standby(&mut self) -> Adoption {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let service = Standby { adopt: Arc::new(std::sync::Mutex::new(Some(tx))) };
+        let mut rx = std::pin::pin!(rx);
+        loop {
+            tokio::select! {
+                adoption = &mut rx => match adoption {
+                    Ok(a) => return a,
+                    Err(_) => std::future::pending::<()>().await,
+                },
+                conn = self.listener.next() => {
+                    let Some(Ok(transport)) = conn else { continue };
+                    let service = service.clone();
+                    tokio::spawn(BaseChannel::with_defaults(transport).execute(service.serve()).for_each(|f| async {
+                        tokio::spawn(f);
+                    }));
+                }
+            }
+        }
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.listener.local_addr()
+    }
+
+    /// Serves every connection (requests concurrently, each on its own task).
+    pub async fn serve(self, ctx: Arc<NodeCtx>) {
+        let service = Service { ctx };
+        self.listener
+            .filter_map(|r| future::ready(r.ok()))
+            .map(BaseChannel::with_defaults)
+            .for_each(move |channel| {
+                let service = service.clone();
+                async move {
+                    tokio::spawn(channel.execute(service.serve()).for_each(|f| async {
+                        tokio::spawn(f);
+                    }));
+                }
+            })
+            .await
+    }
+}

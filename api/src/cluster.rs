@@ -161,6 +161,12 @@ pub struct GroupStatus {
     pub learners: Vec<NodeId>,
     /// On the leader: how many entries each member is behind the leader's last log.
     pub lag: BTreeMap<NodeId, u64>,
+    /// Index of the last entry of the latest snapshot.
+    #[serde(default)]
+    pub snapshot_index: Option<u64>,
+    /// Index of the last entry removed from the log (covered by a snapshot).
+    #[serde(default)]
+    pub purged_index: Option<u64>,
 }
 
 /// A node's answer to `status`.

@@ -10,4 +10,5 @@
 //! The helper process is `src/bin/chaos_worker.rs`; [`workload`] holds what it writes and
 //! how a test recognises it.
 
+pub mod cluster;
 pub mod workload;

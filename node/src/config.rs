@@ -8,6 +8,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
+const CONFIG_KEYS: [&str; 9] =
+    ["data_dir", "listen", "raft_listen", "join", "standby", "shards", "replication", "request_timeout_ms", "raft"];
+
 /// Everything a node reads at start.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -101,8 +105,14 @@ impl Config {
             Some(f) => figment.merge(Toml::file_exact(f)),
             None => figment.merge(Toml::file("strata.toml")),
         };
+        // The environment is shared with other tools (`STRATA_CLUSTER`, `STRATA_BIN`, ...):
+        // only variables naming a configuration key are read; a file is read strictly.
+        let env = Env::prefixed("STRATA_").split("__").filter(|key| {
+            let top = key.as_str().split('.').next().unwrap_or_default();
+            CONFIG_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
+        });
         let config: Config = figment
-            .merge(Env::prefixed("STRATA_").split("__").ignore(&["log", "data", "cluster"]))
+            .merge(env)
             .extract()
             .map_err(Box::new)?;
         config.validate()?;
@@ -145,6 +155,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's error type
 mod tests {
     use super::*;
 
@@ -159,14 +170,29 @@ mod tests {
     }
 
     #[test]
+    fn the_static_cluster_configs_parse() {
+        for i in 1..=3 {
+            let file = format!("{}/../deploy/node{i}.toml", env!("CARGO_MANIFEST_DIR"));
+            figment::Jail::expect_with(|_| {
+                let c = Config::load(Some(Path::new(&file))).map_err(|e| e.to_string())?;
+                assert_eq!(c.join.is_empty(), i == 1);
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
     fn environment_overrides_the_file_and_unknown_keys_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("strata.toml", "shards = 4\n[raft]\nheartbeat_ms = 50\n")?;
             jail.set_env("STRATA_SHARDS", "16");
+            jail.set_env("STRATA_BIN", "/usr/bin/strata"); // another tool's variable: not ours
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!((c.shards, c.raft.heartbeat_ms), (16, 50));
             jail.create_file("bad.toml", "shard = 4\n")?;
             assert!(Config::load(Some(Path::new("bad.toml"))).is_err());
+            jail.set_env("STRATA_RAFT__HEARTBEAT", "50"); // a typo inside a section we own
+            assert!(Config::load(None).is_err());
             Ok(())
         });
     }

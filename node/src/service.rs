@@ -142,13 +142,15 @@ type Codec = MessagePack<tarpc::ClientMessage<StrataServiceRequest>, tarpc::Resp
 
 /// A bound client-service listener, not serving yet.
 pub struct ClientListener {
-    listener: tarpc::serde_transport::tcp::Incoming<
-        tarpc::ClientMessage<StrataServiceRequest>,
-        tarpc::Response<StrataServiceResponse>,
-        Codec,
-        fn() -> Codec,
-    >,
+    listener: Incoming,
 }
+
+type Incoming = tarpc::serde_transport::tcp::Incoming<
+    tarpc::ClientMessage<StrataServiceRequest>,
+    tarpc::Response<StrataServiceResponse>,
+    Codec,
+    fn() -> Codec,
+>;
 
 /// Binds the client service on `addr` (port 0 picks a free port).
 pub async fn bind(addr: &str) -> std::io::Result<ClientListener> {

@@ -101,6 +101,8 @@ impl Group {
             voters: membership.voter_ids().collect(),
             learners: membership.learner_ids().collect(),
             lag,
+            snapshot_index: m.snapshot.map(|l| l.index),
+            purged_index: m.purged.map(|l| l.index),
         }
     }
 

@@ -17,6 +17,9 @@
 //! Durability: a log append or vote is reported to openraft only once sled has flushed it.
 //! Recovery needs sled alone: log, vote, committed id, shard state with its applied log id.
 
+// openraft fixes the error types its traits return; they are large by its design.
+#![allow(clippy::result_large_err)]
+
 pub mod error;
 pub mod flusher;
 pub mod group;

@@ -141,7 +141,7 @@ impl RaftLogStorage<TypeConfig> for SledLogStore {
         self.log.apply_batch(batch).map_err(|e| StorageIOError::write_logs(&e))?;
         // Durable before openraft may count this node in a quorum.
         let flushed = self.flusher.flush().await;
-        let failed = flushed.as_ref().err().map(|e| StorageIOError::write_logs(e));
+        let failed = flushed.as_ref().err().map(StorageIOError::write_logs);
         callback.log_io_completed(flushed);
         match failed {
             Some(e) => Err(e.into()),

@@ -22,6 +22,7 @@ impl openraft::testing::StoreBuilder<TypeConfig, SledLogStore, ShardStateMachine
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // openraft's error type
 fn sled_storage_passes_openraft_suite() -> Result<(), StorageError> {
     openraft::testing::Suite::test_all(SledBuilder)
 }

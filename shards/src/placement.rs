@@ -38,6 +38,11 @@ pub fn group_of(placement: &str, shard_count: u32) -> GroupId {
     1 + fnv1a(placement.as_bytes()) % u64::from(shard_count.max(1))
 }
 
+/// The shard group of the chat store.
+pub fn chat_group(shard_count: u32) -> GroupId {
+    group_of(CHAT_PLACEMENT, shard_count)
+}
+
 /// The shard group of a collection.
 pub fn group_of_collection(collection: &str, shard_count: u32) -> GroupId {
     group_of(collection_placement(collection), shard_count)
@@ -141,13 +146,9 @@ pub fn plan_replicas(map: &ShardMap) -> BTreeMap<GroupId, Vec<NodeId>> {
         }
     }
     // Even out: move replicas from the busiest member to the idlest.
-    loop {
-        let (Some((&busy, &hi)), Some((&idle, &lo))) = (
-            load.iter().max_by_key(|(n, c)| (**c, std::cmp::Reverse(**n))),
-            load.iter().min_by_key(|(n, c)| (**c, **n)),
-        ) else {
-            break;
-        };
+    while let (Some((&busy, &hi)), Some((&idle, &lo))) =
+        (load.iter().max_by_key(|(n, c)| (**c, std::cmp::Reverse(**n))), load.iter().min_by_key(|(n, c)| (**c, **n)))
+    {
         if hi <= lo + 1 {
             break;
         }

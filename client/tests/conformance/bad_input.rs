@@ -18,7 +18,7 @@ async fn snapshot(ctx: &strata_client::StorageContext) -> Vec<(String, usize)> {
 
 #[tokio::test]
 async fn malformed_persist_files_change_nothing() {
-    let (dir, ctx) = ctx();
+    let (dir, ctx) = ctx().await;
     ctx.docstore().add_documents(&[Node::text_node("keep", "me")]).await.expect("add");
     let before = snapshot(&ctx).await;
     let cases: Vec<(&str, &str)> = vec![
@@ -54,17 +54,10 @@ async fn malformed_persist_files_change_nothing() {
 
 #[tokio::test]
 async fn invalid_writes_are_refused() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let err = ctx.docstore().add_documents(&[Node::text_node("", "no id")]).await.expect_err("empty id");
     assert!(matches!(err.as_store(), Some(strata_client::api::Error::InvalidInput(_))));
     let err = ctx.kv_store().put("k", &obj(json!({})), "__strata__/persist_files").await.expect_err("reserved");
     assert!(matches!(err.as_store(), Some(strata_client::api::Error::InvalidInput(_))));
     assert!(ctx.kv_store().collections().await.expect("collections").is_empty());
-}
-
-#[tokio::test]
-async fn a_directory_open_in_this_process_is_refused() {
-    let (dir, _ctx) = ctx();
-    let err = strata_client::StorageContext::open(dir.path().join("data")).err().expect("second open refused");
-    assert!(matches!(err.as_store(), Some(strata_client::api::Error::AlreadyOpen { .. })), "{err}");
 }

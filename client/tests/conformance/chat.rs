@@ -16,7 +16,7 @@ fn texts(messages: &[ChatMessage]) -> Vec<String> {
 /// Checklist 21 (`test_add_messages`).
 #[tokio::test]
 async fn add_messages_per_key_and_insert_at_front() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let chat = ctx.chat_store();
     chat.add_message("user1", &user("m1"), None).await.expect("add");
     chat.add_message("user2", &user("m2"), None).await.expect("add");
@@ -30,7 +30,7 @@ async fn add_messages_per_key_and_insert_at_front() {
 /// Checklist 22 (`test_delete_chat_messages`).
 #[tokio::test]
 async fn delete_messages_empties_one_key() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let chat = ctx.chat_store();
     chat.set_messages("a", &[user("1"), user("2")]).await.expect("set");
     chat.set_messages("b", &[user("3")]).await.expect("set");
@@ -44,7 +44,7 @@ async fn delete_messages_empties_one_key() {
 /// Checklist 23–24 (`test_delete_chat_message`, `test_delete_chat_message_idx`).
 #[tokio::test]
 async fn delete_last_and_by_index() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let chat = ctx.chat_store();
     chat.set_messages("k", &[user("1"), user("2"), user("3")]).await.expect("set");
     assert_eq!(chat.delete_last_message("k").await.expect("last").map(|m| m.content()), Some(Some("3".into())));
@@ -57,7 +57,7 @@ async fn delete_last_and_by_index() {
 /// Checklist 25–26 (upstream fixes): out-of-range and empty-history deletes answer none.
 #[tokio::test]
 async fn out_of_range_and_empty_deletes_change_nothing() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let chat = ctx.chat_store();
     chat.set_messages("k", &[user("only")]).await.expect("set");
     assert_eq!(chat.delete_message("k", -2).await.expect("oob"), None);
@@ -73,7 +73,7 @@ async fn out_of_range_and_empty_deletes_change_nothing() {
 /// Python `list.insert` semantics, including many inserts at one spot (positions respaced).
 #[tokio::test]
 async fn insert_positions_follow_python_list_insert() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let chat = ctx.chat_store();
     chat.set_messages("k", &[user("a"), user("z")]).await.expect("set");
     let mut model = vec!["a".to_string(), "z".to_string()];
@@ -96,7 +96,7 @@ async fn insert_positions_follow_python_list_insert() {
 /// written raw in chat_store.json.
 #[tokio::test]
 async fn non_ascii_persists_unescaped() {
-    let (dir, ctx) = ctx();
+    let (dir, ctx) = ctx().await;
     let mut msg = ChatMessage::new(MessageRole::Assistant, "ハロー héllo");
     msg.additional_kwargs.insert("tool_call_id".into(), "c1".into());
     ctx.chat_store().set_messages("user1", &[msg.clone()]).await.expect("set");

@@ -14,7 +14,7 @@ async fn raw(ctx: &StorageContext, coll: &str, key: &str) -> Option<serde_json::
 /// Checklist 1 (`test_docstore`): a Document and a TextNode come back equal.
 #[tokio::test]
 async fn docstore_returns_equal_documents_and_nodes() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let doc = Node::document("d1", "hello").with_metadata(obj(json!({"k": "v"})));
     let node = Node::text_node("d2", "world");
     ctx.docstore().add_documents(&[doc.clone(), node.clone()]).await.expect("add");
@@ -26,7 +26,7 @@ async fn docstore_returns_equal_documents_and_nodes() {
 /// round-trips both nodes.
 #[tokio::test]
 async fn docstore_persist_round_trip() {
-    let (dir, ctx) = ctx();
+    let (dir, ctx) = ctx().await;
     let doc = Node::document("d1", "hello");
     let node = child("d2", "world", "d1");
     ctx.docstore().add_documents(&[doc.clone(), node.clone()]).await.expect("add");
@@ -45,7 +45,7 @@ async fn docstore_persist_round_trip() {
 /// Checklist 4 (`test_docstore_delete_document`).
 #[tokio::test]
 async fn delete_document_removes_it_from_every_collection() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     ds.add_documents(&[child("d1", "a", "src"), child("d2", "b", "src")]).await.expect("add");
     ds.delete_document("d1", true).await.expect("delete");
@@ -60,7 +60,7 @@ async fn delete_document_removes_it_from_every_collection() {
 /// Checklist 5 (`test_docstore_delete_ref_doc`).
 #[tokio::test]
 async fn delete_ref_doc_removes_document_and_children() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     let d1 = Node::document("d1", "root");
     let d2 = Node::document("d2", "child doc").with_source(RelatedNodeInfo::new("d1"));
@@ -77,7 +77,7 @@ async fn delete_ref_doc_removes_document_and_children() {
 /// Checklist 6 (`test_docstore_delete_ref_doc_not_in_docstore`).
 #[tokio::test]
 async fn delete_ref_doc_works_when_the_ref_doc_itself_was_never_added() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     ds.add_documents(&[child("d2", "x", "d1"), child("d3", "y", "d1")]).await.expect("add");
     assert!(ds.ref_doc_exists("d1").await.expect("exists"));
@@ -91,7 +91,7 @@ async fn delete_ref_doc_works_when_the_ref_doc_itself_was_never_added() {
 /// Checklist 7 (`test_docstore_delete_all_ref_doc_nodes`).
 #[tokio::test]
 async fn deleting_the_last_node_removes_the_ref_doc() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     ds.add_documents(&[Node::document("d1", "root"), child("d2", "a", "d1"), child("d3", "b", "d1")])
         .await
@@ -110,7 +110,7 @@ async fn deleting_the_last_node_removes_the_ref_doc() {
 /// Checklist 8–9 (`test_get_all_document_ids_keeps_docs_sharing_a_hash`).
 #[tokio::test]
 async fn document_ids_keep_ids_sharing_a_hash() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     ds.add_documents(&[Node::document("d1", "same"), Node::document("d2", "same")]).await.expect("add");
     let hashes = ds.get_all_document_hashes().await.expect("hashes");
@@ -123,7 +123,7 @@ async fn document_ids_keep_ids_sharing_a_hash() {
 /// Checklist 10–11: legacy layouts read back; an unknown `__type__` is an error.
 #[tokio::test]
 async fn legacy_and_unknown_stored_types() {
-    let (dir, ctx) = ctx();
+    let (dir, ctx) = ctx().await;
     let persist = dir.path().join("legacy");
     std::fs::create_dir_all(&persist).expect("mkdir");
     let legacy = json!({"docstore/data": {
@@ -143,7 +143,7 @@ async fn legacy_and_unknown_stored_types() {
 
 #[tokio::test]
 async fn get_document_raise_error_and_missing_ids() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     let err = ds.get_document("nope", true).await.expect_err("raises");
     assert_eq!(err.as_store(), Some(&Error::DocumentNotFound { doc_id: "nope".into() }));
@@ -159,7 +159,7 @@ async fn get_document_raise_error_and_missing_ids() {
 
 #[tokio::test]
 async fn get_nodes_keeps_input_order_and_skips_missing_without_raise() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     ds.add_documents(&[Node::text_node("a", "1"), Node::text_node("b", "2")]).await.expect("add");
     let ids = vec!["b".to_string(), "missing".to_string(), "a".to_string()];
@@ -174,7 +174,7 @@ async fn get_nodes_keeps_input_order_and_skips_missing_without_raise() {
 
 #[tokio::test]
 async fn allow_update_false_rejects_existing_ids_and_writes_nothing() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     ds.add_documents(&[Node::text_node("a", "old")]).await.expect("add");
     let opts = AddDocumentsOptions { allow_update: false, store_text: true };
@@ -192,7 +192,7 @@ async fn allow_update_false_rejects_existing_ids_and_writes_nothing() {
 
 #[tokio::test]
 async fn store_text_false_keeps_hashes_and_ref_doc_info_only() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     let node = child("n", "text", "doc");
     ds.add_documents_with(&[node.clone()], AddDocumentsOptions { allow_update: true, store_text: false })
@@ -205,7 +205,7 @@ async fn store_text_false_keeps_hashes_and_ref_doc_info_only() {
 
 #[tokio::test]
 async fn metadata_entry_and_hash_functions() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     let node = child("n", "text", "doc").with_metadata(obj(json!({"a": 1})));
     ds.add_documents(&[node.clone()]).await.expect("add");
@@ -226,7 +226,7 @@ async fn metadata_entry_and_hash_functions() {
 /// nodes of that call winning per key) and kept once non-empty.
 #[tokio::test]
 async fn ref_doc_info_merges_like_llamaindex() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     let n1 = child("n1", "a", "doc").with_metadata(obj(json!({"a": 1, "b": 2})));
     let n2 = child("n2", "b", "doc").with_metadata(obj(json!({"a": 3})));
@@ -246,7 +246,7 @@ async fn ref_doc_info_merges_like_llamaindex() {
 /// Index-level behaviour (checklist 126): ref_doc_info keys follow document order.
 #[tokio::test]
 async fn docs_and_ref_doc_infos_follow_insertion_order() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     for d in ["zeta", "alpha", "mid"] {
         ds.add_documents(&[child(&format!("{d}-0"), d, d)]).await.expect("add");
@@ -264,7 +264,7 @@ async fn docs_and_ref_doc_infos_follow_insertion_order() {
 /// Checklist 127: deleting a ref doc then re-inserting a document with the same id restores it.
 #[tokio::test]
 async fn reinsert_after_delete_ref_doc() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     ds.add_documents(&[child("t0-a", "x", "test_id_0"), child("t1-a", "y", "test_id_1")]).await.expect("add");
     ds.delete_ref_doc("test_id_0", true).await.expect("delete");
@@ -275,7 +275,7 @@ async fn reinsert_after_delete_ref_doc() {
 
 #[tokio::test]
 async fn namespaces_are_separate_and_update_docstore_copies() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let a = ctx.docstore();
     let b = ctx.docstore_in("other");
     a.add_documents(&[Node::text_node("n", "in a")]).await.expect("add");
@@ -287,7 +287,7 @@ async fn namespaces_are_separate_and_update_docstore_copies() {
 
 #[tokio::test]
 async fn relationships_of_every_kind_round_trip() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let node = Node::text_node("n", "t")
         .with_source(RelatedNodeInfo::new("doc"))
         .with_relationship(NodeRelationship::Previous, Related::One(RelatedNodeInfo::new("p")))

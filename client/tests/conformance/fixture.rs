@@ -10,9 +10,8 @@ fn expected() -> Value {
     serde_json::from_str(&text).expect("expected parses")
 }
 
-async fn imported() -> (tempfile::TempDir, StorageContext) {
-    let dir = tempfile::tempdir().expect("temp");
-    let ctx = StorageContext::open(dir.path().join("data")).expect("open");
+async fn imported() -> (crate::support::Guard, StorageContext) {
+    let (dir, ctx) = crate::support::ctx().await;
     let summary = ctx.import_persist_dir(fixtures().join("llamaindex-persist"), &quiet).await.expect("import");
     assert_eq!(summary.nodes, 107);
     assert_eq!(summary.index_structs, 2);

@@ -18,7 +18,7 @@ fn tree_struct() -> IndexStruct {
 /// Checklist 18 (`test_simple_index_store_dict`): an IndexGraph round-trips through persist.
 #[tokio::test]
 async fn index_graph_round_trips() {
-    let (dir, ctx) = ctx();
+    let (dir, ctx) = ctx().await;
     ctx.index_store().add_index_struct(&tree_struct()).await.expect("add");
     let out = dir.path().join("p");
     ctx.export_persist_dir(&out, &quiet).await.expect("export");
@@ -29,7 +29,7 @@ async fn index_graph_round_trips() {
 
 #[tokio::test]
 async fn add_get_delete_and_the_single_struct_rule() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let store = ctx.index_store();
     assert_eq!(
         store.get_index_struct(None).await.expect_err("none stored").as_store(),

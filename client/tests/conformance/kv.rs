@@ -7,7 +7,7 @@ use strata_client::StorageContext;
 /// Checklist 12, 15–17: put/get/get missing/get_all/delete, unknown collection reads as empty.
 #[tokio::test]
 async fn kv_put_get_get_all_delete() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let kv = ctx.kv_store();
     kv.put("foo", &obj(json!({"foo": "bar"})), "data").await.expect("put");
     assert_eq!(kv.get("foo", "data").await.expect("get"), Some(obj(json!({"foo": "bar"}))));
@@ -25,7 +25,7 @@ async fn kv_put_get_get_all_delete() {
 /// Checklist 13–14: persist and reload keep the entry.
 #[tokio::test]
 async fn kv_persist_round_trip() {
-    let (dir, ctx) = ctx();
+    let (dir, ctx) = ctx().await;
     ctx.kv_store().put("k", &obj(json!({"v": [1, 2.5, "x", null]})), "coll").await.expect("put");
     let out = dir.path().join("p");
     ctx.export_persist_dir(&out, &quiet).await.expect("export");
@@ -37,7 +37,7 @@ async fn kv_persist_round_trip() {
 
 #[tokio::test]
 async fn put_all_keeps_order_and_overwrite_keeps_position() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let kv = ctx.kv_store();
     let pairs: Vec<_> = ["c", "a", "b"].iter().map(|k| (k.to_string(), obj(json!({"k": k})))).collect();
     kv.put_all(&pairs, "data").await.expect("put_all");
@@ -51,7 +51,7 @@ async fn put_all_keeps_order_and_overwrite_keeps_position() {
 
 #[tokio::test]
 async fn values_keep_key_order_and_numbers_exactly() {
-    let (_d, ctx) = ctx();
+    let (_d, ctx) = ctx().await;
     let value = obj(json!({"z": 1, "a": 0.1, "m": 1e-7, "big": 1000000000000000000u64, "neg": -3}));
     ctx.kv_store().put("k", &value, "data").await.expect("put");
     let back = ctx.kv_store().get("k", "data").await.expect("get").expect("some");

@@ -4,8 +4,13 @@ use serde_json::{Map, Value};
 use strata_client::StorageContext;
 use strata_client::api::{Node, RelatedNodeInfo};
 
-/// A fresh embedded context in its own temporary directory (removed on drop).
-pub fn ctx() -> (tempfile::TempDir, StorageContext) {
+/// What keeps a test's store alive (and gives it a scratch folder: `path()`).
+pub type Guard = tempfile::TempDir;
+
+/// A fresh embedded context in its own temporary directory (removed on drop). The cluster
+/// suite (`chaos-tests/tests/cluster`) runs the same modules with a `ctx()` that starts a
+/// 3-node cluster instead.
+pub async fn ctx() -> (Guard, StorageContext) {
     let dir = tempfile::tempdir().expect("temp dir");
     let ctx = StorageContext::open(dir.path().join("data")).expect("open");
     (dir, ctx)

@@ -45,11 +45,11 @@ impl Actor for MetaActor {
     async fn post_start(&self, _: ActorRef<Self::Msg>, state: &mut MetaState) -> Result<(), ActorProcessingErr> {
         if let Some(meta) = state.ctx.registry.get(META_GROUP) {
             let q = strata_api::Query::Meta(strata_api::MetaQuery::ShardMap);
-            if let Ok(Response::ShardMap(map)) = meta.read(q, strata_api::ReadConsistency::StaleOk).await {
-                if map.epoch > state.epoch {
-                    state.epoch = map.epoch;
-                    state.ctx.publish_map(map);
-                }
+            if let Ok(Response::ShardMap(map)) = meta.read(q, strata_api::ReadConsistency::StaleOk).await
+                && map.epoch > state.epoch
+            {
+                state.epoch = map.epoch;
+                state.ctx.publish_map(map);
             }
         }
         let ctx = state.ctx.clone();

@@ -83,8 +83,8 @@ where
     M: ractor::Message,
     T: Send + 'static,
 {
-    let actor: ActorRef<M> = ActorRef::where_is(name.to_string())
-        .ok_or_else(|| Error::Unavailable(format!("actor {name} is restarting")))?;
+    let actor: ActorRef<M> =
+        ActorRef::where_is(name).ok_or_else(|| Error::Unavailable(format!("actor {name} is restarting")))?;
     match actor.call(build, Some(timeout)).await {
         Ok(CallResult::Success(r)) => r,
         Ok(CallResult::Timeout) => Err(Error::Unavailable(format!("{name}: no answer within {timeout:?}"))),

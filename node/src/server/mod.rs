@@ -235,7 +235,7 @@ async fn watch_meta(ctx: Arc<NodeCtx>) {
             last_applied = applied;
             match meta.read(Query::Meta(MetaQuery::ShardMap), strata_api::ReadConsistency::StaleOk).await {
                 Ok(Response::ShardMap(map)) => {
-                    if let Some(actor) = ActorRef::<MetaMsg>::where_is(META_ACTOR.to_string()) {
+                    if let Some(actor) = ActorRef::<MetaMsg>::where_is(META_ACTOR) {
                         let _ = actor.cast(MetaMsg::MapChanged(map));
                     }
                 }

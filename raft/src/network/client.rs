@@ -83,7 +83,7 @@ impl PeerConn {
     ) -> Result<(), RPCError<NodeId, BasicNode, RaftError<NodeId, E>>> {
         match result {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(PeerError::Raft(e))) => Err(RPCError::RemoteError(RemoteError::new(self.target, e))),
+            Ok(Err(PeerError::Raft(e))) => Err(RPCError::RemoteError(RemoteError::new(self.target, *e))),
             Ok(Err(e @ PeerError::NoGroup(_))) => Err(RPCError::Unreachable(Unreachable::new(&e))),
             Err(e @ RpcError::DeadlineExceeded) => Err(RPCError::Network(NetworkError::new(&e))),
             Err(e) => {
@@ -100,10 +100,11 @@ impl PeerConn {
     }
 }
 
+/// A peer call's outcome with the value taken out.
+type Outcome<E> = Result<Result<(), PeerError<E>>, RpcError>;
+
 /// Splits a peer answer into the value and a unit result for error mapping.
-fn split<T, E: std::error::Error>(
-    r: Result<Result<T, PeerError<E>>, RpcError>,
-) -> (Option<T>, Result<Result<(), PeerError<E>>, RpcError>) {
+fn split<T, E: std::error::Error>(r: Result<Result<T, PeerError<E>>, RpcError>) -> (Option<T>, Outcome<E>) {
     match r {
         Ok(Ok(v)) => (Some(v), Ok(Ok(()))),
         Ok(Err(e)) => (None, Ok(Err(e))),

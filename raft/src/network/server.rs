@@ -29,7 +29,7 @@ impl RaftPeer for PeerServer {
         req: AppendEntriesRequest<TypeConfig>,
     ) -> Result<AppendEntriesResponse<NodeId>, PeerError<Infallible>> {
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
-        g.raft.append_entries(req).await.map_err(PeerError::Raft)
+        g.raft.append_entries(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }
 
     async fn vote(
@@ -39,7 +39,7 @@ impl RaftPeer for PeerServer {
         req: VoteRequest<NodeId>,
     ) -> Result<VoteResponse<NodeId>, PeerError<Infallible>> {
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
-        g.raft.vote(req).await.map_err(PeerError::Raft)
+        g.raft.vote(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }
 
     async fn snapshot(
@@ -49,7 +49,7 @@ impl RaftPeer for PeerServer {
         req: InstallSnapshotRequest<TypeConfig>,
     ) -> Result<InstallSnapshotResponse<NodeId>, PeerError<InstallSnapshotError>> {
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
-        g.raft.install_snapshot(req).await.map_err(PeerError::Raft)
+        g.raft.install_snapshot(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }
 
     async fn admin(self, _: Context, group: GroupId, op: AdminOp) -> Result<(), strata_api::Error> {
@@ -61,13 +61,16 @@ impl RaftPeer for PeerServer {
 /// A bound peer-service listener, not serving yet (the node learns its address before it
 /// has an id, and needs the id to build the registry that serves).
 pub struct PeerListener {
-    listener: tarpc::serde_transport::tcp::Incoming<
-        tarpc::ClientMessage<RaftPeerRequest>,
-        tarpc::Response<RaftPeerResponse>,
-        MessagePack<tarpc::ClientMessage<RaftPeerRequest>, tarpc::Response<RaftPeerResponse>>,
-        fn() -> MessagePack<tarpc::ClientMessage<RaftPeerRequest>, tarpc::Response<RaftPeerResponse>>,
-    >,
+    listener: Incoming,
 }
+
+type Codec = MessagePack<tarpc::ClientMessage<RaftPeerRequest>, tarpc::Response<RaftPeerResponse>>;
+type Incoming = tarpc::serde_transport::tcp::Incoming<
+    tarpc::ClientMessage<RaftPeerRequest>,
+    tarpc::Response<RaftPeerResponse>,
+    Codec,
+    fn() -> Codec,
+>;
 
 /// Binds the peer service on `addr` (port 0 picks a free port).
 pub async fn bind(addr: &str) -> std::io::Result<PeerListener> {

@@ -18,7 +18,7 @@ pub enum PeerError<E: std::error::Error> {
     NoGroup(GroupId),
     /// The group's raft refused the call.
     #[error(transparent)]
-    Raft(RaftError<NodeId, E>),
+    Raft(Box<RaftError<NodeId, E>>),
 }
 
 /// A membership change asked of a group's leader.

@@ -1,0 +1,328 @@
+//! `TestCluster`: real `strata serve` processes on loopback, each with its own data
+//! directory under one temporary folder, ports chosen by the OS (port 0), killed when the
+//! cluster is dropped. Readiness is read from each node's stdout ("... ready: ...").
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test harness: a failed expectation is the test failing
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use strata_api::{GroupId, NodeStatus, ReadConsistency, Response, ShardMap};
+use strata_client::StorageContext;
+use strata_client::cluster::{Connections, context_within};
+
+/// How long a node may take to print its ready line.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a cluster-wide condition may take to hold (generous: CI machines are noisy).
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Settings every node of a test cluster gets.
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    /// KV shards.
+    pub shards: u32,
+    /// Replicas per shard.
+    pub replication: u32,
+    /// A snapshot after this many entries.
+    pub snapshot_after_entries: u64,
+    /// Entries kept behind a snapshot.
+    pub keep_entries_after_snapshot: u64,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        Self { shards: 4, replication: 3, snapshot_after_entries: 5000, keep_entries_after_snapshot: 1000 }
+    }
+}
+
+/// One node process.
+pub struct NodeProc {
+    /// The node's data directory.
+    pub data_dir: PathBuf,
+    /// Its id, once ready.
+    pub id: u64,
+    /// Its client address.
+    pub client_addr: String,
+    /// Its raft address.
+    pub raft_addr: String,
+    child: Option<Child>,
+}
+
+impl NodeProc {
+    /// Whether the process is running.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+}
+
+/// Several node processes forming one cluster.
+pub struct TestCluster {
+    dir: tempfile::TempDir,
+    options: ClusterOptions,
+    /// The nodes, in start order (killed ones stay, not running).
+    pub nodes: Vec<NodeProc>,
+    conns: Connections,
+}
+
+/// The `strata` binary of this workspace (built if missing).
+pub fn strata_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/<test> → target/<profile>/strata
+    let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let bin = profile_dir.join("strata");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo).args(["build", "-p", "strata-node", "--bin", "strata"]).status();
+        assert!(status.map(|s| s.success()).unwrap_or(false), "building the strata binary failed");
+    }
+    bin
+}
+
+/// What a node printed when it became ready (or standby).
+struct Ready {
+    id: u64,
+    client_addr: String,
+    raft_addr: String,
+}
+
+fn parse_ready(line: &str) -> Option<Ready> {
+    let field = |name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_string);
+    let id = line.strip_prefix("strata node ")?.split_whitespace().next()?.parse().unwrap_or(0);
+    Some(Ready { id, client_addr: field("client=")?, raft_addr: field("raft=")? })
+}
+
+impl TestCluster {
+    /// Starts `n` nodes: the first bootstraps, the others join through it; returns once
+    /// every shard has its replicas.
+    pub fn start(n: usize, options: ClusterOptions) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cluster = Self { dir, options, nodes: Vec::new(), conns: Connections::default() };
+        cluster.spawn_node(&[], false);
+        for _ in 1..n {
+            let seeds = vec![cluster.nodes[0].client_addr.clone()];
+            cluster.spawn_node(&seeds, false);
+        }
+        cluster
+    }
+
+    /// The temporary folder holding every node's data.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Client addresses of the running nodes.
+    pub fn client_addrs(&self) -> Vec<String> {
+        self.nodes.iter().filter(|n| n.is_running()).map(|n| n.client_addr.clone()).collect()
+    }
+
+    fn command(&self, data_dir: &Path, join: &[String], standby: bool, addrs: Option<(&str, &str)>) -> Command {
+        let mut cmd = Command::new(strata_bin());
+        let (client, raft) = addrs.unwrap_or(("127.0.0.1:0", "127.0.0.1:0"));
+        let join_list = format!("[{}]", join.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(","));
+        cmd.arg("serve")
+            .current_dir(self.dir.path())
+            .env("STRATA_DATA_DIR", data_dir)
+            .env("STRATA_LISTEN", client)
+            .env("STRATA_RAFT_LISTEN", raft)
+            .env("STRATA_JOIN", join_list)
+            .env("STRATA_STANDBY", standby.to_string())
+            .env("STRATA_SHARDS", self.options.shards.to_string())
+            .env("STRATA_REPLICATION", self.options.replication.to_string())
+            .env("STRATA_RAFT__SNAPSHOT_AFTER_ENTRIES", self.options.snapshot_after_entries.to_string())
+            .env("STRATA_RAFT__KEEP_ENTRIES_AFTER_SNAPSHOT", self.options.keep_entries_after_snapshot.to_string())
+            .env("STRATA_LOG", std::env::var("STRATA_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(Stdio::piped());
+        let log = std::fs::File::create(data_dir.with_extension("log")).expect("node log file");
+        cmd.stderr(Stdio::from(log));
+        cmd
+    }
+
+    /// Spawns a process and waits for its ready (or standby) line.
+    fn launch(&self, mut cmd: Command) -> (Child, Ready) {
+        let mut child = cmd.spawn().expect("spawn strata serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if let Some(r) = parse_ready(&line) {
+                    let _ = tx.send(r);
+                }
+            }
+        });
+        match rx.recv_timeout(READY_TIMEOUT) {
+            Ok(ready) => (child, ready),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("a node did not become ready within {READY_TIMEOUT:?}");
+            }
+        }
+    }
+
+    /// Starts a new node joining through `seeds` (or bootstrapping, with no seeds); answers
+    /// its index in `nodes`.
+    pub fn spawn_node(&mut self, seeds: &[String], standby: bool) -> usize {
+        let data_dir = self.dir.path().join(format!("node{}", self.nodes.len() + 1));
+        let cmd = self.command(&data_dir, seeds, standby, None);
+        let (child, ready) = self.launch(cmd);
+        self.nodes.push(NodeProc {
+            data_dir,
+            id: ready.id,
+            client_addr: ready.client_addr,
+            raft_addr: ready.raft_addr,
+            child: Some(child),
+        });
+        self.nodes.len() - 1
+    }
+
+    /// Kills node `i` with SIGKILL.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Restarts node `i` from its data directory, at the same addresses.
+    pub fn restart(&mut self, i: usize) {
+        self.kill(i);
+        let node = &self.nodes[i];
+        let cmd = self.command(&node.data_dir, &[], false, Some((&node.client_addr, &node.raft_addr)));
+        let (child, ready) = self.launch(cmd);
+        let node = &mut self.nodes[i];
+        node.id = ready.id;
+        node.child = Some(child);
+    }
+
+    /// Kills node `i`, deletes its data directory and starts it again at the same
+    /// addresses, joining through the other nodes (it gets a new id).
+    pub fn wipe_and_restart(&mut self, i: usize) {
+        self.kill(i);
+        let _ = std::fs::remove_dir_all(&self.nodes[i].data_dir);
+        let seeds: Vec<String> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(j, n)| *j != i && n.is_running())
+            .map(|(_, n)| n.client_addr.clone())
+            .collect();
+        let node = &self.nodes[i];
+        let cmd = self.command(&node.data_dir, &seeds, false, Some((&node.client_addr, &node.raft_addr)));
+        let (child, ready) = self.launch(cmd);
+        let node = &mut self.nodes[i];
+        node.id = ready.id;
+        node.child = Some(child);
+    }
+
+    /// A client context over every running node.
+    pub async fn context(&self) -> StorageContext {
+        StorageContext::connect(&self.client_addrs()).await.expect("connect to the cluster")
+    }
+
+    /// The shard map, asked of any running node.
+    pub async fn shard_map(&self) -> Option<ShardMap> {
+        for addr in self.client_addrs() {
+            let Ok(client) = self.conns.get(&addr).await else { continue };
+            if let Ok(Ok(map)) = client.shard_map(context_within(Duration::from_secs(10))).await {
+                return Some(map);
+            }
+            self.conns.forget(&addr);
+        }
+        None
+    }
+
+    /// Every running node's status (unreachable nodes left out).
+    pub async fn statuses(&self) -> Vec<NodeStatus> {
+        let mut out = Vec::new();
+        for addr in self.client_addrs() {
+            let Ok(client) = self.conns.get(&addr).await else { continue };
+            match client.status(context_within(Duration::from_secs(10))).await {
+                Ok(Ok(s)) => out.push(s),
+                _ => self.conns.forget(&addr),
+            }
+        }
+        out
+    }
+
+    /// A read served by node `i`'s own replica of `group` (stale reads allowed), to look at
+    /// what that replica holds.
+    pub async fn local_read(&self, i: usize, group: GroupId, query: strata_api::Query) -> Result<Response, String> {
+        let client = self.conns.get(&self.nodes[i].client_addr).await.map_err(|e| e.to_string())?;
+        client
+            .read(context_within(Duration::from_secs(10)), group, query, ReadConsistency::StaleOk, 99)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Waits until `ready` holds for the shard map and statuses, polling (there is no push
+    /// notification of cluster layout); panics with `what` after [`SETTLE_TIMEOUT`].
+    pub async fn wait_for(&self, what: &str, mut ready: impl FnMut(&ShardMap, &[NodeStatus]) -> bool) {
+        let until = Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let map = self.shard_map().await;
+            let statuses = self.statuses().await;
+            if let Some(map) = &map {
+                if ready(map, &statuses) {
+                    return;
+                }
+            }
+            if Instant::now() >= until {
+                let groups: Vec<String> = statuses
+                    .iter()
+                    .flat_map(|s| {
+                        s.groups.iter().map(move |g| {
+                            format!(
+                                "n{} g{} {} t{} leader {:?} voters {:?} learners {:?}",
+                                s.node.id, g.group, g.role, g.term, g.leader, g.voters, g.learners
+                            )
+                        })
+                    })
+                    .collect();
+                panic!("timed out waiting for: {what}\nmap: {map:?}\n{}", groups.join("\n"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until every shard has `replicas` voting replicas on running nodes, the map and
+    /// raft agree, and every group has a leader.
+    pub async fn wait_settled(&self, replicas: usize) {
+        let running: Vec<u64> = self.nodes.iter().filter(|n| n.is_running()).map(|n| n.id).collect();
+        self.wait_for("every shard fully replicated with a leader", |map, statuses| {
+            let map_ok = !map.shards.is_empty()
+                && map.shards.iter().all(|s| {
+                    s.learners.is_empty()
+                        && s.replicas.len() == replicas
+                        && s.replicas.iter().all(|r| running.contains(r))
+                });
+            let leaders_ok = map
+                .shards
+                .iter()
+                .all(|s| statuses.iter().any(|st| st.groups.iter().any(|g| g.group == s.group && g.role == "Leader")));
+            map_ok && leaders_ok && statuses.len() == running.len()
+        })
+        .await;
+    }
+
+    /// The node index whose process leads `group` now, if any.
+    pub async fn leader_of(&self, group: GroupId) -> Option<usize> {
+        for st in self.statuses().await {
+            if st.groups.iter().any(|g| g.group == group && g.role == "Leader") {
+                return self.nodes.iter().position(|n| n.id == st.node.id && n.is_running());
+            }
+        }
+        None
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Cluster scenarios with real node processes on 127.0.0.1, and the embedded store-semantics
+//! suite (`client/tests/conformance`) run again against a 3-node cluster: one suite, two
+//! backends.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed expectation is the test failing
+
+mod failover;
+mod membership;
+mod recovery;
+mod replication;
+mod support;
+
+// The store-semantics suite, module for module as the embedded run has it.
+#[path = "../../../client/tests/conformance/bad_input.rs"]
+mod conformance_bad_input;
+#[path = "../../../client/tests/conformance/chat.rs"]
+mod conformance_chat;
+#[path = "../../../client/tests/conformance/docstore.rs"]
+mod conformance_docstore;
+#[path = "../../../client/tests/conformance/fixture.rs"]
+mod conformance_fixture;
+#[path = "../../../client/tests/conformance/index_store.rs"]
+mod conformance_index_store;
+#[path = "../../../client/tests/conformance/kv.rs"]
+mod conformance_kv;

@@ -1,0 +1,74 @@
+//! Membership: a fourth node (started in standby, added with `strata cluster add-node`)
+//! receives replicas; a node removed with `strata cluster remove-node` hands its replicas
+//! over; the data stays intact throughout.
+
+use serde_json::json;
+use std::process::Command;
+use strata_chaos::cluster::{ClusterOptions, TestCluster, strata_bin};
+
+fn cli(cluster: &TestCluster, args: &[&str]) -> String {
+    let out = Command::new(strata_bin())
+        .args(args)
+        .env("STRATA_CLUSTER", cluster.client_addrs().join(","))
+        .current_dir(cluster.dir())
+        .output()
+        .expect("run strata");
+    assert!(out.status.success(), "strata {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fourth_node_receives_replicas_and_a_removed_node_hands_them_over() {
+    let options = ClusterOptions { shards: 8, ..ClusterOptions::default() };
+    let mut cluster = TestCluster::start(3, options);
+    cluster.wait_settled(3).await;
+    let ctx = cluster.context().await;
+    for k in 0..100 {
+        let coll = format!("c{}", k % 10);
+        ctx.kv_store().put(&format!("k{k}"), &crate::support::obj(json!({"k": k})), &coll).await.expect("put");
+    }
+
+    let standby = cluster.spawn_node(&[], true);
+    let addr = cluster.nodes[standby].client_addr.clone();
+    let said = cli(&cluster, &["cluster", "add-node", &addr]);
+    let id: u64 = said
+        .trim()
+        .strip_prefix("node ")
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("add-node prints the new id");
+    cluster.nodes[standby].id = id;
+    cluster
+        .wait_for("the fourth node holds a fair share of replicas", |map, statuses| {
+            let held = map.shards.iter().filter(|s| s.replicas.contains(&id)).count();
+            let hosted = statuses.iter().find(|s| s.node.id == id).map(|s| s.groups.len()).unwrap_or(0);
+            held == 6 && hosted == 7 && map.shards.iter().all(|s| s.learners.is_empty())
+        })
+        .await;
+
+    let removed = cluster.nodes[1].id;
+    cli(&cluster, &["cluster", "remove-node", &removed.to_string()]);
+    cluster
+        .wait_for("no replica or meta membership left on the removed node", |map, statuses| {
+            let in_meta = statuses.iter().any(|s| {
+                s.node.id != removed
+                    && s.groups
+                        .iter()
+                        .any(|g| g.group == 0 && (g.voters.contains(&removed) || g.learners.contains(&removed)))
+            });
+            !map.nodes.contains_key(&removed)
+                && map.shards.iter().all(|s| !s.replicas.contains(&removed) && s.replicas.len() == 3)
+                && !in_meta
+        })
+        .await;
+    cluster.kill(1);
+    let ctx = cluster.context().await;
+    for k in 0..100 {
+        let coll = format!("c{}", k % 10);
+        let got = ctx.kv_store().get(&format!("k{k}"), &coll).await.expect("get");
+        assert_eq!(got, Some(crate::support::obj(json!({"k": k}))));
+    }
+    let status = cli(&cluster, &["status", "--json"]);
+    let parsed: serde_json::Value = serde_json::from_str(&status).expect("status --json is JSON");
+    assert_eq!(parsed["members"].as_array().map(Vec::len), Some(3));
+}

@@ -27,6 +27,11 @@ pub struct NodeInfo {
     /// member (new id), not the old one.
     #[serde(default)]
     pub incarnation: u64,
+    /// Asked to leave (`strata cluster remove-node`): it gets no replicas, its replicas are
+    /// moved away, then it is forgotten. It stays listed meanwhile, so the groups it still
+    /// leads can be reached.
+    #[serde(default)]
+    pub leaving: bool,
 }
 
 /// One KV shard: its raft group and the nodes meant to hold a replica of it.
@@ -70,6 +75,11 @@ impl ShardMap {
         group.checked_sub(1).and_then(|i| self.shards.get(i as usize))
     }
 
+    /// The members that take replicas (every node not leaving), by id.
+    pub fn active_nodes(&self) -> impl Iterator<Item = &NodeInfo> {
+        self.nodes.values().filter(|n| !n.leaving)
+    }
+
     /// The groups a node should host (as replica or learner), meta group excluded.
     pub fn groups_of(&self, node: NodeId) -> Vec<GroupId> {
         self.shards
@@ -97,7 +107,7 @@ pub enum MetaCommand {
         /// Where it listens.
         node: NodeInfo,
     },
-    /// Removes a member from the node list (its replicas are moved by the rebalancer first).
+    /// Marks a member as leaving: the rebalancer moves its replicas away, then forgets it.
     RemoveNode {
         /// The member.
         id: NodeId,
@@ -110,6 +120,11 @@ pub enum MetaCommand {
         replicas: Vec<NodeId>,
         /// Learners.
         learners: Vec<NodeId>,
+    },
+    /// Drops a leaving member that holds no replica any more from the node list.
+    ForgetNode {
+        /// The member.
+        id: NodeId,
     },
 }
 

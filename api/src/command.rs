@@ -20,6 +20,22 @@ pub enum Command {
     Meta(crate::cluster::MetaCommand),
 }
 
+impl Command {
+    /// Roughly how many records the command writes: what batching and offloading weigh it by.
+    pub fn record_count(&self) -> usize {
+        match self {
+            Command::Kv(KvCommand::PutAll { pairs, .. }) => pairs.len(),
+            Command::Kv(KvCommand::EnsureCollections { collections }) => collections.len(),
+            Command::Docstore(DocstoreCommand::AddDocuments { nodes, .. }) => nodes.len(),
+            Command::Docstore(DocstoreCommand::SetDocumentHashes { hashes, .. }) => hashes.len(),
+            Command::Chat(ChatCommand::SetMessages { messages, .. }) => messages.len(),
+            // Removes every node of the document: unknown here, weighed as many.
+            Command::Docstore(DocstoreCommand::DeleteRefDoc { .. }) => 256,
+            _ => 1,
+        }
+    }
+}
+
 /// `BaseKVStore` writes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum KvCommand {

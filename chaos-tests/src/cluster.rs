@@ -74,7 +74,11 @@ pub fn strata_bin() -> PathBuf {
     let bin = profile_dir.join("strata");
     if !bin.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo).args(["build", "-p", "strata-node", "--bin", "strata"]).status();
+        let mut args = vec!["build", "-p", "strata-node", "--bin", "strata"];
+        if profile_dir.ends_with("release") {
+            args.push("--release"); // benches run the optimised node
+        }
+        let status = Command::new(cargo).args(args).status();
         assert!(status.map(|s| s.success()).unwrap_or(false), "building the strata binary failed");
     }
     bin
@@ -186,6 +190,40 @@ impl TestCluster {
         }
     }
 
+    /// Waits (at most [`SETTLE_TIMEOUT`]) for node `i`'s process to exit by itself;
+    /// answers whether it exited successfully.
+    pub fn wait_exit(&mut self, i: usize) -> bool {
+        let until = Instant::now() + SETTLE_TIMEOUT;
+        let child = self.nodes[i].child.as_mut().expect("node running");
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                self.nodes[i].child = None;
+                return status.success();
+            }
+            assert!(Instant::now() < until, "node {i} did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs `strata serve` on node `i`'s data directory expecting it to refuse to start:
+    /// answers what it printed on stderr, or panics if it became ready.
+    pub fn start_refused(&mut self, i: usize) -> String {
+        let node = &self.nodes[i];
+        let mut cmd = self.command(&node.data_dir, &[], false, Some((&node.client_addr, &node.raft_addr)));
+        let log = node.data_dir.with_extension("refused.log");
+        cmd.stderr(Stdio::from(std::fs::File::create(&log).expect("log file")));
+        let mut child = cmd.spawn().expect("spawn strata serve");
+        let until = Instant::now() + READY_TIMEOUT;
+        while child.try_wait().expect("try_wait").is_none() {
+            if Instant::now() > until {
+                let _ = child.kill();
+                panic!("node {i} kept running");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::fs::read_to_string(log).unwrap_or_default()
+    }
+
     /// Restarts node `i` from its data directory, at the same addresses.
     pub fn restart(&mut self, i: usize) {
         self.kill(i);
@@ -265,10 +303,10 @@ impl TestCluster {
         loop {
             let map = self.shard_map().await;
             let statuses = self.statuses().await;
-            if let Some(map) = &map {
-                if ready(map, &statuses) {
-                    return;
-                }
+            if let Some(map) = &map
+                && ready(map, &statuses)
+            {
+                return;
             }
             if Instant::now() >= until {
                 let groups: Vec<String> = statuses
@@ -323,6 +361,11 @@ impl Drop for TestCluster {
     fn drop(&mut self) {
         for i in 0..self.nodes.len() {
             self.kill(i);
+        }
+        // STRATA_TEST_KEEP=1 keeps the nodes' data and logs of a failed test for a look.
+        if std::thread::panicking() && std::env::var("STRATA_TEST_KEEP").is_ok_and(|v| v == "1") {
+            let kept = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir")).keep();
+            eprintln!("cluster data and logs kept in {}", kept.display());
         }
     }
 }

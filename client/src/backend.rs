@@ -32,7 +32,7 @@ impl Embedded {
 
     /// Applies a command and waits until it is durable on disk.
     pub async fn apply(&self, cmd: Command) -> Result<Response> {
-        let response = if command_size(&cmd) > INLINE_APPLY_LIMIT {
+        let response = if cmd.record_count() > INLINE_APPLY_LIMIT {
             let shard = self.shard.clone();
             tokio::task::spawn_blocking(move || shard.apply(&cmd))
                 .await
@@ -53,17 +53,6 @@ impl Embedded {
     pub fn flush(&self) -> Result<()> {
         self.shard.flush()?;
         Ok(())
-    }
-}
-
-fn command_size(cmd: &Command) -> usize {
-    use strata_api::{DocstoreCommand, KvCommand};
-    match cmd {
-        Command::Docstore(DocstoreCommand::AddDocuments { nodes, .. }) => nodes.len(),
-        Command::Docstore(DocstoreCommand::SetDocumentHashes { hashes, .. }) => hashes.len(),
-        Command::Docstore(DocstoreCommand::DeleteRefDoc { .. }) => INLINE_APPLY_LIMIT + 1,
-        Command::Kv(KvCommand::PutAll { pairs, .. }) => pairs.len(),
-        _ => 1,
     }
 }
 

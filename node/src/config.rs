@@ -111,10 +111,7 @@ impl Config {
             let top = key.as_str().split('.').next().unwrap_or_default();
             CONFIG_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
         });
-        let config: Config = figment
-            .merge(env)
-            .extract()
-            .map_err(Box::new)?;
+        let config: Config = figment.merge(env).extract().map_err(Box::new)?;
         config.validate()?;
         Ok(config)
     }

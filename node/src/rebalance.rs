@@ -5,7 +5,9 @@
 //! 2. a shard gaining a replica records it as a learner in the map (so that node opens the
 //!    group), the shard's leader adds it as a raft learner and waits until it has caught
 //!    up (by log or by snapshot), then makes the planned set the voters, which removes the
-//!    replicas that leave; finally the map records the new replicas.
+//!    replicas that leave; finally the map records the new replicas;
+//! 3. a leaving member (`strata cluster remove-node`) that holds no replica and no place
+//!    in the meta group any more is told to retire, then forgotten.
 //!
 //! A step that fails (a leader moved, a node is down) is retried on the next round.
 
@@ -59,11 +61,36 @@ async fn round(ctx: &Arc<NodeCtx>) -> Result<(), Error> {
         }
         move_shard(ctx, &map, shard.group, &shard.replicas, want).await?;
     }
+    forget_leaving(ctx, &map).await
+}
+
+/// Retires and forgets the leaving members that hold nothing any more.
+async fn forget_leaving(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error> {
+    let Some(meta) = ctx.registry.get(META_GROUP) else { return Ok(()) };
+    let status = meta.status();
+    for node in map.nodes.values().filter(|n| n.leaving) {
+        let in_meta = status.voters.contains(&node.id) || status.learners.contains(&node.id);
+        if in_meta || !map.groups_of(node.id).is_empty() {
+            continue;
+        }
+        // Best effort: a node that is down will find itself removed when it restarts.
+        match ctx.registry.pool().client(&node.raft_addr).await {
+            Ok(client) => {
+                if let Err(e) = client.retire(context_within(Duration::from_secs(10))).await {
+                    ctx.registry.pool().forget(&node.raft_addr);
+                    tracing::info!(node = node.id, error = %e, "could not tell the removed node to retire");
+                }
+            }
+            Err(e) => tracing::info!(node = node.id, error = %e, "could not reach the removed node"),
+        }
+        meta_write(ctx, MetaCommand::ForgetNode { id: node.id }).await?;
+        tracing::info!(node = node.id, "node removed from the cluster");
+    }
     Ok(())
 }
 
 async fn meta_write(ctx: &Arc<NodeCtx>, cmd: MetaCommand) -> Result<(), Error> {
-    let req = strata_raft::Request { id: None, command: Command::Meta(cmd) };
+    let req = strata_raft::Write { id: None, command: Command::Meta(cmd) };
     crate::route::write(ctx, META_GROUP, req, 0).await.map(|_| ())
 }
 
@@ -72,14 +99,15 @@ async fn meta_write(ctx: &Arc<NodeCtx>, cmd: MetaCommand) -> Result<(), Error> {
 async fn meta_membership(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error> {
     let Some(meta) = ctx.registry.get(META_GROUP) else { return Ok(()) };
     let status = meta.status();
-    for node in map.nodes.values() {
+    let active: BTreeSet<NodeId> = map.active_nodes().map(|n| n.id).collect();
+    for node in map.active_nodes() {
         if !status.voters.contains(&node.id) && !status.learners.contains(&node.id) {
             meta.admin(AdminOp::AddLearner { node: node.id, addr: node.raft_addr.clone() }).await?;
         }
     }
-    let mut voters: Vec<NodeId> = status.voters.iter().copied().filter(|v| map.nodes.contains_key(v)).collect();
-    for id in map.nodes.keys() {
-        if voters.len() >= META_VOTERS.min(map.nodes.len()) {
+    let mut voters: Vec<NodeId> = status.voters.iter().copied().filter(|v| active.contains(v)).collect();
+    for id in &active {
+        if voters.len() >= META_VOTERS.min(active.len()) {
             break;
         }
         if !voters.contains(id) {
@@ -90,7 +118,7 @@ async fn meta_membership(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error
     if voters != status.voters.iter().copied().collect::<BTreeSet<_>>() && !voters.is_empty() {
         meta.admin(AdminOp::ChangeVoters { voters }).await?;
     }
-    let gone: BTreeSet<NodeId> = meta.status().learners.into_iter().filter(|l| !map.nodes.contains_key(l)).collect();
+    let gone: BTreeSet<NodeId> = meta.status().learners.into_iter().filter(|l| !active.contains(l)).collect();
     if !gone.is_empty() {
         meta.admin(AdminOp::RemoveLearners { nodes: gone }).await?;
     }

@@ -5,13 +5,13 @@ use crate::server::NodeCtx;
 use std::sync::Arc;
 use strata_api::{Error, GroupId, NodeId, Query, ReadConsistency, Response};
 use strata_client::cluster::context_within;
-use strata_raft::Request;
+use strata_raft::Write;
 
 /// How many times a request may be forwarded before the node gives up (leaders moving).
 const MAX_HOPS: u8 = 3;
 
 /// Replicates a write in `group` (here or at the leader) and answers its outcome.
-pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Request, hops: u8) -> Result<Response, Error> {
+pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8) -> Result<Response, Error> {
     let leader = match ctx.registry.get(group) {
         Some(g) => match g.write(request.clone()).await {
             Ok(answer) => return answer,

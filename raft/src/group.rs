@@ -1,9 +1,10 @@
 //! One raft group on this node: its raft handle and its shard, with the operations the
 //! node server needs (write, read, status, membership changes).
 
-use crate::Request;
+use crate::Write;
 use crate::error::{Error, Result};
 use crate::network::service::AdminOp;
+use crate::proposer::Proposer;
 use crate::typ::Raft;
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{BasicNode, ServerState};
@@ -19,6 +20,7 @@ pub struct Group {
     /// Its raft.
     pub raft: Raft,
     pub(crate) shard: Arc<Shard>,
+    pub(crate) proposer: Proposer,
 }
 
 fn not_leader(group: GroupId, f: &openraft::error::ForwardToLeader<NodeId, BasicNode>) -> Error {
@@ -30,14 +32,10 @@ fn raft_err(group: GroupId, e: impl std::fmt::Display) -> Error {
 }
 
 impl Group {
-    /// Replicates `request` and answers what applying it answered (once committed on a
-    /// majority, durable there, and applied here).
-    pub async fn write(&self, request: Request) -> Result<Answer> {
-        match self.raft.client_write(request).await {
-            Ok(r) => r.data.0.ok_or_else(|| raft_err(self.id, "a command entry answered nothing")),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(not_leader(self.id, &f)),
-            Err(e) => Err(raft_err(self.id, e)),
-        }
+    /// Replicates `write` and answers what applying it answered (once committed on a
+    /// majority, durable there, and applied here). Concurrent writes share log entries.
+    pub async fn write(&self, write: Write) -> Result<Answer> {
+        self.proposer.propose(self.id, write).await
     }
 
     /// Confirms this node still leads the group and waits until its state machine has

@@ -1,8 +1,8 @@
 //! # strata-raft
 //!
 //! Replication, knowing nothing of documents: every raft group replicates a log of
-//! [`Request`]s (an opaque `strata_api::Command` plus the request id that makes retries
-//! apply once) and applies it to a `strata_shards::Shard`.
+//! [`Request`]s (batches of opaque `strata_api::Command`s, each with the request id that
+//! makes retries apply once) and applies it to a `strata_shards::Shard`.
 //!
 //! | module | job |
 //! | --- | --- |
@@ -10,6 +10,7 @@
 //! | [`flusher`] | group commit: one sled fsync answers every append and vote waiting on it |
 //! | [`state_machine`] | applies entries to a shard, state and applied log id in one sled batch; snapshots |
 //! | [`network`] | the peer-to-peer tarpc service (tagged by group) and openraft's network over it |
+//! | [`proposer`] | folds concurrent writes to a group into one log entry |
 //! | [`group`] | one raft group: writes, linearizable reads, status |
 //! | [`registry`] | every group a node hosts, created and dropped as the shard map says |
 //! | [`error`] | this crate's error, mapped to `strata_api::Error` at the edge |
@@ -25,6 +26,7 @@ pub mod flusher;
 pub mod group;
 pub mod log_store;
 pub mod network;
+pub mod proposer;
 pub mod registry;
 pub mod state_machine;
 
@@ -34,21 +36,30 @@ use strata_api::{Command, RequestId};
 
 pub use error::{Error, Result};
 pub use group::Group;
+pub use proposer::Proposer;
 pub use registry::{Registry, RegistryConfig};
 
-/// One raft log payload: a store command and the id that deduplicates its retries.
+/// One raft log payload: writes applied in order as one atomic entry. Concurrent writes
+/// to a group share an entry (see [`proposer`]), so one fsync serves them all.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Request {
+    /// The writes, in the order they are applied.
+    pub writes: Vec<Write>,
+}
+
+/// One write of a [`Request`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Write {
     /// Set by clients that may retry; the state machine answers a repeat from memory.
     pub id: Option<RequestId>,
-    /// The write.
+    /// The command.
     pub command: Command,
 }
 
-/// What applying one log entry answered: the command's answer, or none for blank and
-/// membership entries.
+/// What applying one log entry answered: one answer per write (none for blank and
+/// membership entries).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Reply(pub Option<strata_shards::Answer>);
+pub struct Reply(pub Vec<strata_shards::Answer>);
 
 openraft::declare_raft_types!(
     /// Strata's openraft type configuration.

@@ -50,18 +50,27 @@ impl SledLogStore {
         self.flusher.flush().await.map_err(|e| StorageIOError::write(&e).into())
     }
 
-    /// Removes every entry with index in `range` in one batch.
-    fn remove_range(&self, from: u64, to_inclusive: Option<u64>) -> Result<(), sled::Error> {
-        let mut batch = sled::Batch::default();
-        let end = match to_inclusive {
-            Some(t) => Bound::Included(t.to_be_bytes()),
-            None => Bound::Unbounded,
-        };
-        for item in self.log.range((Bound::Included(from.to_be_bytes()), end)) {
-            let (k, _) = item?;
-            batch.remove(k);
+    /// Removes the entries with index `from..` (newest first, so a crash midway leaves
+    /// a contiguous log).
+    fn truncate_from(&self, from: u64) -> Result<(), sled::Error> {
+        while let Some((k, _)) = self.log.last()? {
+            if k.as_ref() < from.to_be_bytes().as_slice() {
+                break;
+            }
+            self.log.remove(k)?;
         }
-        self.log.apply_batch(batch)
+        Ok(())
+    }
+
+    /// Removes the entries with index `..=upto` (oldest first, for the same reason).
+    fn purge_upto(&self, upto: u64) -> Result<(), sled::Error> {
+        while let Some((k, _)) = self.log.first()? {
+            if k.as_ref() > upto.to_be_bytes().as_slice() {
+                break;
+            }
+            self.log.remove(k)?;
+        }
+        Ok(())
     }
 }
 
@@ -133,12 +142,12 @@ impl RaftLogStorage<TypeConfig> for SledLogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut batch = sled::Batch::default();
+        // One insert per entry, in index order: sled recovers a prefix of its log, so a
+        // crash leaves a contiguous log (a shorter one is raft's ordinary case).
         for entry in entries {
             let bytes = rmp_serde::to_vec(&entry).map_err(|e| StorageIOError::write_logs(&e))?;
-            batch.insert(&entry.log_id.index.to_be_bytes(), bytes);
+            self.log.insert(entry.log_id.index.to_be_bytes(), bytes).map_err(|e| StorageIOError::write_logs(&e))?;
         }
-        self.log.apply_batch(batch).map_err(|e| StorageIOError::write_logs(&e))?;
         // Durable before openraft may count this node in a quorum.
         let flushed = self.flusher.flush().await;
         let failed = flushed.as_ref().err().map(StorageIOError::write_logs);
@@ -150,13 +159,13 @@ impl RaftLogStorage<TypeConfig> for SledLogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.remove_range(log_id.index, None).map_err(|e| StorageIOError::write_logs(&e))?;
+        self.truncate_from(log_id.index).map_err(|e| StorageIOError::write_logs(&e))?;
         self.flush().await
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         self.write_meta(LAST_PURGED, &log_id)?;
-        self.remove_range(0, Some(log_id.index)).map_err(|e| StorageIOError::write_logs(&e))?;
+        self.purge_upto(log_id.index).map_err(|e| StorageIOError::write_logs(&e))?;
         Ok(())
     }
 }

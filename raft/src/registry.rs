@@ -28,6 +28,7 @@ pub struct Registry {
     config: Arc<openraft::Config>,
     groups: RwLock<BTreeMap<GroupId, Arc<Group>>>,
     opening: tokio::sync::Mutex<()>,
+    retired: tokio::sync::watch::Sender<bool>,
 }
 
 impl Registry {
@@ -42,6 +43,7 @@ impl Registry {
             config: Arc::new(raft),
             groups: RwLock::new(BTreeMap::new()),
             opening: tokio::sync::Mutex::new(()),
+            retired: tokio::sync::watch::channel(false).0,
         }))
     }
 
@@ -78,6 +80,9 @@ impl Registry {
         if let Some(g) = self.get(group) {
             return Ok(g);
         }
+        if *self.retired.borrow() {
+            return Err(Error::Raft { group, message: "this node was removed from the cluster".into() });
+        }
         let log = SledLogStore::open(&self.db, group, self.flusher.clone())?;
         let sm = ShardStateMachine::open(&self.db, group, self.flusher.clone())?;
         let shard = sm.shard();
@@ -85,7 +90,8 @@ impl Registry {
         let raft = openraft::Raft::new(self.node_id, self.config.clone(), net, log, sm)
             .await
             .map_err(|e| Error::Raft { group, message: e.to_string() })?;
-        let g = Arc::new(Group { id: group, raft, shard });
+        let proposer = crate::proposer::Proposer::start(group, raft.clone());
+        let g = Arc::new(Group { id: group, raft, shard, proposer });
         self.groups.write().unwrap_or_else(|p| p.into_inner()).insert(group, g.clone());
         Ok(g)
     }
@@ -112,6 +118,24 @@ impl Registry {
             let _ = g.raft.shutdown().await;
         }
         let _ = self.flusher.flush().await;
+    }
+
+    /// Stops every group for good: the cluster removed this node (see [`Registry::retired`]).
+    pub async fn retire(&self) {
+        let _one_at_a_time = self.opening.lock().await;
+        let groups: Vec<Arc<Group>> =
+            std::mem::take(&mut *self.groups.write().unwrap_or_else(|p| p.into_inner())).into_values().collect();
+        for g in groups {
+            let _ = g.raft.shutdown().await;
+        }
+        let _ = self.flusher.flush().await;
+        self.retired.send_replace(true);
+    }
+
+    /// Returns once the cluster has removed this node (never, until it does).
+    pub async fn retired(&self) {
+        let mut rx = self.retired.subscribe();
+        let _ = rx.wait_for(|r| *r).await;
     }
 
     /// The node's peer connections (for admin calls to other nodes).

@@ -14,8 +14,9 @@ use strata_shards::Shard;
 
 /// The shard record holding `(last applied log id, last membership)`.
 const APPLIED: &[u8] = b"#raft/applied";
-const SNAPSHOT_META: &[u8] = b"meta";
-const SNAPSHOT_DATA: &[u8] = b"data";
+/// The snapshot tree's one record: `len(meta) meta data` (meta in MessagePack), written
+/// whole so a crash never pairs one snapshot's meta with another's data.
+const SNAPSHOT: &[u8] = b"current";
 
 /// The name of the sled tree holding a group's shard state.
 pub fn state_tree_name(group: GroupId) -> String {
@@ -48,10 +49,19 @@ fn decode_applied(bytes: Option<Vec<u8>>) -> Result<Applied, StorageError> {
 }
 
 impl ShardStateMachine {
-    /// Opens group `group`'s state machine in `db`.
+    /// Opens group `group`'s state machine in `db` (installing again a snapshot whose
+    /// install a crash cut short).
     pub fn open(db: &sled::Db, group: GroupId, flusher: Flusher) -> Result<Self, crate::Error> {
         let shard = Arc::new(Shard::open(db, &state_tree_name(group))?);
         let snapshots = db.open_tree(snapshot_tree_name(group))?;
+        if shard.install_interrupted()? {
+            let raft_err = |message: String| crate::Error::Raft { group, message };
+            let (_, image) = read_snapshot(&snapshots)
+                .map_err(|e| raft_err(e.to_string()))?
+                .ok_or_else(|| raft_err("a snapshot install was interrupted and the snapshot is gone".into()))?;
+            shard.install_image(&image)?;
+            tracing::info!(group, "finished a snapshot install interrupted by a crash");
+        }
         let (applied, membership) = decode_applied(shard.get_meta(APPLIED)?)
             .map_err(|e| crate::Error::Raft { group, message: e.to_string() })?;
         Ok(Self { group, shard, snapshots, flusher, applied, membership })
@@ -69,15 +79,40 @@ impl ShardStateMachine {
     fn save_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> Result<(), StorageError> {
         let signature = Some(meta.signature());
         let meta_bytes = rmp_serde::to_vec(meta).map_err(|e| StorageIOError::write_snapshot(signature.clone(), &e))?;
-        let mut batch = sled::Batch::default();
-        batch.insert(SNAPSHOT_META, meta_bytes);
-        batch.insert(SNAPSHOT_DATA, data);
-        self.snapshots.apply_batch(batch).map_err(|e| StorageIOError::write_snapshot(signature, &e))?;
+        let mut record = Vec::with_capacity(4 + meta_bytes.len() + data.len());
+        record.extend_from_slice(&(meta_bytes.len() as u32).to_be_bytes());
+        record.extend_from_slice(&meta_bytes);
+        record.extend_from_slice(data);
+        self.snapshots.insert(SNAPSHOT, record).map_err(|e| StorageIOError::write_snapshot(signature, &e))?;
         Ok(())
     }
 }
 
-/// Applies entries in order on a blocking thread; answers one reply per entry and the
+/// The stored snapshot: its meta and its data.
+fn read_snapshot(snapshots: &sled::Tree) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StorageError> {
+    let err = |e: &dyn std::fmt::Display| StorageIOError::read_snapshot(None, &std::io::Error::other(e.to_string()));
+    let Some(record) = snapshots.get(SNAPSHOT).map_err(|e| err(&e))? else { return Ok(None) };
+    let len_bytes: [u8; 4] = record.get(..4).and_then(|b| b.try_into().ok()).ok_or_else(|| err(&"short record"))?;
+    let meta_len = u32::from_be_bytes(len_bytes) as usize;
+    let meta_bytes = record.get(4..4 + meta_len).ok_or_else(|| err(&"short record"))?;
+    let meta: SnapshotMeta = rmp_serde::from_slice(meta_bytes).map_err(|e| err(&e))?;
+    Ok(Some((meta, record[4 + meta_len..].to_vec())))
+}
+
+/// Entries writing at most this many records are applied on the state machine's task.
+const INLINE_APPLY_RECORDS: usize = 64;
+
+fn records(entries: &[Entry]) -> usize {
+    entries
+        .iter()
+        .map(|e| match &e.payload {
+            EntryPayload::Normal(req) => req.writes.iter().map(|w| w.command.record_count()).sum(),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Applies entries in order (on a blocking thread when large); answers one reply per entry and the
 /// membership after the last.
 fn apply_blocking(
     shard: &Shard,
@@ -87,20 +122,20 @@ fn apply_blocking(
     let mut replies = Vec::with_capacity(entries.len());
     for entry in entries {
         let log_id = entry.log_id;
-        let (request, command) = match &entry.payload {
-            EntryPayload::Blank => (None, None),
-            EntryPayload::Normal(req) => (req.id, Some(&req.command)),
+        let writes: Vec<_> = match &entry.payload {
+            EntryPayload::Blank => Vec::new(),
+            EntryPayload::Normal(req) => req.writes.iter().map(|w| (w.id, &w.command)).collect(),
             EntryPayload::Membership(m) => {
                 membership = StoredMembership::new(Some(log_id), m.clone());
-                (None, None)
+                Vec::new()
             }
         };
         let applied: Applied = (Some(log_id), membership.clone());
         let record = rmp_serde::to_vec(&applied).map_err(|e| StorageIOError::apply(log_id, &e))?;
-        let answer = shard
-            .apply_entry(log_id.index, request, command, vec![(APPLIED.to_vec(), record)])
+        let answers = shard
+            .apply_entry(log_id.index, &writes, vec![(APPLIED.to_vec(), record)])
             .map_err(|e| StorageIOError::apply(log_id, &e))?;
-        replies.push(Reply(answer));
+        replies.push(Reply(answers));
     }
     Ok((replies, membership))
 }
@@ -121,9 +156,15 @@ impl RaftStateMachine<TypeConfig> for ShardStateMachine {
         let Some(last) = entries.last().map(|e| e.log_id) else { return Ok(Vec::new()) };
         let shard = self.shard.clone();
         let membership = self.membership.clone();
-        let (replies, membership) = tokio::task::spawn_blocking(move || apply_blocking(&shard, entries, membership))
-            .await
-            .map_err(|e| StorageIOError::apply(last, &e))??;
+        // Small entries (the common case: a few puts) are applied right here: sled inserts
+        // take microseconds, less than a hand-off to the blocking pool and back.
+        let (replies, membership) = if records(&entries) <= INLINE_APPLY_RECORDS {
+            apply_blocking(&shard, entries, membership)?
+        } else {
+            tokio::task::spawn_blocking(move || apply_blocking(&shard, entries, membership))
+                .await
+                .map_err(|e| StorageIOError::apply(last, &e))??
+        };
         self.applied = Some(last);
         self.membership = membership;
         Ok(replies)
@@ -143,24 +184,22 @@ impl RaftStateMachine<TypeConfig> for ShardStateMachine {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
+        // Kept first: if the install below is cut short, `open` installs it again.
+        self.save_snapshot(meta, &data)?;
+        self.flush().await?;
         let shard = self.shard.clone();
-        let image = data.clone();
         let signature = Some(meta.signature());
-        tokio::task::spawn_blocking(move || shard.install_image(&image))
+        tokio::task::spawn_blocking(move || shard.install_image(&data))
             .await
             .map_err(|e| StorageIOError::write_snapshot(signature.clone(), &e))?
             .map_err(|e| StorageIOError::write_snapshot(signature, &e))?;
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        self.save_snapshot(meta, &data)?;
         self.flush().await
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
-        let read = |key: &[u8]| self.snapshots.get(key).map_err(|e| StorageIOError::read_snapshot(None, &e));
-        let (Some(meta), Some(data)) = (read(SNAPSHOT_META)?, read(SNAPSHOT_DATA)?) else { return Ok(None) };
-        let meta: SnapshotMeta = rmp_serde::from_slice(&meta).map_err(|e| StorageIOError::read_snapshot(None, &e))?;
-        Ok(Some(Snapshot { meta, snapshot: Box::new(Cursor::new(data.to_vec())) }))
+        Ok(read_snapshot(&self.snapshots)?.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
     }
 }
 

@@ -15,7 +15,8 @@
 //! | [`meta`] | the meta group's shard map (members, shards, replicas, epoch) |
 //! | [`placement`] | which shard holds a collection; which nodes should hold a shard |
 //! | [`ordered`] | insertion-ordered maps (Python dict order) inside the tree |
-//! | [`txn`] | a command's buffered writes, committed as one `sled::Batch` |
+//! | [`txn`] | a command's buffered writes, with savepoints, committed atomically |
+//! | [`redo`] | atomic multi-record writes without sled batches (crash-safe via a redo record) |
 //! | [`keys`] | the key encoding, in one place |
 //!
 //! Nothing here knows about the network, raft or actors.
@@ -29,6 +30,7 @@ pub mod kv;
 pub mod meta;
 pub mod ordered;
 pub mod placement;
+pub mod redo;
 pub mod shard;
 pub mod txn;
 

@@ -61,12 +61,29 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
             Response::NodeId(id)
         }
         MetaCommand::RemoveNode { id } => {
-            if map.nodes.len() == 1 && map.nodes.contains_key(id) {
+            let active = map.active_nodes().count();
+            let node = map.nodes.get_mut(id).ok_or_else(|| ApiError::Cluster(format!("node {id} is not a member")))?;
+            if node.leaving {
+                return Ok(Response::Done); // asked again: already leaving
+            }
+            if active == 1 {
                 return Err(ApiError::Cluster("cannot remove the last node".into()).into());
             }
-            if map.nodes.remove(id).is_none() {
-                return Err(ApiError::Cluster(format!("node {id} is not a member")).into());
+            node.leaving = true;
+            Response::Done
+        }
+        MetaCommand::ForgetNode { id } => {
+            match map.nodes.get(id) {
+                None => return Ok(Response::Done), // already forgotten
+                Some(n) if !n.leaving => {
+                    return Err(ApiError::Cluster(format!("node {id} was not asked to leave")).into());
+                }
+                Some(_) => {}
             }
+            if !map.groups_of(*id).is_empty() {
+                return Err(ApiError::Cluster(format!("node {id} still holds replicas")).into());
+            }
+            map.nodes.remove(id);
             Response::Done
         }
         MetaCommand::SetShardMembers { group, replicas, learners } => {

@@ -121,12 +121,12 @@ pub fn route_query(q: &Query, shard_count: u32) -> ReadRoute {
     }
 }
 
-/// The voters each shard should have: current replicas that are still members are kept
+/// The voters each shard should have: current replicas on active (not leaving) members are kept
 /// (trimmed to the replication factor), missing ones are filled from the least-loaded
 /// members, then one replica moves from the most- to the least-loaded member while their
 /// counts differ by more than one. Deterministic: ties go to the lower node id.
 pub fn plan_replicas(map: &ShardMap) -> BTreeMap<GroupId, Vec<NodeId>> {
-    let members: Vec<NodeId> = map.nodes.keys().copied().collect();
+    let members: Vec<NodeId> = map.active_nodes().map(|n| n.id).collect();
     let r = (map.replication as usize).min(members.len());
     let mut load: BTreeMap<NodeId, usize> = members.iter().map(|n| (*n, 0)).collect();
     let mut plan: BTreeMap<GroupId, Vec<NodeId>> = BTreeMap::new();
@@ -202,7 +202,8 @@ mod tests {
         let on4 = plan.values().filter(|r| r.contains(&4)).count();
         assert_eq!(on4, 6, "24 replicas over 4 nodes: {plan:?}");
         assert!(plan.values().all(|r| r.len() == 3));
-        let m = map(&[1, 2, 4], &[&[1u64, 2, 3][..]; 8]);
+        let mut m = map(&[1, 2, 3, 4], &[&[1u64, 2, 3][..]; 8]);
+        m.nodes.entry(3).and_modify(|n| n.leaving = true);
         let plan = plan_replicas(&m);
         assert!(plan.values().all(|r| r.len() == 3 && !r.contains(&3)), "{plan:?}");
     }

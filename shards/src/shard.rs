@@ -2,7 +2,8 @@
 //! for writes and `query(query) -> response` for reads.
 //!
 //! Determinism: the answer and the state change depend only on the tree and the command.
-//! Atomicity: a command's writes go to sled as one batch; a failed command writes nothing.
+//! Atomicity: a command's writes land together, even across a crash ([`crate::redo`]); a
+//! failed command writes nothing.
 //! Isolation: commands are applied one at a time; queries never see half a batch.
 
 use crate::error::{Error, Result};
@@ -59,9 +60,12 @@ pub fn open_db(dir: &Path, options: &OpenOptions) -> Result<sled::Db> {
 }
 
 impl Shard {
-    /// The shard stored in tree `name` of `db`.
+    /// The shard stored in tree `name` of `db` (finishing a write a crash interrupted).
     pub fn open(db: &sled::Db, name: &str) -> Result<Self> {
         let tree = db.open_tree(name)?;
+        if crate::redo::recover(&tree)? {
+            tracing::info!(tree = name, "finished a write interrupted by a crash");
+        }
         Ok(Self { db: db.clone(), tree, apply_lock: Mutex::new(()), batch_gate: RwLock::new(()) })
     }
 
@@ -76,48 +80,46 @@ impl Shard {
         Ok(response)
     }
 
-    /// Applies log entry `index` of a replicated shard: the command (if any) runs once per
-    /// `request` id, and its changes, `extra` (the replication layer's applied-state
-    /// records) and the request's remembered answer land in one atomic batch. A
-    /// deterministic error is the answer (the state is unchanged but `extra` still lands);
-    /// any other error means this replica could not apply the entry.
+    /// Applies log entry `index` of a replicated shard: its writes in order, each command
+    /// run once per request id. Every change of the entry, `extra` (the replication
+    /// layer's applied-state records) and the remembered answers land in one atomic batch.
+    /// A command failing deterministically answers its error and changes nothing (the
+    /// commands around it still apply); any other error means this replica could not
+    /// apply the entry.
     pub fn apply_entry(
         &self,
         index: u64,
-        request: Option<RequestId>,
-        cmd: Option<&Command>,
+        writes: &[(Option<RequestId>, &Command)],
         extra: Vec<(Vec<u8>, Vec<u8>)>,
-    ) -> Result<Option<Answer>> {
+    ) -> Result<Vec<Answer>> {
         let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let remembered = match request {
-            Some(id) => self.tree.get(dedup_key(id))?,
-            None => None,
-        };
         let mut txn = Txn::new(&self.tree);
-        let answer = match (cmd, remembered) {
-            (None, _) => None,
-            (Some(_), Some(bytes)) => Some(
-                rmp_serde::from_slice::<Answer>(&bytes).map_err(|e| Error::Corrupt(format!("request record: {e}")))?,
-            ),
-            (Some(cmd), None) => {
-                let answer = match dispatch(&mut txn, cmd) {
-                    Ok(r) => Ok(r),
-                    Err(Error::Api(e)) => Err(e),
-                    Err(Error::Corrupt(msg)) => Err(strata_api::Error::InvalidData(msg)),
-                    Err(e) => return Err(e),
-                };
-                if answer.is_err() {
-                    txn = Txn::new(&self.tree);
-                }
-                if let Some(id) = request {
-                    let bytes =
-                        rmp_serde::to_vec(&answer).map_err(|e| Error::Corrupt(format!("request record: {e}")))?;
-                    txn.put(dedup_key(id), bytes);
-                    txn.put(dedup_index_key(index, id), Vec::new());
-                }
-                Some(answer)
+        let mut answers = Vec::with_capacity(writes.len());
+        for (request, cmd) in writes {
+            // Read through the transaction: a batch may carry a retry of its own request.
+            if let Some(bytes) = request.map(|id| txn.get(&dedup_key(id))).transpose()?.flatten() {
+                let answer = rmp_serde::from_slice::<Answer>(&bytes)
+                    .map_err(|e| Error::Corrupt(format!("request record: {e}")))?;
+                answers.push(answer);
+                continue;
             }
-        };
+            let savepoint = txn.savepoint();
+            let answer = match dispatch(&mut txn, cmd) {
+                Ok(r) => Ok(r),
+                Err(Error::Api(e)) => Err(e),
+                Err(Error::Corrupt(msg)) => Err(strata_api::Error::InvalidData(msg)),
+                Err(e) => return Err(e),
+            };
+            if answer.is_err() {
+                txn.rollback(savepoint);
+            }
+            if let Some(id) = request {
+                let bytes = rmp_serde::to_vec(&answer).map_err(|e| Error::Corrupt(format!("request record: {e}")))?;
+                txn.put(dedup_key(*id), bytes);
+                txn.put(dedup_index_key(index, *id), Vec::new());
+            }
+            answers.push(answer);
+        }
         if index > DEDUP_WINDOW {
             let end = dedup_index_prefix(index - DEDUP_WINDOW);
             for item in self.tree.range(DEDUP_INDEX.to_vec()..end) {
@@ -133,7 +135,7 @@ impl Shard {
         }
         let _gate = self.batch_gate.write().unwrap_or_else(|p| p.into_inner());
         txn.commit()?;
-        Ok(answer)
+        Ok(answers)
     }
 
     /// One record of the shard's own metadata space (`#...` keys), as stored.
@@ -158,22 +160,31 @@ impl Shard {
         Ok((out, captured))
     }
 
-    /// Replaces every record with those of `image` (from [`Shard::export_image`]) in one
-    /// atomic batch: a crash leaves either the old state or the new one.
+    /// Replaces every record with those of `image` (from [`Shard::export_image`]). Not
+    /// atomic: while it runs a marker record says so ([`Shard::install_interrupted`]), and
+    /// the caller, who keeps the image, installs it again after a crash.
     pub fn install_image(&self, image: &[u8]) -> Result<()> {
         let records = parse_image(image)?;
         let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut batch = sled::Batch::default();
+        let _gate = self.batch_gate.write().unwrap_or_else(|p| p.into_inner());
+        self.tree.insert(INSTALLING, &[])?;
         for item in self.tree.iter() {
             let (k, _) = item?;
-            batch.remove(k);
+            if k.as_ref() != INSTALLING {
+                self.tree.remove(k)?;
+            }
         }
         for (k, v) in records {
-            batch.insert(k, v);
+            self.tree.insert(k, v)?;
         }
-        let _gate = self.batch_gate.write().unwrap_or_else(|p| p.into_inner());
-        self.tree.apply_batch(batch)?;
+        self.tree.remove(INSTALLING)?;
         Ok(())
+    }
+
+    /// Whether an image install was cut short (the state is then meaningless until the
+    /// image is installed again).
+    pub fn install_interrupted(&self) -> Result<bool> {
+        Ok(self.tree.contains_key(INSTALLING)?)
     }
 
     /// Answers one query from committed state.
@@ -210,6 +221,8 @@ fn dispatch(txn: &mut Txn<'_>, cmd: &Command) -> Result<Response> {
     }
 }
 
+/// Present while an image is being installed.
+const INSTALLING: &[u8] = b"#installing";
 /// Remembered answers: `#req/ client seq`.
 const DEDUP: &[u8] = b"#req/";
 /// Their index by log position, for forgetting: `#reqidx/ index client seq`.
@@ -256,4 +269,52 @@ fn parse_image(mut image: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         out.push((k, v));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_api::{ChatCommand, ChatMessage, ChatQuery, MessageRole, MetaCommand};
+
+    fn add(key: &str, text: &str) -> Command {
+        Command::Chat(ChatCommand::AddMessage {
+            key: key.into(),
+            message: ChatMessage::new(MessageRole::User, text),
+            idx: None,
+        })
+    }
+
+    fn texts(shard: &Shard, key: &str) -> Vec<String> {
+        match shard.query(&Query::Chat(ChatQuery::GetMessages { key: key.into() })) {
+            Ok(Response::Messages(m)) => {
+                m.unwrap_or_default().iter().map(|m| m.content().unwrap_or_default()).collect()
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_entry_applies_each_write_once_and_a_failing_one_changes_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = open_db(dir.path(), &OpenOptions::default()).expect("open");
+        let shard = Shard::open(&db, "s").expect("shard");
+        let retry = RequestId { client: 7, seq: 1 };
+        let failing = Command::Meta(MetaCommand::RemoveNode { id: 99 });
+        let writes = [
+            (Some(retry), &add("k", "first")),
+            (None, &failing),
+            (Some(retry), &add("k", "first")), // the client's retry, in the same entry
+            (None, &add("k", "second")),
+        ];
+        let answers = shard.apply_entry(5, &writes, vec![(b"#applied".to_vec(), b"5".to_vec())]).expect("apply");
+        assert_eq!(answers.len(), 4);
+        assert!(answers[1].is_err(), "{answers:?}");
+        assert_eq!(answers[0], answers[2], "the retry is answered from memory");
+        assert_eq!(texts(&shard, "k"), ["first", "second"]);
+        assert_eq!(shard.get_meta(b"#applied").expect("meta"), Some(b"5".to_vec()));
+        // A later entry carrying the same request id again changes nothing either.
+        let again = shard.apply_entry(6, &[(Some(retry), &add("k", "first"))], vec![]).expect("apply");
+        assert_eq!(again[0], answers[0]);
+        assert_eq!(texts(&shard, "k"), ["first", "second"]);
+    }
 }

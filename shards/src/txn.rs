@@ -1,5 +1,5 @@
-//! `Txn`: the writes of one command, buffered over the shard's tree so later steps of the
-//! same command read earlier ones, and committed as one atomic `sled::Batch`.
+//! `Txn`: the writes of one command (or one raft entry's commands), buffered over the
+//! shard's tree so later steps read earlier ones, and committed atomically ([`crate::redo`]).
 
 use crate::error::{Error, Result};
 use crate::keys;
@@ -12,12 +12,48 @@ pub struct Txn<'a> {
     next_seq: Option<u64>,
     /// Collections known to be registered (so each is checked once per command).
     pub(crate) known_collections: std::collections::HashSet<String>,
+    /// While a savepoint is open: each key's pending state before its first change since.
+    undo: Option<Vec<Undo>>,
+}
+
+/// A key and its pending state before a change (`None`: it had no pending write).
+type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
+
+/// What [`Txn::rollback`] restores: the transaction as it was when the savepoint was taken.
+pub struct Savepoint {
+    next_seq: Option<u64>,
+    known_collections: std::collections::HashSet<String>,
 }
 
 impl<'a> Txn<'a> {
     /// A transaction with nothing written yet.
     pub fn new(tree: &'a sled::Tree) -> Self {
-        Self { tree, writes: BTreeMap::new(), next_seq: None, known_collections: Default::default() }
+        Self { tree, writes: BTreeMap::new(), next_seq: None, known_collections: Default::default(), undo: None }
+    }
+
+    /// Starts recording what the next writes replace, so a failing command of a batch can
+    /// be undone without losing the commands before it.
+    pub fn savepoint(&mut self) -> Savepoint {
+        self.undo = Some(Vec::new());
+        Savepoint { next_seq: self.next_seq, known_collections: self.known_collections.clone() }
+    }
+
+    /// Undoes every write since `savepoint`.
+    pub fn rollback(&mut self, savepoint: Savepoint) {
+        for (key, before) in self.undo.take().unwrap_or_default().into_iter().rev() {
+            match before {
+                Some(pending) => self.writes.insert(key, pending),
+                None => self.writes.remove(&key),
+            };
+        }
+        self.next_seq = savepoint.next_seq;
+        self.known_collections = savepoint.known_collections;
+    }
+
+    fn record_undo(&mut self, key: &[u8]) {
+        if let Some(undo) = &mut self.undo {
+            undo.push((key.to_vec(), self.writes.get(key).cloned()));
+        }
     }
 
     /// The value under `key` as this command sees it.
@@ -39,11 +75,13 @@ impl<'a> Txn<'a> {
 
     /// Sets `key`.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.record_undo(&key);
         self.writes.insert(key, Some(value));
     }
 
     /// Removes `key`.
     pub fn remove(&mut self, key: Vec<u8>) {
+        self.record_undo(&key);
         self.writes.insert(key, None);
     }
 
@@ -79,22 +117,41 @@ impl<'a> Txn<'a> {
         Ok(current)
     }
 
-    /// Applies every pending write in one atomic batch.
+    /// Applies every pending write atomically (see [`crate::redo`]).
     pub fn commit(mut self) -> Result<()> {
         if let Some(n) = self.next_seq {
             self.writes.insert(keys::META_NEXT_SEQ.to_vec(), Some(n.to_be_bytes().to_vec()));
         }
-        if self.writes.is_empty() {
-            return Ok(());
-        }
-        let mut batch = sled::Batch::default();
-        for (k, v) in self.writes {
-            match v {
-                Some(v) => batch.insert(k, v),
-                None => batch.remove(k),
-            }
-        }
-        self.tree.apply_batch(batch)?;
-        Ok(())
+        let writes: Vec<crate::redo::Write> = self.writes.into_iter().collect();
+        crate::redo::apply(self.tree, &writes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollback_undoes_every_write_since_the_savepoint_and_nothing_before() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = sled::Config::new().path(dir.path()).open().expect("open");
+        let tree = db.open_tree("t").expect("tree");
+        tree.insert(b"stored", b"0".as_slice()).expect("insert");
+        let mut txn = Txn::new(&tree);
+        txn.put(b"a".to_vec(), b"1".to_vec());
+        let seq = txn.next_seq().expect("seq");
+        let sp = txn.savepoint();
+        txn.put(b"a".to_vec(), b"2".to_vec());
+        txn.put(b"a".to_vec(), b"3".to_vec());
+        txn.put(b"b".to_vec(), b"x".to_vec());
+        txn.remove(b"stored".to_vec());
+        txn.known_collections.insert("c".into());
+        assert_eq!(txn.next_seq().expect("seq"), seq + 1);
+        txn.rollback(sp);
+        assert_eq!(txn.get(b"a").expect("get"), Some(b"1".to_vec()));
+        assert_eq!(txn.get(b"b").expect("get"), None);
+        assert_eq!(txn.get(b"stored").expect("get"), Some(b"0".to_vec()));
+        assert!(txn.known_collections.is_empty());
+        assert_eq!(txn.next_seq().expect("seq"), seq + 1, "the sequence number taken after the savepoint is reused");
     }
 }

@@ -1,6 +1,7 @@
 //! Membership: a fourth node (started in standby, added with `strata cluster add-node`)
 //! receives replicas; a node removed with `strata cluster remove-node` hands its replicas
-//! over; the data stays intact throughout.
+//! over (including the groups it leads), is forgotten, exits, and refuses to start again
+//! from its data; the data stays intact throughout.
 
 use serde_json::json;
 use std::process::Command;
@@ -61,7 +62,9 @@ async fn a_fourth_node_receives_replicas_and_a_removed_node_hands_them_over() {
                 && !in_meta
         })
         .await;
-    cluster.kill(1);
+    assert!(cluster.wait_exit(1), "the removed node exits by itself, successfully");
+    let refused = cluster.start_refused(1);
+    assert!(refused.contains("was removed from its cluster"), "{refused}");
     let ctx = cluster.context().await;
     for k in 0..100 {
         let coll = format!("c{}", k % 10);

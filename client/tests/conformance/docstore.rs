@@ -195,7 +195,7 @@ async fn store_text_false_keeps_hashes_and_ref_doc_info_only() {
     let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     let node = child("n", "text", "doc");
-    ds.add_documents_with(&[node.clone()], AddDocumentsOptions { allow_update: true, store_text: false })
+    ds.add_documents_with(std::slice::from_ref(&node), AddDocumentsOptions { allow_update: true, store_text: false })
         .await
         .expect("add");
     assert!(!ds.document_exists("n").await.expect("exists"));
@@ -208,7 +208,7 @@ async fn metadata_entry_and_hash_functions() {
     let (_d, ctx) = ctx().await;
     let ds = ctx.docstore();
     let node = child("n", "text", "doc").with_metadata(obj(json!({"a": 1})));
-    ds.add_documents(&[node.clone()]).await.expect("add");
+    ds.add_documents(std::slice::from_ref(&node)).await.expect("add");
     let meta = raw(&ctx, "docstore/metadata", "n").await.expect("meta");
     assert_eq!(meta, obj(json!({"doc_hash": node.hash(), "ref_doc_id": "doc"})));
     // set_document_hash replaces the whole entry, dropping ref_doc_id.
@@ -295,6 +295,6 @@ async fn relationships_of_every_kind_round_trip() {
             NodeRelationship::Child,
             Related::Many(vec![RelatedNodeInfo::new("c1"), RelatedNodeInfo::new("c2")]),
         );
-    ctx.docstore().add_documents(&[node.clone()]).await.expect("add");
+    ctx.docstore().add_documents(std::slice::from_ref(&node)).await.expect("add");
     assert_eq!(ctx.docstore().get_node("n", true).await.expect("get"), Some(node));
 }

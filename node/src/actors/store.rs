@@ -100,7 +100,7 @@ impl Actor for StoreActor {
                 }
                 let ctx = ctx.clone();
                 tokio::spawn(async move {
-                    let r = route::write(&ctx, group, strata_raft::Request { id, command }, hops).await;
+                    let r = route::write(&ctx, group, strata_raft::Write { id, command }, hops).await;
                     let _ = reply.send(r);
                 });
             }

@@ -18,7 +18,14 @@ pub async fn serve(config: Option<&Path>) -> Result<(), CliError> {
     // Scripts and tests wait for this line: it is printed once the node serves.
     println!("strata node {} ready: client={} raft={}", node.info.id, node.info.client_addr, node.info.raft_addr);
     tracing::info!(id = node.info.id, client = %node.info.client_addr, raft = %node.info.raft_addr, "node ready");
-    wait_for_signal().await;
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        removed = node.removed() => {
+            removed?;
+            println!("strata node {} removed from the cluster: exiting", node.info.id);
+            tracing::info!(id = node.info.id, "removed from the cluster: exiting");
+        }
+    }
     node.shutdown().await;
     Ok(())
 }
@@ -73,7 +80,8 @@ pub async fn status(cluster: &[String], json: bool) -> Result<(), CliError> {
         map.replication
     );
     for n in map.nodes.values() {
-        println!("  node {:>3}  client {}  raft {}", n.id, n.client_addr, n.raft_addr);
+        let leaving = if n.leaving { "  (leaving: replicas moving away)" } else { "" };
+        println!("  node {:>3}  client {}  raft {}{leaving}", n.id, n.client_addr, n.raft_addr);
     }
     println!(
         "{:>6} {:>5} {:>10} {:>6} {:>8} {:>8}  {:<12} lag",

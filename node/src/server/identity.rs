@@ -18,6 +18,9 @@ pub struct Identity {
     /// The raft address the node had (same reason).
     #[serde(default)]
     pub raft_addr: Option<String>,
+    /// The cluster removed this node: it must not start again with this data.
+    #[serde(default)]
+    pub removed: bool,
 }
 
 fn path(dir: &Path) -> PathBuf {

@@ -81,12 +81,29 @@ impl NodeCtx {
 pub struct RunningNode {
     /// This node's identity and addresses.
     pub info: NodeInfo,
+    data_dir: std::path::PathBuf,
     ctx: Arc<NodeCtx>,
     supervisor: ActorRef<()>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningNode {
+    /// Returns once the cluster has removed this node (`strata cluster remove-node`, its
+    /// replicas moved away); the node's identity then records it, so it never starts
+    /// again with this data.
+    pub async fn removed(&self) -> Result<(), Error> {
+        self.ctx.registry.retired().await;
+        let mut saved = identity::load(&self.data_dir).map_err(io)?.unwrap_or(identity::Identity {
+            id: self.info.id,
+            incarnation: self.info.incarnation,
+            client_addr: None,
+            raft_addr: None,
+            removed: false,
+        });
+        saved.removed = true;
+        identity::save(&self.data_dir, &saved).map_err(io)
+    }
+
     /// Stops serving and shuts every raft group down cleanly.
     pub async fn shutdown(self) {
         for t in &self.tasks {
@@ -134,6 +151,13 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     let db = strata_shards::open_db(&config.data_dir.join("db"), &strata_shards::OpenOptions::default())
         .map_err(strata_api::Error::from)?;
     let saved = identity::load(&config.data_dir).map_err(io)?;
+    if let Some(saved) = saved.as_ref().filter(|s| s.removed) {
+        return Err(Error::Cluster(format!(
+            "node {} was removed from its cluster; wipe {} to join a cluster again",
+            saved.id,
+            config.data_dir.display()
+        )));
+    }
     let keep = |configured: &str, had: Option<&String>| match had {
         Some(had) if configured.ends_with(":0") => had.clone(),
         _ => configured.to_string(),
@@ -147,6 +171,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         raft_addr: advertised(raft_listener.local_addr()),
         client_addr: advertised(client_listener.local_addr()),
         incarnation: 0,
+        leaving: false,
     };
     let bootstrap = saved.is_none() && config.join.is_empty() && !config.standby;
     let id = match saved {
@@ -173,6 +198,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
                 incarnation: info.incarnation,
                 client_addr: Some(info.client_addr.clone()),
                 raft_addr: Some(info.raft_addr.clone()),
+                removed: false,
             };
             identity::save(&config.data_dir, &saved).map_err(io)?;
             id
@@ -204,7 +230,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         let members = BTreeMap::from([(id, openraft::BasicNode { addr: info.raft_addr.clone() })]);
         meta.raft.initialize(members).await.map_err(|e| Error::Cluster(format!("initialising the meta group: {e}")))?;
         let cmd = MetaCommand::Bootstrap { node: info.clone(), shards: config.shards, replication: config.replication };
-        let req = strata_raft::Request { id: None, command: Command::Meta(cmd) };
+        let req = strata_raft::Write { id: None, command: Command::Meta(cmd) };
         let until = Instant::now() + Duration::from_secs(60);
         loop {
             match crate::route::write(&ctx, META_GROUP, req.clone(), 0).await {
@@ -221,7 +247,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         }
     }
     tasks.push(tokio::spawn(rebalance::run(ctx.clone())));
-    Ok(RunningNode { info, ctx, supervisor, tasks })
+    Ok(RunningNode { info, data_dir: config.data_dir.clone(), ctx, supervisor, tasks })
 }
 
 /// Feeds the meta actor the meta group's map every time the local replica applies an entry.

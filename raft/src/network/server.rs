@@ -56,6 +56,11 @@ impl RaftPeer for PeerServer {
         let g = self.registry.get(group).ok_or(strata_api::Error::UnknownGroup(group))?;
         g.admin(op).await.map_err(Into::into)
     }
+
+    async fn retire(self, _: Context) -> Result<(), strata_api::Error> {
+        self.registry.retire().await;
+        Ok(())
+    }
 }
 
 /// A bound peer-service listener, not serving yet (the node learns its address before it

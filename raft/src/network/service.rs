@@ -64,4 +64,6 @@ pub trait RaftPeer {
     ) -> Result<InstallSnapshotResponse<NodeId>, PeerError<InstallSnapshotError>>;
     /// A membership change, done by the group's leader (others answer `NotLeader`).
     async fn admin(group: GroupId, op: AdminOp) -> Result<(), strata_api::Error>;
+    /// Tells a node it has been removed from the cluster: it stops every group it hosts.
+    async fn retire() -> Result<(), strata_api::Error>;
 }

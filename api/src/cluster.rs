@@ -145,6 +145,20 @@ pub struct RequestId {
     pub seq: u64,
 }
 
+/// A node's answer to a write or a read, with what the client needs to route the next
+/// request well.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Served {
+    /// The answer.
+    pub response: crate::query::Response,
+    /// The epoch of the shard map the serving node has: a client holding an older map
+    /// fetches the new one.
+    pub epoch: u64,
+    /// The group's leader as the serving node knows it (the node that served a write or a
+    /// linearizable read): the client sends the group's next request there directly.
+    pub leader: Option<NodeId>,
+}
+
 /// How fresh a read must be.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReadConsistency {

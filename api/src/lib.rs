@@ -27,7 +27,7 @@ pub mod service;
 
 pub use cluster::{
     GroupId, GroupStatus, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId,
-    ShardInfo, ShardMap,
+    Served, ShardInfo, ShardMap,
 };
 pub use command::{ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCommand, NodeWrite, SourceLink};
 pub use error::{Error, Result};

@@ -2,24 +2,19 @@
 //! Any node answers any request: a write or linearizable read that reaches a node not
 //! leading the request's group is forwarded to the leader.
 
-use crate::cluster::{GroupId, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId, ShardMap};
+use crate::cluster::{GroupId, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId, Served, ShardMap};
 use crate::command::Command;
 use crate::error::Error;
-use crate::query::{Query, Response};
+use crate::query::Query;
 
 /// Strata's client service.
 #[tarpc::service]
 pub trait StrataService {
     /// Applies `command` in raft group `group` once (deduplicated by `request_id`); answers
     /// when it is committed on a majority and durable there. `hops` counts forwards.
-    async fn write(
-        group: GroupId,
-        request_id: Option<RequestId>,
-        command: Command,
-        hops: u8,
-    ) -> Result<Response, Error>;
+    async fn write(group: GroupId, request_id: Option<RequestId>, command: Command, hops: u8) -> Result<Served, Error>;
     /// Answers `query` from group `group` with the asked consistency.
-    async fn read(group: GroupId, query: Query, consistency: ReadConsistency, hops: u8) -> Result<Response, Error>;
+    async fn read(group: GroupId, query: Query, consistency: ReadConsistency, hops: u8) -> Result<Served, Error>;
     /// The cluster's shard map (linearizable).
     async fn shard_map() -> Result<ShardMap, Error>;
     /// This node's view of every group it hosts.

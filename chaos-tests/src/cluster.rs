@@ -293,6 +293,7 @@ impl TestCluster {
             .read(context_within(Duration::from_secs(10)), group, query, ReadConsistency::StaleOk, 99)
             .await
             .map_err(|e| e.to_string())?
+            .map(|served| served.response)
             .map_err(|e| e.to_string())
     }
 
@@ -327,7 +328,8 @@ impl TestCluster {
     }
 
     /// Waits until every shard has `replicas` voting replicas on running nodes, the map and
-    /// raft agree, and every group has a leader.
+    /// raft agree, every group has a leader, and leadership is spread (the rebalancer has
+    /// no leadership move left).
     pub async fn wait_settled(&self, replicas: usize) {
         let running: Vec<u64> = self.nodes.iter().filter(|n| n.is_running()).map(|n| n.id).collect();
         self.wait_for("every shard fully replicated with a leader", |map, statuses| {
@@ -337,10 +339,12 @@ impl TestCluster {
                         && s.replicas.len() == replicas
                         && s.replicas.iter().all(|r| running.contains(r))
                 });
-            let leaders_ok = map
-                .shards
+            let leaders: std::collections::BTreeMap<GroupId, u64> = statuses
                 .iter()
-                .all(|s| statuses.iter().any(|st| st.groups.iter().any(|g| g.group == s.group && g.role == "Leader")));
+                .flat_map(|st| st.groups.iter().filter(|g| g.role == "Leader").map(|g| (g.group, st.node.id)))
+                .collect();
+            let leaders_ok = map.shards.iter().all(|s| leaders.contains_key(&s.group))
+                && strata_shards::placement::leader_move(map, &leaders).is_none();
             map_ok && leaders_ok && statuses.len() == running.len()
         })
         .await;

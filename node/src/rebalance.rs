@@ -7,7 +7,15 @@
 //!    up (by log or by snapshot), then makes the planned set the voters, which removes the
 //!    replicas that leave; finally the map records the new replicas;
 //! 3. a leaving member (`strata cluster remove-node`) that holds no replica and no place
-//!    in the meta group any more is told to retire, then forgotten.
+//!    in the meta group any more is told to retire, then forgotten;
+//! 4. once replicas are where the plan wants them, leadership is evened out, one shard at
+//!    a time (`strata_shards::placement::leader_move`). openraft 0.9 has no leader
+//!    transfer, so it is made of what it has: the voters other than the chosen one hold
+//!    off elections, the leader leaves the voters (staying a learner), the chosen voter
+//!    wins the election once the old leader's lease runs out (about the election timeout),
+//!    and it makes the old leader a voter again. The shard takes no writes meanwhile
+//!    (clients retry), so moves happen only while a leader leads two shards more than a
+//!    voter of one of them.
 //!
 //! A step that fails (a leader moved, a node is down) is retried on the next round.
 
@@ -17,7 +25,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use strata_api::{Command, Error, GroupId, META_GROUP, MetaCommand, NodeId, ShardMap};
-use strata_raft::network::client::context_within;
+use strata_client::cluster::context_within;
 use strata_raft::network::service::AdminOp;
 
 /// How often the leader of the meta group looks for work.
@@ -50,6 +58,7 @@ async fn round(ctx: &Arc<NodeCtx>) -> Result<(), Error> {
     }
     meta_membership(ctx, &map).await?;
     let plan = strata_shards::placement::plan_replicas(&map);
+    let mut settled = true;
     for shard in &map.shards {
         let Some(want) = plan.get(&shard.group) else { continue };
         let mut want_sorted = want.clone();
@@ -59,9 +68,78 @@ async fn round(ctx: &Arc<NodeCtx>) -> Result<(), Error> {
         if want_sorted == have_sorted && shard.learners.is_empty() {
             continue;
         }
+        settled = false;
         move_shard(ctx, &map, shard.group, &shard.replicas, want).await?;
     }
-    forget_leaving(ctx, &map).await
+    forget_leaving(ctx, &map).await?;
+    if settled && !map.nodes.values().any(|n| n.leaving) {
+        spread_leaders(ctx, &map).await?;
+    }
+    Ok(())
+}
+
+/// How long the voters not chosen sit out elections while leadership moves.
+const HOLD_ELECTION: Duration = Duration::from_secs(10);
+/// How long a leadership move may take to find the new leader.
+const MOVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Moves the leadership of one shard, if leadership is uneven.
+async fn spread_leaders(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error> {
+    let mut leaders = std::collections::BTreeMap::new();
+    for node in map.active_nodes() {
+        let client = ctx.conns.get(&node.client_addr).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+        let status = client.status(context_within(Duration::from_secs(5))).await.map_err(|e| {
+            ctx.conns.forget(&node.client_addr);
+            Error::Unavailable(format!("status of node {}: {e}", node.id))
+        })??;
+        for g in status.groups.iter().filter(|g| g.role == "Leader" && g.group != META_GROUP) {
+            leaders.insert(g.group, node.id);
+        }
+    }
+    if leaders.len() < map.shards.len() {
+        return Ok(()); // an election is under way: look again next round
+    }
+    let Some((group, from, to)) = strata_shards::placement::leader_move(map, &leaders) else { return Ok(()) };
+    let voters: BTreeSet<NodeId> = map.shard(group).map(|s| s.replicas.iter().copied().collect()).unwrap_or_default();
+    tracing::info!(group, from, to, "moving shard leadership");
+    for other in voters.iter().filter(|v| **v != from && **v != to) {
+        let hold = AdminOp::HoldElection { millis: HOLD_ELECTION.as_millis() as u64 };
+        admin_on_node(ctx, map, *other, group, hold).await?;
+    }
+    admin_on_node(ctx, map, from, group, AdminOp::StepDown).await?;
+    // The chosen voter is elected once the old leader's lease has run out; it then takes
+    // the old leader back as a voter.
+    let until = tokio::time::Instant::now() + MOVE_TIMEOUT;
+    loop {
+        let _ = admin_on_node(ctx, map, to, group, AdminOp::Elect).await;
+        // Asked of the chosen node alone: it answers `NotLeader` until it has won.
+        let restored = admin_on_node(ctx, map, to, group, AdminOp::ChangeVoters { voters: voters.clone() }).await;
+        match restored {
+            Ok(()) => return Ok(()),
+            Err(e) if tokio::time::Instant::now() >= until => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Sends a membership or election request to one node's replica of `group`.
+async fn admin_on_node(
+    ctx: &Arc<NodeCtx>,
+    map: &ShardMap,
+    node: NodeId,
+    group: GroupId,
+    op: AdminOp,
+) -> Result<(), Error> {
+    if node == ctx.info.id {
+        let g = ctx.registry.get(group).ok_or(Error::UnknownGroup(group))?;
+        return g.admin(op).await.map_err(Into::into);
+    }
+    let addr = map.nodes.get(&node).map(|n| n.raft_addr.clone()).ok_or(Error::UnknownGroup(group))?;
+    let client = ctx.registry.pool().client(&addr).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+    client.admin(context_within(Duration::from_secs(30)), group, op).await.map_err(|e| {
+        ctx.registry.pool().forget(&addr);
+        Error::Unavailable(format!("node {node}: {e}"))
+    })?
 }
 
 /// Retires and forgets the leaving members that hold nothing any more.

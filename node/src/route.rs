@@ -3,7 +3,7 @@
 
 use crate::server::NodeCtx;
 use std::sync::Arc;
-use strata_api::{Error, GroupId, NodeId, Query, ReadConsistency, Response};
+use strata_api::{Error, GroupId, NodeId, Query, ReadConsistency, Served};
 use strata_client::cluster::context_within;
 use strata_raft::Write;
 
@@ -11,10 +11,10 @@ use strata_raft::Write;
 const MAX_HOPS: u8 = 3;
 
 /// Replicates a write in `group` (here or at the leader) and answers its outcome.
-pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8) -> Result<Response, Error> {
+pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8) -> Result<Served, Error> {
     let leader = match ctx.registry.get(group) {
         Some(g) => match g.write(request.clone()).await {
-            Ok(answer) => return answer,
+            Ok(answer) => return answer.map(|response| served_here(ctx, response, Some(ctx.info.id))),
             Err(strata_raft::Error::NotLeader { leader, .. }) => leader,
             Err(e) => return Err(e.into()),
         },
@@ -37,10 +37,16 @@ pub async fn read(
     query: Query,
     consistency: ReadConsistency,
     hops: u8,
-) -> Result<Response, Error> {
+) -> Result<Served, Error> {
     let leader = match ctx.registry.get(group) {
         Some(g) => match g.read(query.clone(), consistency).await {
-            Ok(r) => return Ok(r),
+            Ok(r) => {
+                let leader = match consistency {
+                    ReadConsistency::Linearizable => Some(ctx.info.id),
+                    ReadConsistency::StaleOk => g.leader().map(|(id, _)| id),
+                };
+                return Ok(served_here(ctx, r, leader));
+            }
             Err(strata_raft::Error::NotLeader { leader, .. }) => leader,
             Err(e) => return Err(e.into()),
         },
@@ -52,6 +58,10 @@ pub async fn read(
         ctx.conns.forget(&addr);
         Error::Unavailable(format!("forwarding to {addr}: {e}"))
     })?
+}
+
+fn served_here(ctx: &NodeCtx, response: strata_api::Response, leader: Option<NodeId>) -> Served {
+    Served { response, epoch: ctx.shard_map().epoch, leader }
 }
 
 /// The client address of the node to forward to: the known leader, else a replica of the

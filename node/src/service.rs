@@ -11,7 +11,7 @@ use std::sync::Arc;
 use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency, RequestId,
-    Response, ShardMap,
+    Response, Served, ShardMap,
 };
 use strata_client::cluster::MAX_FRAME;
 use tarpc::context::Context;
@@ -32,7 +32,7 @@ impl StrataService for Service {
         id: Option<RequestId>,
         command: Command,
         hops: u8,
-    ) -> Result<Response, Error> {
+    ) -> Result<Served, Error> {
         let Some(kind) = StoreKind::of_command(&command) else {
             return Err(Error::InvalidInput("cluster metadata changes go through join and remove_node".into()));
         };
@@ -47,7 +47,7 @@ impl StrataService for Service {
         query: Query,
         consistency: ReadConsistency,
         hops: u8,
-    ) -> Result<Response, Error> {
+    ) -> Result<Served, Error> {
         let Some(kind) = StoreKind::of_query(&query) else {
             if group != META_GROUP {
                 return Err(Error::InvalidInput("cluster metadata lives in raft group 0".into()));
@@ -60,7 +60,7 @@ impl StrataService for Service {
 
     async fn shard_map(self, _: Context) -> Result<ShardMap, Error> {
         let q = Query::Meta(MetaQuery::ShardMap);
-        let mut map = match route::read(&self.ctx, META_GROUP, q, ReadConsistency::Linearizable, 0).await? {
+        let mut map = match route::read(&self.ctx, META_GROUP, q, ReadConsistency::Linearizable, 0).await?.response {
             Response::ShardMap(map) => map,
             other => return Err(Error::InvalidData(format!("the meta group answered {other:?}"))),
         };
@@ -107,10 +107,10 @@ fn standby_error() -> Error {
 }
 
 impl StrataService for Standby {
-    async fn write(self, _: Context, _: GroupId, _: Option<RequestId>, _: Command, _: u8) -> Result<Response, Error> {
+    async fn write(self, _: Context, _: GroupId, _: Option<RequestId>, _: Command, _: u8) -> Result<Served, Error> {
         Err(standby_error())
     }
-    async fn read(self, _: Context, _: GroupId, _: Query, _: ReadConsistency, _: u8) -> Result<Response, Error> {
+    async fn read(self, _: Context, _: GroupId, _: Query, _: ReadConsistency, _: u8) -> Result<Served, Error> {
         Err(standby_error())
     }
     async fn shard_map(self, _: Context) -> Result<ShardMap, Error> {

@@ -121,6 +121,29 @@ impl Group {
                 let change = openraft::ChangeMembers::RemoveNodes(nodes);
                 self.raft.change_membership(change, false).await.map_err(map_write)?;
             }
+            AdminOp::StepDown => {
+                let m = self.raft.metrics().borrow().clone();
+                if m.state != ServerState::Leader {
+                    return Err(Error::NotLeader { group: self.id, leader: m.current_leader, leader_addr: None });
+                }
+                if m.membership_config.membership().voter_ids().all(|v| v == m.id) {
+                    return Err(raft_err(self.id, "the only voter cannot step down"));
+                }
+                let change = openraft::ChangeMembers::RemoveVoters(std::collections::BTreeSet::from([m.id]));
+                self.raft.change_membership(change, true).await.map_err(map_write)?;
+            }
+            AdminOp::HoldElection { millis } => {
+                self.raft.runtime_config().elect(false);
+                let raft = self.raft.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+                    raft.runtime_config().elect(true);
+                });
+            }
+            AdminOp::Elect => {
+                self.raft.runtime_config().elect(true);
+                self.raft.trigger().elect().await.map_err(|e| raft_err(self.id, e))?;
+            }
         }
         Ok(())
     }

@@ -164,6 +164,33 @@ pub fn plan_replicas(map: &ShardMap) -> BTreeMap<GroupId, Vec<NodeId>> {
     plan
 }
 
+/// One leadership move that evens out how many shards each active member leads: a shard
+/// whose leader leads at least two more shards than another voter of it, and that voter
+/// (the one leading fewest; ties to the lower id). `None` once no such move is left, i.e.
+/// when the layout is as even as the replicas allow. `leaders` maps shard groups to their
+/// current leader.
+pub fn leader_move(map: &ShardMap, leaders: &BTreeMap<GroupId, NodeId>) -> Option<(GroupId, NodeId, NodeId)> {
+    let mut led: BTreeMap<NodeId, usize> = map.active_nodes().map(|n| (n.id, 0)).collect();
+    for (g, l) in leaders {
+        if *g != META_GROUP {
+            *led.entry(*l).or_default() += 1;
+        }
+    }
+    let mut best: Option<(usize, GroupId, NodeId, NodeId)> = None;
+    for shard in &map.shards {
+        let Some(&from) = leaders.get(&shard.group) else { continue };
+        let from_count = led.get(&from).copied().unwrap_or(0);
+        let to = shard.replicas.iter().filter(|r| **r != from).filter_map(|r| led.get(r).map(|c| (*c, *r))).min();
+        if let Some((to_count, to)) = to
+            && to_count + 2 <= from_count
+            && best.is_none_or(|(gap, ..)| from_count - to_count > gap)
+        {
+            best = Some((from_count - to_count, shard.group, from, to));
+        }
+    }
+    best.map(|(_, g, from, to)| (g, from, to))
+}
+
 fn least_loaded(load: &BTreeMap<NodeId, usize>, exclude: &[NodeId]) -> Option<NodeId> {
     load.iter().filter(|(n, _)| !exclude.contains(n)).min_by_key(|(n, c)| (**c, **n)).map(|(n, _)| *n)
 }
@@ -206,6 +233,31 @@ mod tests {
         m.nodes.entry(3).and_modify(|n| n.leaving = true);
         let plan = plan_replicas(&m);
         assert!(plan.values().all(|r| r.len() == 3 && !r.contains(&3)), "{plan:?}");
+    }
+
+    #[test]
+    fn leadership_moves_until_no_voter_leads_two_fewer_than_a_leader() {
+        let m = map(&[1, 2, 3], &[&[1u64, 2, 3][..]; 8]);
+        let mut leaders: BTreeMap<GroupId, NodeId> = (1..=8).map(|g| (g, 1)).collect();
+        let mut moves = 0;
+        while let Some((g, from, to)) = leader_move(&m, &leaders) {
+            assert_eq!(leaders[&g], from);
+            leaders.insert(g, to);
+            moves += 1;
+            assert!(moves <= 8, "moves converge");
+        }
+        let mut counts = [0usize; 3];
+        for l in leaders.values() {
+            counts[*l as usize - 1] += 1;
+        }
+        counts.sort_unstable();
+        assert_eq!(counts, [2, 3, 3]);
+        assert_eq!(moves, 5, "each move goes straight to a node below its share");
+        // A leaving member is not given leadership.
+        let mut m = map(&[1, 2, 3], &[&[1u64, 2, 3][..]; 8]);
+        m.nodes.entry(3).and_modify(|n| n.leaving = true);
+        let leaders: BTreeMap<GroupId, NodeId> = (1..=8).map(|g| (g, 1)).collect();
+        assert!(leader_move(&m, &leaders).is_some_and(|(_, _, to)| to == 2));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Writes acknowledged through any node are read back through every node.
+//! Writes acknowledged through any node are read back through every node; shard
+//! leadership is spread over the nodes.
 
 use serde_json::json;
 use strata_chaos::cluster::{ClusterOptions, TestCluster};
@@ -8,6 +9,11 @@ use strata_client::StorageContext;
 async fn writes_through_any_node_are_read_back_through_every_node() {
     let cluster = TestCluster::start(3, ClusterOptions::default());
     cluster.wait_settled(3).await;
+    // 4 shards on 3 nodes, all created on the first: each node ends up leading one or two.
+    for st in cluster.statuses().await {
+        let led = st.groups.iter().filter(|g| g.group != 0 && g.role == "Leader").count();
+        assert!((1..=2).contains(&led), "node {} leads {led} shards", st.node.id);
+    }
     let addrs = cluster.client_addrs();
     for (i, addr) in addrs.iter().enumerate() {
         let ctx = StorageContext::connect(std::slice::from_ref(addr)).await.expect("connect");

@@ -3,9 +3,11 @@
 //!
 //! Routing: a command's raft group comes from `strata_shards::placement` (stable for the
 //! cluster's life); the request goes to the group's last known leader, or any node (which
-//! forwards). Retryable answers (no leader yet, a node down, a deadline passed) refresh
-//! the map and retry with backoff until the call's deadline; every retry of a write carries
-//! the same request id, so the state machine applies it once.
+//! forwards). Every answer names the group's leader and the serving node's map epoch: the
+//! client remembers the leader, and fetches the map again when its own is older.
+//! Retryable answers (no leader yet, a node down, a deadline passed) refresh the map and
+//! retry with backoff until the call's deadline; every retry of a write carries the same
+//! request id, so the state machine applies it once.
 
 mod connections;
 
@@ -15,9 +17,9 @@ use crate::error::{Error, Result};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use strata_api::{Command, GroupId, Query, ReadConsistency, RequestId, Response, ShardMap};
+use strata_api::{Command, GroupId, Query, ReadConsistency, RequestId, Response, Served, ShardMap};
 use strata_shards::placement::{ReadRoute, Route, route_command, route_query};
 
 /// How long one call (with its retries) may take by default.
@@ -36,6 +38,8 @@ pub struct Cluster {
     next_seq: AtomicU64,
     rotate: AtomicUsize,
     deadline: Duration,
+    /// A node answered with a newer map epoch than ours: fetch the map before routing.
+    stale: AtomicBool,
 }
 
 fn random_u64() -> u64 {
@@ -59,6 +63,7 @@ impl Cluster {
             next_seq: AtomicU64::new(1),
             rotate: AtomicUsize::new(0),
             deadline: DEFAULT_DEADLINE,
+            stale: AtomicBool::new(false),
         };
         cluster.refresh_map(Instant::now() + cluster.deadline).await?;
         Ok(cluster)
@@ -148,9 +153,13 @@ impl Cluster {
     async fn call<F, Fut>(&self, group: GroupId, mut attempt: F) -> Result<Response>
     where
         F: FnMut(strata_api::service::StrataServiceClient, tarpc::context::Context) -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<strata_api::Result<Response>, tarpc::client::RpcError>>,
+        Fut: std::future::Future<Output = std::result::Result<strata_api::Result<Served>, tarpc::client::RpcError>>,
     {
         let until = Instant::now() + self.deadline;
+        if self.stale.swap(false, Ordering::Relaxed) {
+            // Best effort: a failure here shows again as a retryable error below.
+            let _ = self.refresh_map(Instant::now() + ATTEMPT_TIMEOUT).await;
+        }
         let mut backoff = BACKOFF.0;
         let mut last_err: strata_api::Error;
         loop {
@@ -159,7 +168,10 @@ impl Cluster {
             last_err = match self.conns.get(&addr).await {
                 Err(e) => strata_api::Error::Unavailable(format!("{addr}: {e}")),
                 Ok(client) => match attempt(client, context_within(ttl)).await {
-                    Ok(Ok(r)) => return Ok(r),
+                    Ok(Ok(served)) => {
+                        self.learn(group, &served);
+                        return Ok(served.response);
+                    }
                     Ok(Err(e)) if !e.is_retryable() => return Err(e.into()),
                     Ok(Err(e)) => e,
                     Err(e) => {
@@ -176,6 +188,20 @@ impl Cluster {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(BACKOFF.1);
             let _ = self.refresh_map(Instant::now() + ATTEMPT_TIMEOUT).await;
+        }
+    }
+
+    /// Remembers the leader an answer named; notes a newer map epoch.
+    fn learn(&self, group: GroupId, served: &Served) {
+        let known = {
+            let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+            if served.epoch > map.epoch {
+                self.stale.store(true, Ordering::Relaxed);
+            }
+            map.leaders.get(&group).copied()
+        };
+        if let Some(leader) = served.leader.filter(|l| known != Some(*l)) {
+            self.map.write().unwrap_or_else(|p| p.into_inner()).leaders.insert(group, leader);
         }
     }
 

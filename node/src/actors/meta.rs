@@ -28,7 +28,9 @@ pub struct MetaState {
 }
 
 async fn meta_write(ctx: &Arc<NodeCtx>, cmd: MetaCommand) -> Result<Response, Error> {
-    route::write(ctx, META_GROUP, strata_raft::Write { id: None, command: Command::Meta(cmd) }, 0).await
+    route::write(ctx, META_GROUP, strata_raft::Write { id: None, command: Command::Meta(cmd) }, 0)
+        .await
+        .map(|s| s.response)
 }
 
 impl Actor for MetaActor {

@@ -6,7 +6,7 @@ use crate::route;
 use crate::server::NodeCtx;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
-use strata_api::{Command, Error, GroupId, Query, ReadConsistency, RequestId, Response};
+use strata_api::{Command, Error, GroupId, Query, ReadConsistency, RequestId, Served};
 use strata_shards::placement::{ReadRoute, Route, route_command, route_query};
 
 /// A request to a store actor.
@@ -22,7 +22,7 @@ pub enum StoreMsg {
         /// Forwards so far.
         hops: u8,
         /// Where the answer goes.
-        reply: RpcReplyPort<Result<Response, Error>>,
+        reply: RpcReplyPort<Result<Served, Error>>,
     },
     /// A read.
     Read {
@@ -35,7 +35,7 @@ pub enum StoreMsg {
         /// Forwards so far.
         hops: u8,
         /// Where the answer goes.
-        reply: RpcReplyPort<Result<Response, Error>>,
+        reply: RpcReplyPort<Result<Served, Error>>,
     },
 }
 

@@ -42,6 +42,16 @@ pub enum AdminOp {
         /// The learners.
         nodes: BTreeSet<NodeId>,
     },
+    /// On the leader: leaves the voters (staying a learner), so another voter is elected.
+    StepDown,
+    /// On a follower: takes no part in elections for `millis` (so that a chosen voter wins
+    /// the next one).
+    HoldElection {
+        /// How long.
+        millis: u64,
+    },
+    /// On a follower: starts an election now.
+    Elect,
 }
 
 /// The raft RPCs between nodes, each tagged by its group.

@@ -10,12 +10,13 @@
 //!    in the meta group any more is told to retire, then forgotten;
 //! 4. once replicas are where the plan wants them, leadership is evened out, one shard at
 //!    a time (`strata_shards::placement::leader_move`). openraft 0.9 has no leader
-//!    transfer, so it is made of what it has: the voters other than the chosen one hold
-//!    off elections, the leader leaves the voters (staying a learner), the chosen voter
-//!    wins the election once the old leader's lease runs out (about the election timeout),
-//!    and it makes the old leader a voter again. The shard takes no writes meanwhile
-//!    (clients retry), so moves happen only while a leader leads two shards more than a
-//!    voter of one of them.
+//!    transfer, so it is made of what it has, without ever changing the voter set: the
+//!    voters other than the chosen one hold off elections, the leader yields (proposes
+//!    nothing, sends no heartbeats, stands in no election), and the chosen voter wins the
+//!    election once the followers' lease on the old leader runs out (about the election
+//!    timeout). Every hold ends by itself after a few seconds, so a node dying mid-move
+//!    costs that shard a few seconds, never its quorum. Writes wait meanwhile, so moves
+//!    happen only while a leader leads two shards more than a voter of one of them.
 //!
 //! A step that fails (a leader moved, a node is down) is retried on the next round.
 
@@ -24,7 +25,7 @@ use openraft::ServerState;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-use strata_api::{Command, Error, GroupId, META_GROUP, MetaCommand, NodeId, ShardMap};
+use strata_api::{Command, Error, GroupId, GroupStatus, META_GROUP, MetaCommand, NodeId, ShardMap};
 use strata_client::cluster::context_within;
 use strata_raft::network::service::AdminOp;
 
@@ -78,10 +79,9 @@ async fn round(ctx: &Arc<NodeCtx>) -> Result<(), Error> {
     Ok(())
 }
 
-/// How long the voters not chosen sit out elections while leadership moves.
-const HOLD_ELECTION: Duration = Duration::from_secs(10);
-/// How long a leadership move may take to find the new leader.
-const MOVE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a leadership move may hold elections and writes (all resume by themselves
+/// after it, whatever happened to the node running the move or to the chosen node).
+const HOLD: Duration = Duration::from_secs(5);
 
 /// Moves the leadership of one shard, if leadership is uneven.
 async fn spread_leaders(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error> {
@@ -100,26 +100,45 @@ async fn spread_leaders(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error>
         return Ok(()); // an election is under way: look again next round
     }
     let Some((group, from, to)) = strata_shards::placement::leader_move(map, &leaders) else { return Ok(()) };
-    let voters: BTreeSet<NodeId> = map.shard(group).map(|s| s.replicas.iter().copied().collect()).unwrap_or_default();
+    let voters: Vec<NodeId> = map.shard(group).map(|s| s.replicas.clone()).unwrap_or_default();
     tracing::info!(group, from, to, "moving shard leadership");
-    for other in voters.iter().filter(|v| **v != from && **v != to) {
-        let hold = AdminOp::HoldElection { millis: HOLD_ELECTION.as_millis() as u64 };
-        admin_on_node(ctx, map, *other, group, hold).await?;
+    let millis = HOLD.as_millis() as u64;
+    let others: Vec<NodeId> = voters.iter().copied().filter(|v| *v != from && *v != to).collect();
+    for other in &others {
+        admin_on_node(ctx, map, *other, group, AdminOp::HoldElection { millis }).await?;
     }
-    admin_on_node(ctx, map, from, group, AdminOp::StepDown).await?;
-    // The chosen voter is elected once the old leader's lease has run out; it then takes
-    // the old leader back as a voter.
-    let until = tokio::time::Instant::now() + MOVE_TIMEOUT;
-    loop {
+    // The voter set never changes: if anything fails from here on, every hold runs out
+    // and the group carries on as before.
+    admin_on_node(ctx, map, from, group, AdminOp::Yield { millis }).await?;
+    let until = tokio::time::Instant::now() + HOLD;
+    let moved = loop {
+        // Rejected while the followers' lease on the old leader lasts (about the
+        // election timeout); elected right after.
         let _ = admin_on_node(ctx, map, to, group, AdminOp::Elect).await;
-        // Asked of the chosen node alone: it answers `NotLeader` until it has won.
-        let restored = admin_on_node(ctx, map, to, group, AdminOp::ChangeVoters { voters: voters.clone() }).await;
-        match restored {
-            Ok(()) => return Ok(()),
-            Err(e) if tokio::time::Instant::now() >= until => return Err(e),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        let status = admin_status(ctx, map, to, group).await;
+        if status.is_some_and(|g| g.role == "Leader") {
+            break true;
         }
+        if tokio::time::Instant::now() >= until {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for node in others.iter().chain([&from]) {
+        let _ = admin_on_node(ctx, map, *node, group, AdminOp::Resume).await;
     }
+    if !moved {
+        return Err(Error::Unavailable(format!("node {to} was not elected leader of raft group {group}")));
+    }
+    Ok(())
+}
+
+/// Node `node`'s view of `group`.
+async fn admin_status(ctx: &Arc<NodeCtx>, map: &ShardMap, node: NodeId, group: GroupId) -> Option<GroupStatus> {
+    let addr = &map.nodes.get(&node)?.client_addr;
+    let client = ctx.conns.get(addr).await.ok()?;
+    let status = client.status(context_within(Duration::from_secs(5))).await.ok()?.ok()?;
+    status.groups.into_iter().find(|g| g.group == group)
 }
 
 /// Sends a membership or election request to one node's replica of `group`.

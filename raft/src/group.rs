@@ -10,6 +10,7 @@ use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{BasicNode, ServerState};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use strata_api::{GroupId, GroupStatus, NodeId, Query, ReadConsistency, Response};
 use strata_shards::{Answer, Shard};
 
@@ -104,6 +105,26 @@ impl Group {
         }
     }
 
+    /// Ends a yield or an election hold: heartbeats, elections and proposals as usual.
+    pub fn resume(&self) {
+        self.proposer.hold_until(Instant::now());
+        self.raft.runtime_config().heartbeat(true);
+        self.raft.runtime_config().elect(true);
+    }
+
+    /// Resumes at `until` (a later hold or yield moves it back again by resuming later).
+    fn resume_at(&self, until: Instant) {
+        let raft = self.raft.clone();
+        let hold = self.proposer.hold_handle();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(until.into()).await;
+            if hold.expired() {
+                raft.runtime_config().heartbeat(true);
+                raft.runtime_config().elect(true);
+            }
+        });
+    }
+
     /// Performs a membership change as the group's leader.
     pub async fn admin(&self, op: AdminOp) -> Result<()> {
         let map_write = |e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>| match e {
@@ -121,25 +142,24 @@ impl Group {
                 let change = openraft::ChangeMembers::RemoveNodes(nodes);
                 self.raft.change_membership(change, false).await.map_err(map_write)?;
             }
-            AdminOp::StepDown => {
-                let m = self.raft.metrics().borrow().clone();
-                if m.state != ServerState::Leader {
-                    return Err(Error::NotLeader { group: self.id, leader: m.current_leader, leader_addr: None });
+            AdminOp::Yield { millis } => {
+                if self.raft.metrics().borrow().state != ServerState::Leader {
+                    let leader = self.raft.metrics().borrow().current_leader;
+                    return Err(Error::NotLeader { group: self.id, leader, leader_addr: None });
                 }
-                if m.membership_config.membership().voter_ids().all(|v| v == m.id) {
-                    return Err(raft_err(self.id, "the only voter cannot step down"));
-                }
-                let change = openraft::ChangeMembers::RemoveVoters(std::collections::BTreeSet::from([m.id]));
-                self.raft.change_membership(change, true).await.map_err(map_write)?;
+                let until = Instant::now() + Duration::from_millis(millis);
+                self.proposer.hold_until(until);
+                self.raft.runtime_config().heartbeat(false);
+                self.raft.runtime_config().elect(false);
+                self.resume_at(until);
             }
             AdminOp::HoldElection { millis } => {
+                let until = Instant::now() + Duration::from_millis(millis);
+                self.proposer.hold_until(until);
                 self.raft.runtime_config().elect(false);
-                let raft = self.raft.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-                    raft.runtime_config().elect(true);
-                });
+                self.resume_at(until);
             }
+            AdminOp::Resume => self.resume(),
             AdminOp::Elect => {
                 self.raft.runtime_config().elect(true);
                 self.raft.trigger().elect().await.map_err(|e| raft_err(self.id, e))?;

@@ -10,8 +10,10 @@
 use crate::error::{Error, Result};
 use crate::typ::Raft;
 use crate::{Request, Write};
+use openraft::ServerState;
 use openraft::error::{ClientWriteError, RaftError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use strata_api::GroupId;
 use strata_shards::Answer;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -32,14 +34,37 @@ struct Pending {
 /// The write queue of one group. Dropping it stops the batching task.
 pub struct Proposer {
     tx: mpsc::UnboundedSender<Pending>,
+    hold: Hold,
+}
+
+/// Until when the group's leader proposes nothing (while it hands leadership over).
+#[derive(Clone)]
+pub struct Hold(Arc<Mutex<Instant>>);
+
+impl Hold {
+    /// Whether the hold is over.
+    pub fn expired(&self) -> bool {
+        Instant::now() >= *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Proposer {
     /// Starts the batching task of `group` on the current runtime.
     pub fn start(group: GroupId, raft: Raft) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(group, raft, rx));
-        Self { tx }
+        let hold = Hold(Arc::new(Mutex::new(Instant::now())));
+        tokio::spawn(run(group, raft, rx, hold.clone()));
+        Self { tx, hold }
+    }
+
+    /// Proposes nothing until `until` while this node leads (writes wait in the queue).
+    pub fn hold_until(&self, until: Instant) {
+        *self.hold.0.lock().unwrap_or_else(|p| p.into_inner()) = until;
+    }
+
+    /// The hold, to check later whether it is over.
+    pub fn hold_handle(&self) -> Hold {
+        self.hold.clone()
     }
 
     /// Replicates `write` (in some entry) and answers what applying it answered.
@@ -51,7 +76,7 @@ impl Proposer {
     }
 }
 
-async fn run(group: GroupId, raft: Raft, mut rx: mpsc::UnboundedReceiver<Pending>) {
+async fn run(group: GroupId, raft: Raft, mut rx: mpsc::UnboundedReceiver<Pending>, hold: Hold) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut carry: Option<Pending> = None;
     loop {
@@ -74,6 +99,11 @@ async fn run(group: GroupId, raft: Raft, mut rx: mpsc::UnboundedReceiver<Pending
             }
             records += more;
             batch.push(next);
+        }
+        // Handing leadership over: wait until it is done (then the writes are refused and
+        // go to the new leader) or the hold ends.
+        while !hold.expired() && raft.metrics().borrow().state == ServerState::Leader {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let raft = raft.clone();
         tokio::spawn(async move {

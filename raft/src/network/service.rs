@@ -42,14 +42,21 @@ pub enum AdminOp {
         /// The learners.
         nodes: BTreeSet<NodeId>,
     },
-    /// On the leader: leaves the voters (staying a learner), so another voter is elected.
-    StepDown,
+    /// On the leader: for `millis`, proposes nothing (writes wait), sends no heartbeats
+    /// and stands in no election, so the followers' lease on it runs out and a follower
+    /// that campaigns is elected. Undone early by [`AdminOp::Resume`] or on losing the lead.
+    Yield {
+        /// How long at most.
+        millis: u64,
+    },
     /// On a follower: takes no part in elections for `millis` (so that a chosen voter wins
     /// the next one).
     HoldElection {
         /// How long.
         millis: u64,
     },
+    /// Ends a `Yield` or `HoldElection` now.
+    Resume,
     /// On a follower: starts an election now.
     Elect,
 }

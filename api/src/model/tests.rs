@@ -99,9 +99,8 @@ fn chat_message_accepts_content_and_blocks() {
 
 #[test]
 fn streamed_doc_json_text_equals_the_map_form() {
-    let mut image = ImageFields::default();
-    image.image = Some("aGk=".into());
-    image.text_embedding = Some(vec![0.5, f64::NAN]);
+    let image =
+        ImageFields { image: Some("aGk=".into()), text_embedding: Some(vec![0.5, f64::NAN]), ..Default::default() };
     let nodes = [
         Node::document("d", "hi").with_metadata(obj(json!({"a": [1, 2.5]}))),
         Node::image_node("i", "t", image),

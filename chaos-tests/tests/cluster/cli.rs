@@ -1,0 +1,89 @@
+//! The `strata` command line against a running 3-node cluster: `kv put|get|delete`,
+//! `import` and `export` of a LlamaIndex persist dir, `status --json`, and bad input
+//! answered on stderr with a non-zero exit; and `deploy/local-cluster.sh up|down`.
+
+use std::process::{Command, Output};
+use strata_chaos::cluster::{ClusterOptions, TestCluster, strata_bin};
+
+fn strata(addrs: &str, args: &[&str]) -> Output {
+    Command::new(strata_bin()).args(args).env("STRATA_CLUSTER", addrs).output().expect("run strata")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "strata failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn refused(out: &Output) -> String {
+    assert!(!out.status.success(), "strata should have failed: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_import_export_and_status_work_against_a_cluster() {
+    let cluster = TestCluster::start(3, ClusterOptions::default());
+    cluster.wait_settled(3).await;
+    let addrs = cluster.client_addrs().join(",");
+
+    let fixture = crate::support::fixtures().join("llamaindex-persist");
+    let summary = ok(&strata(&addrs, &["import", fixture.to_str().expect("utf-8 path")]));
+    assert!(summary.contains("docstore/data") && summary.contains("107"), "{summary}");
+    let out = tempfile::tempdir().expect("temp dir");
+    ok(&strata(&addrs, &["export", out.path().to_str().expect("utf-8 path")]));
+    let original = std::fs::read(fixture.join("docstore.json")).expect("fixture");
+    let exported = std::fs::read(out.path().join("docstore.json")).expect("export");
+    assert!(original == exported, "docstore.json exported from the cluster equals llama-index-core's");
+
+    ok(&strata(&addrs, &["kv", "put", "greeting", r#"{"text": "hello"}"#, "--collection", "notes"]));
+    assert_eq!(ok(&strata(&addrs, &["kv", "get", "greeting", "--collection", "notes"])).trim(), r#"{"text":"hello"}"#);
+    ok(&strata(&addrs, &["kv", "delete", "greeting", "--collection", "notes"]));
+    assert!(refused(&strata(&addrs, &["kv", "get", "greeting", "--collection", "notes"])).contains("not found"));
+    assert!(refused(&strata(&addrs, &["kv", "put", "k", "not json"])).contains("not JSON"));
+    assert!(refused(&strata(&addrs, &["kv", "put", "k", "[1, 2]"])).contains("JSON object"));
+
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&strata(&addrs, &["status", "--json"]))).expect("status --json is JSON");
+    assert_eq!(status["members"].as_array().map(Vec::len), Some(3));
+    let shards = status["shards"].as_array().expect("shards");
+    assert_eq!(shards.len(), 4);
+    assert!(shards.iter().all(|s| s["replicas"].as_array().map(Vec::len) == Some(3)));
+    let leaders = status["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .flat_map(|n| n["groups"].as_array().cloned().unwrap_or_default())
+        .filter(|g| g["role"] == "Leader")
+        .count();
+    assert_eq!(leaders, 5, "a leader for the meta group and each of the 4 shards");
+}
+
+#[test]
+fn the_local_cluster_script_starts_and_stops_exactly_its_nodes() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/local-cluster.sh");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .env("STRATA_BIN", strata_bin())
+            .env("STRATA_SHARDS", "2")
+            .output()
+            .expect("run local-cluster.sh")
+    };
+    let dir_arg = dir.path().to_str().expect("utf-8 path");
+    let up = ok(&run(&["up", "3", dir_arg]));
+    let addrs = up.lines().last().expect("the last line names the nodes").to_string();
+    assert_eq!(addrs.split(',').count(), 3, "{up}");
+    let pids: Vec<String> =
+        std::fs::read_to_string(dir.path().join("pids")).expect("pids").split_whitespace().map(String::from).collect();
+    assert_eq!(pids.len(), 3);
+
+    ok(&strata(&addrs, &["kv", "put", "k", r#"{"v": 1}"#]));
+    assert_eq!(ok(&strata(&addrs, &["kv", "get", "k"])).trim(), r#"{"v":1}"#);
+
+    assert!(refused(&run(&["up", "3", dir_arg])).contains("already has a running cluster"));
+    ok(&run(&["down", dir_arg]));
+    for pid in &pids {
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "node {pid} still running");
+    }
+}

@@ -32,13 +32,13 @@ async fn a_killed_store_actor_is_restarted_and_serves_again() {
     kv.put("before", &obj(serde_json::json!({"n": 1})), "c").await.expect("put before");
 
     let name = StoreKind::Kv.actor_name();
-    let actor: ActorRef<StoreMsg> = ActorRef::where_is(name.to_string()).expect("the KV actor runs");
+    let actor: ActorRef<StoreMsg> = ActorRef::where_is(name).expect("the KV actor runs");
     let killed = actor.get_id();
     actor.kill_and_wait(None).await.expect("the KV actor stops");
 
     kv.put("after", &obj(serde_json::json!({"n": 2})), "c").await.expect("put after the kill");
     assert_eq!(kv.get("before", "c").await.expect("get"), Some(obj(serde_json::json!({"n": 1}))));
-    let restarted: ActorRef<StoreMsg> = ActorRef::where_is(name.to_string()).expect("a KV actor runs again");
+    let restarted: ActorRef<StoreMsg> = ActorRef::where_is(name).expect("a KV actor runs again");
     assert_ne!(restarted.get_id(), killed, "the supervisor started a new actor");
     node.shutdown().await;
 }

@@ -2,7 +2,7 @@
 //! persisted format: add variants at the end and never change an existing one's fields.
 
 use crate::json::JsonText;
-use crate::model::{ChatMessage, IndexStruct, Metadata};
+use crate::model::{ChatMessage, IndexStruct, Metadata, MetadataFilters, VectorNamespace, VectorRecord};
 use serde::{Deserialize, Serialize};
 
 /// Every write any store accepts.
@@ -18,6 +18,8 @@ pub enum Command {
     Chat(ChatCommand),
     /// Cluster metadata writes (meta group only).
     Meta(crate::cluster::MetaCommand),
+    /// Vector store writes.
+    Vector(VectorCommand),
 }
 
 impl Command {
@@ -31,6 +33,9 @@ impl Command {
             Command::Chat(ChatCommand::SetMessages { messages, .. }) => messages.len(),
             // Removes every node of the document: unknown here, weighed as many.
             Command::Docstore(DocstoreCommand::DeleteRefDoc { .. }) => 256,
+            Command::Vector(VectorCommand::Add { records, .. }) => records.len(),
+            Command::Vector(VectorCommand::Delete { .. } | VectorCommand::DeleteNodes { .. }) => 256,
+            Command::Vector(VectorCommand::Clear { .. }) => 4096,
             _ => 1,
         }
     }
@@ -180,5 +185,47 @@ pub enum ChatCommand {
     DeleteLastMessage {
         /// Chat key.
         key: String,
+    },
+}
+
+/// Vector store writes, in one namespace (one partition of it in a cluster).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum VectorCommand {
+    /// Creates the namespace with these settings (answers `Done`; an existing namespace
+    /// with other settings is an error). `default` and `image` exist without it and take
+    /// their dimension from their first vector.
+    CreateNamespace {
+        /// The settings.
+        settings: VectorNamespace,
+    },
+    /// `add(nodes)`: upserts the records (a node id already stored is replaced).
+    Add {
+        /// Namespace.
+        namespace: String,
+        /// Records in call order.
+        records: Vec<VectorRecord>,
+    },
+    /// `delete(ref_doc_id)`: removes every node of that source document (`"None"`: the
+    /// nodes without one).
+    Delete {
+        /// Namespace.
+        namespace: String,
+        /// The source document id.
+        ref_doc_id: String,
+    },
+    /// `delete_nodes(node_ids, filters)`: removes the nodes in `node_ids` (when given)
+    /// that match `filters` (when given); neither given removes everything.
+    DeleteNodes {
+        /// Namespace.
+        namespace: String,
+        /// Ids.
+        node_ids: Option<Vec<String>>,
+        /// Filters.
+        filters: Option<MetadataFilters>,
+    },
+    /// `clear()`.
+    Clear {
+        /// Namespace.
+        namespace: String,
     },
 }

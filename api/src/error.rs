@@ -63,6 +63,39 @@ pub enum Error {
     /// A cluster operation that cannot be done (removing the last node, joining twice, ...).
     #[error("cluster: {0}")]
     Cluster(String),
+    /// A vector namespace that does not exist.
+    #[error("unknown vector store namespace {namespace:?}")]
+    UnknownNamespace {
+        /// The name asked for.
+        namespace: String,
+    },
+    /// A vector whose length is not the namespace's dimension.
+    #[error("vector of dimension {got} for namespace {namespace:?} of dimension {expected}")]
+    WrongDimension {
+        /// The namespace.
+        namespace: String,
+        /// Its dimension.
+        expected: u32,
+        /// The vector's.
+        got: usize,
+    },
+    /// A vector that cannot be compared: a NaN or infinite component, or (for cosine) all
+    /// zeros.
+    #[error("invalid vector for {what}: {why}")]
+    InvalidVector {
+        /// Which vector (a node id, or "the query").
+        what: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A metadata filter that cannot be evaluated: LlamaIndex raises `TypeError` or
+    /// `ValueError` for these (ordering a string against a number, a text match on a
+    /// non-string, ...).
+    #[error("invalid filter: {0}")]
+    InvalidFilter(String),
+    /// A query mode Strata does not answer (sparse, hybrid, learners...).
+    #[error("unsupported query mode: {0}")]
+    UnsupportedQueryMode(String),
 }
 
 impl Error {

@@ -29,14 +29,18 @@ pub use cluster::{
     GroupId, GroupStatus, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId,
     Served, ShardInfo, ShardMap,
 };
-pub use command::{ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCommand, NodeWrite, SourceLink};
+pub use command::{
+    ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCommand, NodeWrite, SourceLink, VectorCommand,
+};
 pub use error::{Error, Result};
 pub use json::JsonText;
 pub use model::{
-    ChatMessage, ContentBlock, IndexStruct, MessageRole, Metadata, Node, NodeBody, NodeRelationship, ObjectType,
-    RefDocInfo, Related, RelatedNodeInfo,
+    ChatMessage, ContentBlock, DEFAULT_VECTOR_NAMESPACE, Distance, FilterCondition, FilterItem, FilterOperator,
+    IMAGE_VECTOR_NAMESPACE, IndexStruct, MessageRole, Metadata, MetadataFilter, MetadataFilters, Node, NodeBody,
+    NodeRelationship, ObjectType, RefDocInfo, Related, RelatedNodeInfo, VectorHit, VectorNamespace, VectorQueryMode,
+    VectorRecord, VectorSearch, VectorStoreQuery,
 };
-pub use query::{ChatQuery, DocstoreQuery, IndexStoreQuery, KvQuery, Query, Response};
+pub use query::{ChatQuery, DocstoreQuery, IndexStoreQuery, KvQuery, Query, Response, VectorQuery};
 
 /// The docstore namespace LlamaIndex uses by default.
 pub const DEFAULT_DOCSTORE_NAMESPACE: &str = "docstore";

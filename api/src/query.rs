@@ -1,7 +1,9 @@
 //! Read queries and the one response type shared by queries and commands.
 
 use crate::json::JsonText;
-use crate::model::{ChatMessage, IndexStruct, RefDocInfo};
+use crate::model::{
+    ChatMessage, IndexStruct, MetadataFilters, RefDocInfo, VectorHit, VectorNamespace, VectorRecord, VectorSearch,
+};
 use serde::{Deserialize, Serialize};
 
 /// Every read any store answers.
@@ -17,6 +19,31 @@ pub enum Query {
     Chat(ChatQuery),
     /// Cluster metadata reads (meta group only).
     Meta(crate::cluster::MetaQuery),
+    /// Vector store reads.
+    Vector(VectorQuery),
+}
+
+/// Vector store reads, in one namespace (one partition of it in a cluster).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum VectorQuery {
+    /// A similarity search → `VectorHits`, best first.
+    Search {
+        /// Namespace.
+        namespace: String,
+        /// What to search.
+        search: VectorSearch,
+    },
+    /// `get_nodes(node_ids, filters)` → `VectorRecords` in insertion order.
+    GetNodes {
+        /// Namespace.
+        namespace: String,
+        /// Ids.
+        node_ids: Option<Vec<String>>,
+        /// Filters.
+        filters: Option<MetadataFilters>,
+    },
+    /// Every namespace's settings → `VectorNamespaces`.
+    Namespaces,
 }
 
 /// `BaseKVStore` reads.
@@ -152,4 +179,12 @@ pub enum Response {
     ShardMap(crate::cluster::ShardMap),
     /// A node id (the one `AddNode` handed out).
     NodeId(u64),
+    /// Search hits, best first.
+    VectorHits(Vec<VectorHit>),
+    /// Stored vector records.
+    VectorRecords(Vec<VectorRecord>),
+    /// Vector namespaces.
+    VectorNamespaces(Vec<VectorNamespace>),
+    /// Ids (of records a write added or removed).
+    Ids(Vec<String>),
 }

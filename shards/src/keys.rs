@@ -18,6 +18,12 @@ pub enum Space {
     ChatKeyEntry = b'k',
     /// Chat messages: `key, position` → message JSON.
     ChatMessage = b'm',
+    /// Vector namespace settings: `namespace` → MessagePack `VectorNamespace`.
+    VectorNamespace = b'V',
+    /// Vector records: `namespace, node id` → `seq ++ record`.
+    VectorRecord = b'v',
+    /// Vector records by source document: `namespace, len(ref doc) ref doc, node id` → ``.
+    VectorRefDoc = b'r',
 }
 
 /// Appends a length-prefixed name.

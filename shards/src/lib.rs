@@ -13,6 +13,7 @@
 //! | [`index_store`] | `KVIndexStore` over `{ns}/data` |
 //! | [`chat`] | `SimpleChatStore` semantics, one record per message |
 //! | [`meta`] | the meta group's shard map (members, shards, replicas, epoch) |
+//! | [`vector`] | vector stores: records, filters, exact search, MMR |
 //! | [`placement`] | which shard holds a collection; which nodes should hold a shard |
 //! | [`ordered`] | insertion-ordered maps (Python dict order) inside the tree |
 //! | [`txn`] | a command's buffered writes, with savepoints, committed atomically |
@@ -33,6 +34,7 @@ pub mod placement;
 pub mod redo;
 pub mod shard;
 pub mod txn;
+pub mod vector;
 
 pub use error::{Error, Result};
 pub use shard::{Answer, OpenOptions, Shard, open_db};

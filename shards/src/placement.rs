@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use strata_api::{
     ChatQuery, Command, DocstoreCommand, DocstoreQuery, GroupId, IndexStoreCommand, IndexStoreQuery, KvCommand,
-    KvQuery, META_GROUP, NodeId, Query, ShardMap,
+    KvQuery, META_GROUP, NodeId, Query, ShardMap, VectorCommand, VectorQuery,
 };
 
 /// The placement key of the chat store.
@@ -56,6 +56,21 @@ pub enum Route {
     Split(Vec<(GroupId, Command)>),
 }
 
+/// The placement key of a vector namespace.
+fn vector_placement(namespace: &str) -> String {
+    format!("__vector__/{namespace}")
+}
+
+fn vector_namespace(c: &VectorCommand) -> String {
+    vector_placement(match c {
+        VectorCommand::CreateNamespace { settings } => &settings.name,
+        VectorCommand::Add { namespace, .. }
+        | VectorCommand::Delete { namespace, .. }
+        | VectorCommand::DeleteNodes { namespace, .. }
+        | VectorCommand::Clear { namespace } => namespace,
+    })
+}
+
 /// Routes a write.
 pub fn route_command(cmd: &Command, shard_count: u32) -> Route {
     let by_coll = |c: &str| Route::One(group_of_collection(c, shard_count));
@@ -86,6 +101,7 @@ pub fn route_command(cmd: &Command, shard_count: u32) -> Route {
         | Command::IndexStore(IndexStoreCommand::Delete { namespace, .. }) => by_ns(namespace),
         Command::Chat(_) => by_ns(CHAT_PLACEMENT),
         Command::Meta(_) => Route::One(META_GROUP),
+        Command::Vector(c) => by_ns(&vector_namespace(c)),
     }
 }
 
@@ -118,6 +134,10 @@ pub fn route_query(q: &Query, shard_count: u32) -> ReadRoute {
         | Query::IndexStore(IndexStoreQuery::All { namespace }) => by_ns(namespace),
         Query::Chat(ChatQuery::GetMessages { .. }) | Query::Chat(ChatQuery::GetKeys) => by_ns(CHAT_PLACEMENT),
         Query::Meta(_) => ReadRoute::One(META_GROUP),
+        Query::Vector(VectorQuery::Namespaces) => ReadRoute::All,
+        Query::Vector(VectorQuery::Search { namespace, .. } | VectorQuery::GetNodes { namespace, .. }) => {
+            by_ns(&vector_placement(namespace))
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::txn::Txn;
-use crate::{chat, docstore, index_store, keys, kv, meta};
+use crate::{chat, docstore, index_store, keys, kv, meta, vector};
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
 use strata_api::{Command, Query, RequestId, Response};
@@ -27,6 +27,9 @@ pub struct Shard {
     apply_lock: Mutex<()>,
     /// Held for writing while a batch lands, for reading while a query runs.
     batch_gate: RwLock<()>,
+    /// The vector namespaces in memory, derived from the records (changed only while
+    /// `batch_gate` is held for writing, or loaded under it held for reading).
+    vectors: RwLock<vector::Indexes>,
 }
 
 /// Options for opening a sled database.
@@ -66,7 +69,13 @@ impl Shard {
         if crate::redo::recover(&tree)? {
             tracing::info!(tree = name, "finished a write interrupted by a crash");
         }
-        Ok(Self { db: db.clone(), tree, apply_lock: Mutex::new(()), batch_gate: RwLock::new(()) })
+        Ok(Self {
+            db: db.clone(),
+            tree,
+            apply_lock: Mutex::new(()),
+            batch_gate: RwLock::new(()),
+            vectors: RwLock::new(vector::Indexes::default()),
+        })
     }
 
     /// Applies one command atomically. A deterministic error leaves the shard unchanged.
@@ -76,7 +85,8 @@ impl Shard {
         let mut txn = Txn::new(&self.tree);
         let response = dispatch(&mut txn, cmd)?;
         let _gate = self.batch_gate.write().unwrap_or_else(|p| p.into_inner());
-        txn.commit()?;
+        let changes = txn.commit()?;
+        self.mirror(changes)?;
         Ok(response)
     }
 
@@ -134,8 +144,17 @@ impl Shard {
             txn.put(k, v);
         }
         let _gate = self.batch_gate.write().unwrap_or_else(|p| p.into_inner());
-        txn.commit()?;
+        let changes = txn.commit()?;
+        self.mirror(changes)?;
         Ok(answers)
+    }
+
+    /// Mirrors landed vector changes in memory (caller holds the batch gate for writing).
+    fn mirror(&self, changes: Vec<vector::Change>) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.vectors.write().unwrap_or_else(|p| p.into_inner()).apply(changes)
     }
 
     /// One record of the shard's own metadata space (`#...` keys), as stored.
@@ -178,6 +197,8 @@ impl Shard {
             self.tree.insert(k, v)?;
         }
         self.tree.remove(INSTALLING)?;
+        // Reloaded from the new records when next used.
+        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = vector::Indexes::default();
         Ok(())
     }
 
@@ -197,6 +218,15 @@ impl Shard {
             Query::IndexStore(q) => index_store::query(r, q),
             Query::Chat(q) => chat::query(r, q),
             Query::Meta(q) => meta::query(r, q),
+            Query::Vector(q) => {
+                if let strata_api::VectorQuery::Search { namespace, .. } = q {
+                    let loaded = self.vectors.read().unwrap_or_else(|p| p.into_inner()).get(namespace).is_some();
+                    if !loaded {
+                        self.vectors.write().unwrap_or_else(|p| p.into_inner()).ensure_loaded(r, namespace)?;
+                    }
+                }
+                vector::query(r, &self.vectors.read().unwrap_or_else(|p| p.into_inner()), q)
+            }
         }
     }
 
@@ -218,6 +248,7 @@ fn dispatch(txn: &mut Txn<'_>, cmd: &Command) -> Result<Response> {
         Command::IndexStore(c) => index_store::apply(txn, c),
         Command::Chat(c) => chat::apply(txn, c),
         Command::Meta(c) => meta::apply(txn, c),
+        Command::Vector(c) => vector::apply(txn, c),
     }
 }
 

@@ -14,6 +14,8 @@ pub struct Txn<'a> {
     pub(crate) known_collections: std::collections::HashSet<String>,
     /// While a savepoint is open: each key's pending state before its first change since.
     undo: Option<Vec<Undo>>,
+    /// Vector changes to mirror in the in-memory indexes once the writes have landed.
+    pub(crate) vector_changes: Vec<crate::vector::Change>,
 }
 
 /// A key and its pending state before a change (`None`: it had no pending write).
@@ -23,19 +25,31 @@ type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 pub struct Savepoint {
     next_seq: Option<u64>,
     known_collections: std::collections::HashSet<String>,
+    vector_changes: usize,
 }
 
 impl<'a> Txn<'a> {
     /// A transaction with nothing written yet.
     pub fn new(tree: &'a sled::Tree) -> Self {
-        Self { tree, writes: BTreeMap::new(), next_seq: None, known_collections: Default::default(), undo: None }
+        Self {
+            tree,
+            writes: BTreeMap::new(),
+            next_seq: None,
+            known_collections: Default::default(),
+            undo: None,
+            vector_changes: Vec::new(),
+        }
     }
 
     /// Starts recording what the next writes replace, so a failing command of a batch can
     /// be undone without losing the commands before it.
     pub fn savepoint(&mut self) -> Savepoint {
         self.undo = Some(Vec::new());
-        Savepoint { next_seq: self.next_seq, known_collections: self.known_collections.clone() }
+        Savepoint {
+            next_seq: self.next_seq,
+            known_collections: self.known_collections.clone(),
+            vector_changes: self.vector_changes.len(),
+        }
     }
 
     /// Undoes every write since `savepoint`.
@@ -48,6 +62,7 @@ impl<'a> Txn<'a> {
         }
         self.next_seq = savepoint.next_seq;
         self.known_collections = savepoint.known_collections;
+        self.vector_changes.truncate(savepoint.vector_changes);
     }
 
     fn record_undo(&mut self, key: &[u8]) {
@@ -117,13 +132,15 @@ impl<'a> Txn<'a> {
         Ok(current)
     }
 
-    /// Applies every pending write atomically (see [`crate::redo`]).
-    pub fn commit(mut self) -> Result<()> {
+    /// Applies every pending write atomically (see [`crate::redo`]); answers the vector
+    /// changes to mirror in memory.
+    pub fn commit(mut self) -> Result<Vec<crate::vector::Change>> {
         if let Some(n) = self.next_seq {
             self.writes.insert(keys::META_NEXT_SEQ.to_vec(), Some(n.to_be_bytes().to_vec()));
         }
         let writes: Vec<crate::redo::Write> = self.writes.into_iter().collect();
-        crate::redo::apply(self.tree, &writes)
+        crate::redo::apply(self.tree, &writes)?;
+        Ok(self.vector_changes)
     }
 }
 

@@ -7,11 +7,13 @@ pub mod node;
 pub mod node_json;
 mod node_ser;
 pub mod ref_doc;
+pub mod vector;
 
 pub use chat::{ChatMessage, ContentBlock, MessageRole};
 pub use index_struct::IndexStruct;
 pub use node::*;
 pub use ref_doc::RefDocInfo;
+pub use vector::*;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,296 @@
+//! One namespace's vectors in memory, derived from the shard's records (the truth stays
+//! in sled): a slot per stored vector with its node id, metadata (parsed once, for
+//! filters), source document and insertion sequence; the vectors contiguous in one
+//! `Vec<f32>` with their norms. A replaced or deleted vector's slot is a tombstone until
+//! [`NamespaceIndex::compact`] sweeps it.
+//!
+//! Search is exact here ([`NamespaceIndex::search_exact`]): similarities in f64 from the
+//! stored f32 components, as LlamaIndex computes them in numpy.
+
+use super::filter;
+use super::mmr;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use strata_api::{Distance, Error, MetadataFilters, VectorRecord};
+
+/// One stored vector.
+#[derive(Clone, Debug)]
+pub struct Slot {
+    /// The node id.
+    pub node_id: Arc<str>,
+    /// Its source document.
+    pub ref_doc_id: Option<Arc<str>>,
+    /// Its filterable metadata.
+    pub metadata: Arc<Map<String, Value>>,
+    /// Insertion order (LlamaIndex's dict order).
+    pub seq: u64,
+    /// False once replaced or deleted.
+    pub alive: bool,
+}
+
+/// A namespace's vectors.
+#[derive(Debug)]
+pub struct NamespaceIndex {
+    dim: usize,
+    distance: Distance,
+    slots: Vec<Slot>,
+    vectors: Vec<f32>,
+    norms: Vec<f64>,
+    by_id: HashMap<Arc<str>, u32>,
+    dead: usize,
+}
+
+/// A candidate of a search: its slot and similarity.
+#[derive(Clone, Copy, Debug)]
+pub struct Scored {
+    /// The slot.
+    pub slot: u32,
+    /// Its similarity to the query.
+    pub similarity: f64,
+}
+
+/// Which stored vectors a search may return.
+pub struct Restriction<'a> {
+    /// Only these node ids.
+    pub node_ids: Option<&'a [String]>,
+    /// Only these source documents.
+    pub doc_ids: Option<&'a [String]>,
+    /// Only vectors whose metadata passes.
+    pub filters: Option<&'a MetadataFilters>,
+}
+
+impl Restriction<'_> {
+    /// Whether `slot` may be returned.
+    pub fn allows(&self, slot: &Slot) -> Result<bool, Error> {
+        if !slot.alive {
+            return Ok(false);
+        }
+        if let Some(ids) = self.node_ids
+            && !ids.iter().any(|id| **id == *slot.node_id)
+        {
+            return Ok(false);
+        }
+        if let Some(docs) = self.doc_ids {
+            let Some(doc) = &slot.ref_doc_id else { return Ok(false) };
+            if !docs.iter().any(|d| **d == **doc) {
+                return Ok(false);
+            }
+        }
+        match self.filters {
+            Some(f) => filter::matches(f, &slot.metadata),
+            None => Ok(true),
+        }
+    }
+
+    /// True when nothing is restricted.
+    pub fn is_open(&self) -> bool {
+        self.node_ids.is_none() && self.doc_ids.is_none() && self.filters.is_none_or(|f| f.filters.is_empty())
+    }
+}
+
+/// f64 dot product of two f32 slices.
+pub fn dot64(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
+}
+
+/// f64 Euclidean norm.
+pub fn norm64(a: &[f32]) -> f64 {
+    dot64(a, a).sqrt()
+}
+
+/// The similarity of two vectors under `distance`, given their norms (f64).
+pub fn similarity(distance: Distance, a: &[f32], a_norm: f64, b: &[f32], b_norm: f64) -> f64 {
+    match distance {
+        Distance::Cosine => dot64(a, b) / (a_norm * b_norm),
+        Distance::Dot => dot64(a, b),
+        Distance::L2 => -a.iter().zip(b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2)).sum::<f64>().sqrt(),
+    }
+}
+
+/// Checks a vector can be compared under `distance`: finite, and not all zeros for cosine.
+pub fn check_vector(distance: Distance, v: &[f32], what: &str) -> Result<(), Error> {
+    let bad = |why: &str| Err(Error::InvalidVector { what: what.to_string(), why: why.to_string() });
+    if v.iter().any(|x| !x.is_finite()) {
+        return bad("it has a NaN or infinite component");
+    }
+    if distance == Distance::Cosine && v.iter().all(|x| *x == 0.0) {
+        return bad("a zero vector has no cosine similarity");
+    }
+    Ok(())
+}
+
+impl NamespaceIndex {
+    /// An empty index for vectors of `dim` components.
+    pub fn new(dim: usize, distance: Distance) -> Self {
+        Self {
+            dim,
+            distance,
+            slots: Vec::new(),
+            vectors: Vec::new(),
+            norms: Vec::new(),
+            by_id: HashMap::new(),
+            dead: 0,
+        }
+    }
+
+    /// The dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// How many live vectors.
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.dead
+    }
+
+    /// True without live vectors.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slots (tombstones included).
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    /// The vector of `slot`.
+    pub fn vector(&self, slot: u32) -> &[f32] {
+        let start = slot as usize * self.dim;
+        &self.vectors[start..start + self.dim]
+    }
+
+    /// Adds (or replaces) a record's vector; `seq` is its insertion position.
+    pub fn upsert(&mut self, record: &VectorRecord, seq: u64) -> Result<u32, Error> {
+        let metadata = record.metadata.to_map()?;
+        self.remove(&record.node_id);
+        let slot = self.slots.len() as u32;
+        let node_id: Arc<str> = Arc::from(record.node_id.as_str());
+        self.slots.push(Slot {
+            node_id: node_id.clone(),
+            ref_doc_id: record.ref_doc_id.as_deref().map(Arc::from),
+            metadata: Arc::new(metadata),
+            seq,
+            alive: true,
+        });
+        self.vectors.extend_from_slice(&record.embedding);
+        self.norms.push(norm64(&record.embedding));
+        self.by_id.insert(node_id, slot);
+        Ok(slot)
+    }
+
+    /// Tombstones `node_id`'s vector; answers whether there was one.
+    pub fn remove(&mut self, node_id: &str) -> bool {
+        match self.by_id.remove(node_id) {
+            Some(slot) => {
+                self.slots[slot as usize].alive = false;
+                self.dead += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The slot holding `node_id`.
+    pub fn slot_of(&self, node_id: &str) -> Option<u32> {
+        self.by_id.get(node_id).copied()
+    }
+
+    /// Fraction of slots that are tombstones.
+    pub fn dead_fraction(&self) -> f64 {
+        if self.slots.is_empty() { 0.0 } else { self.dead as f64 / self.slots.len() as f64 }
+    }
+
+    /// Drops the tombstones (slots are renumbered).
+    pub fn compact(&mut self) {
+        let mut fresh = NamespaceIndex::new(self.dim, self.distance);
+        for (i, slot) in self.slots.iter().enumerate() {
+            if !slot.alive {
+                continue;
+            }
+            let n = fresh.slots.len() as u32;
+            fresh.slots.push(slot.clone());
+            fresh.vectors.extend_from_slice(self.vector(i as u32));
+            fresh.norms.push(self.norms[i]);
+            fresh.by_id.insert(slot.node_id.clone(), n);
+        }
+        *self = fresh;
+    }
+
+    /// Similarity of `query` (with norm `query_norm`) to `slot`.
+    pub fn score(&self, query: &[f32], query_norm: f64, slot: u32) -> f64 {
+        similarity(self.distance, query, query_norm, self.vector(slot), self.norms[slot as usize])
+    }
+
+    /// Similarity between two stored vectors.
+    pub fn pair_similarity(&self, a: u32, b: u32) -> f64 {
+        similarity(self.distance, self.vector(a), self.norms[a as usize], self.vector(b), self.norms[b as usize])
+    }
+
+    /// Every allowed live slot, in insertion order.
+    pub fn allowed(&self, restriction: &Restriction<'_>) -> Result<Vec<u32>, Error> {
+        let mut out = Vec::new();
+        if let Some(ids) = restriction.node_ids {
+            // Look the ids up instead of scanning every slot.
+            let mut seen = std::collections::HashSet::new();
+            for id in ids {
+                if let Some(slot) = self.slot_of(id)
+                    && seen.insert(slot)
+                    && restriction.allows(&self.slots[slot as usize])?
+                {
+                    out.push(slot);
+                }
+            }
+        } else {
+            for (i, slot) in self.slots.iter().enumerate() {
+                if restriction.allows(slot)? {
+                    out.push(i as u32);
+                }
+            }
+        }
+        out.sort_by_key(|s| self.slots[*s as usize].seq);
+        Ok(out)
+    }
+
+    /// The `k` most similar of `candidates` (all when `k` exceeds them), best first; equal
+    /// similarities keep the later id first, as LlamaIndex's bounded heap does at its cut.
+    pub fn top_k(&self, query: &[f32], candidates: &[u32], k: usize) -> Vec<Scored> {
+        let qn = norm64(query);
+        let mut scored: Vec<Scored> =
+            candidates.iter().map(|s| Scored { slot: *s, similarity: self.score(query, qn, *s) }).collect();
+        let by_rank = |a: &Scored, b: &Scored| {
+            b.similarity
+                .total_cmp(&a.similarity)
+                .then_with(|| self.slots[b.slot as usize].node_id.cmp(&self.slots[a.slot as usize].node_id))
+        };
+        if k < scored.len() {
+            scored.select_nth_unstable_by(k, by_rank);
+            scored.truncate(k);
+        }
+        scored.sort_by(by_rank);
+        scored
+    }
+
+    /// Exact search: the top `k` allowed vectors (or LlamaIndex's MMR over all allowed
+    /// vectors when `mmr` is λ).
+    pub fn search_exact(
+        &self,
+        query: &[f32],
+        restriction: &Restriction<'_>,
+        k: usize,
+        mmr: Option<f64>,
+    ) -> Result<Vec<Scored>, Error> {
+        let candidates = self.allowed(restriction)?;
+        Ok(match mmr {
+            None => self.top_k(query, &candidates, k),
+            Some(lambda) => {
+                let qn = norm64(query);
+                let sims: Vec<f64> = candidates.iter().map(|s| self.score(query, qn, *s)).collect();
+                mmr::select(&sims, k, lambda, |i, j| self.pair_similarity(candidates[i], candidates[j]))
+                    .into_iter()
+                    .map(|(i, score)| Scored { slot: candidates[i], similarity: score })
+                    .collect()
+            }
+        })
+    }
+}

@@ -1,0 +1,422 @@
+//! Vector stores: LlamaIndex's `BasePydanticVectorStore` semantics over a shard.
+//!
+//! The truth is in sled: per namespace, its settings and one record per node (an
+//! insertion-ordered map, so listings and exports keep LlamaIndex's dict order), plus an
+//! index of nodes by source document for `delete(ref_doc_id)`. Searches run on
+//! [`Indexes`], the in-memory form derived from those records: loaded from sled the first
+//! time a namespace is used, then kept in step by every applied write.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`filter`] | metadata filters with Python's semantics |
+//! | [`index`] | a namespace's vectors in memory, exact search |
+//! | [`mmr`] | LlamaIndex's MMR |
+//! | [`record`] | the stored form of a record |
+
+pub mod filter;
+pub mod index;
+pub mod mmr;
+pub mod record;
+
+use crate::error::{Error, Result};
+use crate::keys::{self, Space};
+use crate::ordered::{OrderedMap, Reader};
+use crate::txn::Txn;
+use index::{NamespaceIndex, Restriction};
+use std::collections::HashMap;
+use std::sync::Arc;
+use strata_api::{
+    DEFAULT_VECTOR_NAMESPACE, Distance, Error as ApiError, IMAGE_VECTOR_NAMESPACE, MetadataFilters, Response,
+    VectorCommand, VectorHit, VectorNamespace, VectorQuery, VectorQueryMode, VectorRecord, VectorSearch,
+};
+
+/// A vector change to mirror in memory once the writes that make it have landed.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// The namespace's settings were written.
+    Settings(VectorNamespace),
+    /// A record was stored at insertion position `seq`.
+    Upsert {
+        /// Namespace.
+        namespace: String,
+        /// The record.
+        record: Arc<VectorRecord>,
+        /// Its position.
+        seq: u64,
+    },
+    /// A record was removed.
+    Remove {
+        /// Namespace.
+        namespace: String,
+        /// The node id.
+        node_id: String,
+    },
+}
+
+fn records(namespace: &str) -> OrderedMap<'_> {
+    OrderedMap::new(Space::VectorRecord, namespace)
+}
+
+fn ref_doc_key(namespace: &str, ref_doc: &str, node_id: &str) -> Vec<u8> {
+    let mut tail = Vec::with_capacity(8 + ref_doc.len() + node_id.len());
+    keys::push_name(&mut tail, ref_doc);
+    tail.extend_from_slice(node_id.as_bytes());
+    keys::key(Space::VectorRefDoc, namespace, &tail)
+}
+
+fn ref_doc_prefix(namespace: &str, ref_doc: &str) -> Vec<u8> {
+    let mut tail = Vec::with_capacity(4 + ref_doc.len());
+    keys::push_name(&mut tail, ref_doc);
+    keys::key(Space::VectorRefDoc, namespace, &tail)
+}
+
+/// LlamaIndex maps a node without a source document to the string `"None"`.
+fn ref_doc_name(ref_doc: Option<&str>) -> &str {
+    ref_doc.unwrap_or("None")
+}
+
+/// The settings of `namespace`: stored ones, or the implicit ones of `default` and
+/// `image` (dimension fixed by their first vector).
+pub fn settings(r: &impl Reader, namespace: &str) -> Result<Option<VectorNamespace>> {
+    if let Some(bytes) = r.get_raw(&keys::key(Space::VectorNamespace, namespace, &[]))? {
+        let s = rmp_serde::from_slice(&bytes).map_err(|e| Error::Corrupt(format!("vector namespace settings: {e}")))?;
+        return Ok(Some(s));
+    }
+    if namespace == DEFAULT_VECTOR_NAMESPACE || namespace == IMAGE_VECTOR_NAMESPACE {
+        return Ok(Some(VectorNamespace {
+            name: namespace.to_string(),
+            dim: 0,
+            distance: Distance::Cosine,
+            partitions: 1,
+        }));
+    }
+    Ok(None)
+}
+
+fn require(r: &impl Reader, namespace: &str) -> Result<VectorNamespace> {
+    settings(r, namespace)?.ok_or_else(|| ApiError::UnknownNamespace { namespace: namespace.to_string() }.into())
+}
+
+fn save_settings(txn: &mut Txn<'_>, s: &VectorNamespace) -> Result<()> {
+    let bytes = rmp_serde::to_vec_named(s).map_err(|e| Error::Corrupt(format!("vector namespace settings: {e}")))?;
+    txn.put(keys::key(Space::VectorNamespace, &s.name, &[]), bytes);
+    txn.vector_changes.push(Change::Settings(s.clone()));
+    Ok(())
+}
+
+/// Every namespace with stored settings, plus `default` and `image`.
+pub fn namespaces(r: &impl Reader) -> Result<Vec<VectorNamespace>> {
+    let mut out: Vec<VectorNamespace> = Vec::new();
+    for (_, bytes) in r.scan_raw(&[Space::VectorNamespace as u8])? {
+        out.push(rmp_serde::from_slice(&bytes).map_err(|e| Error::Corrupt(format!("vector namespace: {e}")))?);
+    }
+    for implicit in [DEFAULT_VECTOR_NAMESPACE, IMAGE_VECTOR_NAMESPACE] {
+        if !out.iter().any(|n| n.name == implicit)
+            && let Some(s) = settings(r, implicit)?
+        {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// Applies a vector write.
+pub fn apply(txn: &mut Txn<'_>, cmd: &VectorCommand) -> Result<Response> {
+    match cmd {
+        VectorCommand::CreateNamespace { settings: wanted } => create(txn, wanted),
+        VectorCommand::Add { namespace, records } => add(txn, namespace, records),
+        VectorCommand::Delete { namespace, ref_doc_id } => {
+            require(txn, namespace)?;
+            let prefix = ref_doc_prefix(namespace, ref_doc_id);
+            let mut removed = Vec::new();
+            for (k, _) in txn.scan_prefix(&prefix)? {
+                let node_id = String::from_utf8(k[prefix.len()..].to_vec())
+                    .map_err(|_| Error::Corrupt("vector ref-doc index key is not UTF-8".into()))?;
+                remove(txn, namespace, &node_id)?;
+                removed.push(node_id);
+            }
+            Ok(Response::Ids(removed))
+        }
+        VectorCommand::DeleteNodes { namespace, node_ids, filters } => {
+            require(txn, namespace)?;
+            if let Some(f) = filters {
+                f.validate().map_err(ApiError::InvalidFilter)?;
+            }
+            let ids: Vec<String> = match node_ids {
+                Some(ids) => ids.clone(),
+                None => records(namespace).keys(txn)?,
+            };
+            let mut doomed = Vec::new();
+            for id in ids {
+                let Some(bytes) = records(namespace).get(txn, &id)? else { continue };
+                if let Some(f) = filters {
+                    let rec = record::decode(&id, &bytes)?;
+                    if !filter::matches(f, &rec.metadata.to_map()?)? {
+                        continue;
+                    }
+                }
+                doomed.push(id);
+            }
+            for id in &doomed {
+                remove(txn, namespace, id)?;
+            }
+            Ok(Response::Ids(doomed))
+        }
+        VectorCommand::Clear { namespace } => {
+            require(txn, namespace)?;
+            let ids = records(namespace).keys(txn)?;
+            for id in &ids {
+                remove(txn, namespace, id)?;
+            }
+            Ok(Response::Ids(ids))
+        }
+    }
+}
+
+fn create(txn: &mut Txn<'_>, wanted: &VectorNamespace) -> Result<Response> {
+    if wanted.name.is_empty() || wanted.name.contains("__") {
+        return Err(ApiError::InvalidInput(format!(
+            "vector namespace {:?}: a name is non-empty and has no `__` (the persist-dir separator)",
+            wanted.name
+        ))
+        .into());
+    }
+    match settings(txn, &wanted.name)? {
+        Some(have)
+            if have.dim != 0 && wanted.dim != 0 && (have.dim != wanted.dim || have.distance != wanted.distance) =>
+        {
+            Err(ApiError::InvalidInput(format!(
+                "vector namespace {:?} exists with dimension {} and {:?} distance",
+                wanted.name, have.dim, have.distance
+            ))
+            .into())
+        }
+        Some(have) if have.dim != 0 || wanted.dim == 0 => Ok(Response::Done),
+        _ => {
+            save_settings(txn, wanted)?;
+            Ok(Response::Done)
+        }
+    }
+}
+
+fn add(txn: &mut Txn<'_>, namespace: &str, recs: &[VectorRecord]) -> Result<Response> {
+    let mut s = require(txn, namespace)?;
+    if s.dim == 0 {
+        let Some(first) = recs.first() else { return Ok(Response::Ids(Vec::new())) };
+        s.dim = first.embedding.len() as u32;
+        save_settings(txn, &s)?;
+    }
+    // Every record checked before the first write: a bad one fails the whole call.
+    for r in recs {
+        if r.node_id.is_empty() {
+            return Err(ApiError::InvalidInput("a node without an id".into()).into());
+        }
+        if r.embedding.len() != s.dim as usize {
+            return Err(ApiError::WrongDimension {
+                namespace: namespace.to_string(),
+                expected: s.dim,
+                got: r.embedding.len(),
+            }
+            .into());
+        }
+        index::check_vector(s.distance, &r.embedding, &format!("node {}", r.node_id))?;
+    }
+    let mut ids = Vec::with_capacity(recs.len());
+    for r in recs {
+        if let Some(old) = records(namespace).get(txn, &r.node_id)? {
+            let old = record::decode(&r.node_id, &old)?;
+            txn.remove(ref_doc_key(namespace, ref_doc_name(old.ref_doc_id.as_deref()), &r.node_id));
+        }
+        records(namespace).put(txn, &r.node_id, &record::encode(r))?;
+        txn.put(ref_doc_key(namespace, ref_doc_name(r.ref_doc_id.as_deref()), &r.node_id), Vec::new());
+        let seq = txn
+            .get_u64_prefix(&keys::key(Space::VectorRecord, namespace, r.node_id.as_bytes()))?
+            .ok_or_else(|| Error::Corrupt("a vector record just written is missing".into()))?;
+        txn.vector_changes.push(Change::Upsert { namespace: namespace.to_string(), record: Arc::new(r.clone()), seq });
+        ids.push(r.node_id.clone());
+    }
+    Ok(Response::Ids(ids))
+}
+
+fn remove(txn: &mut Txn<'_>, namespace: &str, node_id: &str) -> Result<()> {
+    let Some(old) = records(namespace).get(txn, node_id)? else { return Ok(()) };
+    let old = record::decode(node_id, &old)?;
+    txn.remove(ref_doc_key(namespace, ref_doc_name(old.ref_doc_id.as_deref()), node_id));
+    records(namespace).remove(txn, node_id)?;
+    txn.vector_changes.push(Change::Remove { namespace: namespace.to_string(), node_id: node_id.to_string() });
+    Ok(())
+}
+
+/// The in-memory indexes of a shard's vector namespaces (those used since it opened).
+#[derive(Default)]
+pub struct Indexes {
+    loaded: HashMap<String, NamespaceIndex>,
+}
+
+impl Indexes {
+    /// Mirrors landed changes in the namespaces already loaded (the others load the
+    /// landed state when first used).
+    pub fn apply(&mut self, changes: Vec<Change>) -> Result<()> {
+        for change in changes {
+            match change {
+                Change::Settings(s) => {
+                    if let Some(ix) = self.loaded.get(&s.name)
+                        && ix.dim() != s.dim as usize
+                    {
+                        self.loaded.remove(&s.name); // reloaded with the new dimension
+                    }
+                }
+                Change::Upsert { namespace, record, seq } => {
+                    if let Some(ix) = self.loaded.get_mut(&namespace) {
+                        ix.upsert(&record, seq)?;
+                    }
+                }
+                Change::Remove { namespace, node_id } => {
+                    if let Some(ix) = self.loaded.get_mut(&namespace) {
+                        ix.remove(&node_id);
+                        if ix.dead_fraction() > 0.5 {
+                            ix.compact();
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads `namespace` from the landed records if it is not loaded yet.
+    pub fn ensure_loaded(&mut self, tree: &sled::Tree, namespace: &str) -> Result<()> {
+        if self.loaded.contains_key(namespace) {
+            return Ok(());
+        }
+        let Some(s) = settings(tree, namespace)? else { return Ok(()) };
+        let mut ix = NamespaceIndex::new(s.dim as usize, s.distance);
+        let prefix = keys::prefix(Space::VectorRecord, namespace);
+        for item in tree.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let node_id = std::str::from_utf8(&k[prefix.len()..])
+                .map_err(|_| Error::Corrupt("vector key is not UTF-8".into()))?;
+            let seq = keys::read_u64(&v).ok_or_else(|| Error::Corrupt("vector record without sequence".into()))?;
+            ix.upsert(&record::decode(node_id, &v[8..])?, seq)?;
+        }
+        self.loaded.insert(namespace.to_string(), ix);
+        Ok(())
+    }
+
+    /// The loaded index of `namespace`.
+    pub fn get(&self, namespace: &str) -> Option<&NamespaceIndex> {
+        self.loaded.get(namespace)
+    }
+}
+
+/// Answers a vector read from landed state; `indexes` holds `namespace` loaded.
+pub fn query(tree: &sled::Tree, indexes: &Indexes, q: &VectorQuery) -> Result<Response> {
+    match q {
+        VectorQuery::Namespaces => Ok(Response::VectorNamespaces(namespaces(tree)?)),
+        VectorQuery::GetNodes { namespace, node_ids, filters } => {
+            require(tree, namespace)?;
+            get_nodes(tree, namespace, node_ids.as_deref(), filters.as_ref())
+        }
+        VectorQuery::Search { namespace, search } => {
+            let s = require(tree, namespace)?;
+            let Some(ix) = indexes.get(namespace) else { return Ok(Response::VectorHits(Vec::new())) };
+            search_namespace(tree, &s, ix, search)
+        }
+    }
+}
+
+fn get_nodes(
+    tree: &sled::Tree,
+    namespace: &str,
+    node_ids: Option<&[String]>,
+    filters: Option<&MetadataFilters>,
+) -> Result<Response> {
+    if let Some(f) = filters {
+        f.validate().map_err(ApiError::InvalidFilter)?;
+    }
+    let rows: Vec<(String, Vec<u8>)> = match node_ids {
+        None => records(namespace).entries(tree)?,
+        Some(ids) => {
+            let mut rows = Vec::new();
+            for id in ids {
+                if let Some(v) = records(namespace).get(tree, id)? {
+                    rows.push((id.clone(), v));
+                }
+            }
+            rows
+        }
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, bytes) in rows {
+        let rec = record::decode(&id, &bytes)?;
+        if let Some(f) = filters
+            && !filter::matches(f, &rec.metadata.to_map()?)?
+        {
+            continue;
+        }
+        out.push(rec);
+    }
+    Ok(Response::VectorRecords(out))
+}
+
+/// Checks a search and resolves what the query asks into a restriction and a mode.
+fn validate_search(s: &VectorNamespace, search: &VectorSearch) -> Result<Vec<f32>> {
+    let q = &search.query;
+    match q.mode {
+        VectorQueryMode::Default | VectorQueryMode::Mmr => {}
+        other => {
+            let name = serde_json::to_string(&other).unwrap_or_default();
+            return Err(ApiError::UnsupportedQueryMode(name.trim_matches('"').to_string()).into());
+        }
+    }
+    if let Some(f) = &q.filters {
+        f.validate().map_err(ApiError::InvalidFilter)?;
+    }
+    let embedding = q
+        .query_embedding
+        .clone()
+        .ok_or_else(|| ApiError::InvalidInput("a vector query needs query_embedding".into()))?;
+    if s.dim != 0 && embedding.len() != s.dim as usize {
+        return Err(
+            ApiError::WrongDimension { namespace: s.name.clone(), expected: s.dim, got: embedding.len() }.into()
+        );
+    }
+    index::check_vector(s.distance, &embedding, "the query")?;
+    Ok(embedding)
+}
+
+fn search_namespace(
+    tree: &sled::Tree,
+    s: &VectorNamespace,
+    ix: &NamespaceIndex,
+    search: &VectorSearch,
+) -> Result<Response> {
+    let embedding = validate_search(s, search)?;
+    if ix.is_empty() {
+        return Ok(Response::VectorHits(Vec::new()));
+    }
+    let q = &search.query;
+    let restriction =
+        Restriction { node_ids: q.node_ids.as_deref(), doc_ids: q.doc_ids.as_deref(), filters: q.filters.as_ref() };
+    // MMR over several partitions is the caller's: it asks for candidates with embeddings.
+    let mmr = (q.mode == VectorQueryMode::Mmr && !search.with_embeddings).then(|| q.mmr_threshold.unwrap_or(0.5));
+    let k = if mmr.is_some() { q.similarity_top_k } else { search.candidates };
+    let scored = ix.search_exact(&embedding, &restriction, k, mmr)?;
+    let mut hits = Vec::with_capacity(scored.len());
+    for sc in scored {
+        let slot = &ix.slots()[sc.slot as usize];
+        let bytes = records(&s.name)
+            .get(tree, &slot.node_id)?
+            .ok_or_else(|| Error::Corrupt(format!("vector {} indexed but not stored", slot.node_id)))?;
+        let rec = record::decode(&slot.node_id, &bytes)?;
+        hits.push(VectorHit {
+            node_id: rec.node_id,
+            similarity: sc.similarity,
+            node: rec.node,
+            metadata: rec.metadata,
+            ref_doc_id: rec.ref_doc_id,
+            embedding: search.with_embeddings.then_some(rec.embedding),
+        });
+    }
+    Ok(Response::VectorHits(hits))
+}

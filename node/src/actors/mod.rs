@@ -1,11 +1,11 @@
-//! The node's actors: one per store type (document, index, KV, chat), which validate and
+//! The node's actors: one per store type (document, index, KV, chat, vector), which validate and
 //! route that store's requests, and the meta actor, which owns the shard map, under a
 //! supervisor that restarts whichever fails.
 //!
 //! ```text
-//!                 supervisor
-//!   ┌──────────┬──────┴──────┬───────┬──────┐
-//!  meta    docstore   index_store   kv    chat
+//!                    supervisor
+//!   ┌──────────┬──────────┴──┬───────┬──────┬────────┐
+//!  meta    docstore   index_store   kv    chat   vector
 //! ```
 //!
 //! Actors never await raft inside their handlers: each request is validated in the
@@ -31,11 +31,14 @@ pub enum StoreKind {
     Kv,
     /// The chat store.
     Chat,
+    /// The vector stores.
+    Vector,
 }
 
 impl StoreKind {
     /// Every kind.
-    pub const ALL: [StoreKind; 4] = [StoreKind::Docstore, StoreKind::IndexStore, StoreKind::Kv, StoreKind::Chat];
+    pub const ALL: [StoreKind; 5] =
+        [StoreKind::Docstore, StoreKind::IndexStore, StoreKind::Kv, StoreKind::Chat, StoreKind::Vector];
 
     /// The actor's registered name.
     pub fn actor_name(self) -> &'static str {
@@ -44,6 +47,7 @@ impl StoreKind {
             StoreKind::IndexStore => "strata.index_store",
             StoreKind::Kv => "strata.kv",
             StoreKind::Chat => "strata.chat",
+            StoreKind::Vector => "strata.vector",
         }
     }
 
@@ -54,6 +58,7 @@ impl StoreKind {
             Command::Docstore(_) => Some(StoreKind::Docstore),
             Command::IndexStore(_) => Some(StoreKind::IndexStore),
             Command::Chat(_) => Some(StoreKind::Chat),
+            Command::Vector(_) => Some(StoreKind::Vector),
             Command::Meta(_) => None,
         }
     }
@@ -65,6 +70,7 @@ impl StoreKind {
             Query::Docstore(_) => Some(StoreKind::Docstore),
             Query::IndexStore(_) => Some(StoreKind::IndexStore),
             Query::Chat(_) => Some(StoreKind::Chat),
+            Query::Vector(_) => Some(StoreKind::Vector),
             Query::Meta(_) => None,
         }
     }

@@ -35,10 +35,10 @@ pub use command::{
 pub use error::{Error, Result};
 pub use json::JsonText;
 pub use model::{
-    ChatMessage, ContentBlock, DEFAULT_VECTOR_NAMESPACE, Distance, FilterCondition, FilterItem, FilterOperator,
-    IMAGE_VECTOR_NAMESPACE, IndexStruct, MessageRole, Metadata, MetadataFilter, MetadataFilters, Node, NodeBody,
-    NodeRelationship, ObjectType, RefDocInfo, Related, RelatedNodeInfo, VectorHit, VectorNamespace, VectorQueryMode,
-    VectorRecord, VectorSearch, VectorStoreQuery,
+    ChatMessage, ContentBlock, DEFAULT_VECTOR_NAMESPACE, Distance, FILTER_VIEW_KEYS, FilterCondition, FilterItem,
+    FilterOperator, IMAGE_VECTOR_NAMESPACE, IndexStruct, MessageRole, Metadata, MetadataFilter, MetadataFilters, Node,
+    NodeBody, NodeRelationship, ObjectType, RefDocInfo, Related, RelatedNodeInfo, VectorHit, VectorNamespace,
+    VectorQueryMode, VectorRecord, VectorSearch, VectorStoreQuery, filter_view,
 };
 pub use query::{ChatQuery, DocstoreQuery, IndexStoreQuery, KvQuery, Query, Response, VectorQuery};
 

@@ -31,7 +31,7 @@ pub enum VectorQuery {
         /// Namespace.
         namespace: String,
         /// What to search.
-        search: VectorSearch,
+        search: Box<VectorSearch>,
     },
     /// `get_nodes(node_ids, filters)` → `VectorRecords` in insertion order.
     GetNodes {

@@ -1,10 +1,12 @@
 //! `StorageContext`: the entry point, holding one handle per store like LlamaIndex's.
 
+use crate::backend::unexpected;
 use crate::backend::{Backend, Embedded};
 use crate::error::Result;
-use crate::stores::{ChatStore, DocStore, IndexStore, KvStore};
+use crate::stores::{ChatStore, DocStore, IndexStore, KvStore, VectorStore};
 use std::path::Path;
 use std::sync::Arc;
+use strata_api::{Command, Query, Response, VectorCommand, VectorNamespace, VectorQuery};
 use strata_api::{DEFAULT_DOCSTORE_NAMESPACE, DEFAULT_INDEX_STORE_NAMESPACE};
 
 /// Every store of one Strata database. Cheap to clone; safe to share between tasks.
@@ -66,6 +68,39 @@ impl StorageContext {
     /// The chat store.
     pub fn chat_store(&self) -> ChatStore {
         ChatStore::new(self.backend.clone())
+    }
+
+    /// The vector store in LlamaIndex's default namespace (`default`).
+    pub fn vector_store(&self) -> VectorStore {
+        self.vector_store_in(strata_api::DEFAULT_VECTOR_NAMESPACE)
+    }
+
+    /// The vector store of a namespace (`StorageContext.vector_stores[namespace]`);
+    /// `default` and `image` always exist, others once added.
+    pub fn vector_store_in(&self, namespace: &str) -> VectorStore {
+        VectorStore::new(self.backend.clone(), namespace.to_string())
+    }
+
+    /// `add_vector_store(store, namespace)`: creates a namespace with its dimension,
+    /// distance and (in a cluster) partition count. Creating an existing namespace with
+    /// the same settings does nothing; other settings are refused.
+    pub async fn add_vector_store(&self, settings: VectorNamespace) -> Result<VectorStore> {
+        let name = settings.name.clone();
+        self.backend.apply(Command::Vector(VectorCommand::CreateNamespace { settings })).await?;
+        Ok(self.vector_store_in(&name))
+    }
+
+    /// Every vector namespace's settings (`default` and `image` included).
+    pub async fn vector_namespaces(&self) -> Result<Vec<VectorNamespace>> {
+        match self.backend.query(Query::Vector(VectorQuery::Namespaces)).await? {
+            Response::VectorNamespaces(mut n) => {
+                // Every shard knows `default` and `image`; the one holding vectors has a dimension.
+                n.sort_by(|a, b| a.name.cmp(&b.name).then(b.dim.cmp(&a.dim)));
+                n.dedup_by(|a, b| a.name == b.name);
+                Ok(n)
+            }
+            other => Err(unexpected("vector namespaces", &other)),
+        }
     }
 
     /// Makes everything written so far durable (writes already are when they return).

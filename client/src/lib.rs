@@ -34,5 +34,5 @@ pub mod stores;
 pub use context::StorageContext;
 pub use error::{Error, Result};
 pub use persist::{ExportSummary, ImportSummary, Progress};
-pub use stores::{AddDocumentsOptions, ChatStore, DocStore, IndexStore, KvStore};
+pub use stores::{AddDocumentsOptions, ChatStore, DocStore, IndexStore, KvStore, VectorStore, VectorStoreQueryResult};
 pub use strata_api as api;

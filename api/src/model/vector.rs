@@ -332,6 +332,9 @@ pub struct VectorSearch {
     pub with_embeddings: bool,
 }
 
+/// The keys [`filter_view`] adds to a node's metadata.
+pub const FILTER_VIEW_KEYS: [&str; 4] = ["_node_type", "document_id", "doc_id", "ref_doc_id"];
+
 /// Builds the filterable metadata LlamaIndex's `node_to_metadata_dict(remove_text=True)`
 /// gives (without `_node_content`): the node's metadata, `_node_type`, and `document_id`,
 /// `doc_id`, `ref_doc_id` set to the source document id or `"None"`.

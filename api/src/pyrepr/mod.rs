@@ -140,13 +140,27 @@ pub fn float_repr(f: f64) -> String {
         return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
     }
     // `{:e}` gives the shortest digits that round-trip, e.g. "1.2345e-7".
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    layout(&format!("{:e}", f.abs()), f < 0.0)
+}
+
+/// Python's `repr()` layout of an f32's shortest round-trip digits: what
+/// `json.dumps` writes for a value that went through an f32 and printed as the shortest
+/// text giving that f32 back (`0.898745`, not the f64 `0.8987449789047241`).
+pub fn float32_repr(f: f32) -> String {
+    if !f.is_finite() || f == 0.0 {
+        return float_repr(f64::from(f));
+    }
+    layout(&format!("{:e}", f.abs()), f < 0.0)
+}
+
+/// Lays out `d.ddde±x` digits as Python's float `repr` does.
+fn layout(sci: &str, negative: bool) -> String {
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let decpt = exp + 1;
     let mut out = String::new();
-    if f < 0.0 {
+    if negative {
         out.push('-');
     }
     if decpt > -4 && decpt <= 16 {

@@ -23,3 +23,5 @@ mod conformance_fixture;
 mod conformance_index_store;
 #[path = "../../../client/tests/conformance/kv.rs"]
 mod conformance_kv;
+#[path = "../../../client/tests/conformance/vector.rs"]
+mod conformance_vector;

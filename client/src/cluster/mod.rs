@@ -260,11 +260,17 @@ impl Cluster {
 /// Concatenates per-shard listings in group order.
 fn merge(answers: Vec<Response>) -> Result<Response> {
     let mut names = Vec::new();
+    let mut namespaces = Vec::new();
+    let mut saw_namespaces = false;
     for a in answers {
         match a {
             Response::Names(n) => names.extend(n),
+            Response::VectorNamespaces(n) => {
+                saw_namespaces = true;
+                namespaces.extend(n);
+            }
             other => return Err(Error::Protocol(format!("a scattered read answered {other:?}"))),
         }
     }
-    Ok(Response::Names(names))
+    Ok(if saw_namespaces { Response::VectorNamespaces(namespaces) } else { Response::Names(names) })
 }

@@ -1,7 +1,7 @@
 //! Exporting a persist directory that llama-index-core loads: its file names, its JSON
 //! styles (`json.dumps` for KV dumps, pydantic's compact form for the chat store).
 
-use super::{KEPT_FILES, Progress, ProgressFn, files, is_index_store_collection};
+use super::{KEPT_FILES, Progress, ProgressFn, files, is_index_store_collection, vector_file};
 use crate::backend::unexpected;
 use crate::context::StorageContext;
 use crate::error::{Error, Result};
@@ -20,6 +20,8 @@ pub struct ExportSummary {
     pub collections: Vec<(String, usize)>,
     /// Chat keys written.
     pub chat_keys: usize,
+    /// `(vector namespace, vectors)` written.
+    pub vector_namespaces: Vec<(String, usize)>,
     /// Bytes written.
     pub bytes: u64,
 }
@@ -113,19 +115,22 @@ impl StorageContext {
             summary.chat_keys = keys.len();
         }
 
+        for ns in self.vector_namespaces().await? {
+            let records = self.vector_store_in(&ns.name).get_records(None, None).await?;
+            let name = format!("{}__vector_store.json", ns.name);
+            write_file(dir, &name, vector_file::dump(&records)?.as_bytes(), &mut summary)?;
+            summary.vector_namespaces.push((ns.name.clone(), records.len()));
+        }
         let kept = self.collection_entries(KEPT_FILES).await?;
         for (name, value) in &kept {
+            if vector_file::namespace_of(name).is_some() {
+                continue; // vector stores are real stores now; files kept by older versions are stale
+            }
             let content = value.to_map()?;
             let text = content.get("content").and_then(Value::as_str).unwrap_or_default();
             write_file(dir, name, text.as_bytes(), &mut summary)?;
         }
-        // StorageContext.persist() always writes these; LlamaIndex's loaders expect them.
         let has = |n: &str| kept.iter().any(|(k, _)| k == n);
-        if !kept.iter().any(|(k, _)| k.ends_with("vector_store.json")) {
-            let empty = r#"{"embedding_dict": {}, "text_id_to_ref_doc_id": {}, "metadata_dict": {}}"#;
-            write_file(dir, files::DEFAULT_VECTOR_STORE, empty.as_bytes(), &mut summary)?;
-            write_file(dir, files::IMAGE_VECTOR_STORE, empty.as_bytes(), &mut summary)?;
-        }
         if !has(files::GRAPH_STORE) {
             write_file(dir, files::GRAPH_STORE, br#"{"graph_dict": {}}"#, &mut summary)?;
         }

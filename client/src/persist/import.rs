@@ -1,12 +1,15 @@
 //! Importing a persist directory: parse and validate every file first (a bad file changes
 //! nothing), then write in atomic chunks with progress.
 
-use super::{KEPT_FILES, Progress, ProgressFn, files};
+use super::{KEPT_FILES, Progress, ProgressFn, files, vector_file};
 use crate::context::StorageContext;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
-use strata_api::{ChatCommand, ChatMessage, Command, IndexStruct, JsonText, KvCommand, Node, pyrepr};
+use strata_api::{
+    ChatCommand, ChatMessage, Command, Distance, IndexStruct, JsonText, KvCommand, Node, VectorNamespace, VectorRecord,
+    pyrepr,
+};
 
 /// Entries per write while importing.
 const CHUNK: usize = 2048;
@@ -24,7 +27,9 @@ pub struct ImportSummary {
     pub chat_keys: usize,
     /// Chat messages.
     pub chat_messages: usize,
-    /// Files kept verbatim for export (vector and graph stores).
+    /// `(vector namespace, vectors)` from `*__vector_store.json` files.
+    pub vector_namespaces: Vec<(String, usize)>,
+    /// Files kept verbatim for export (graph stores).
     pub kept_files: Vec<String>,
     /// Bytes read.
     pub bytes: u64,
@@ -35,6 +40,7 @@ type Collections = Vec<(String, Vec<(String, Map<String, Value>)>)>;
 struct Parsed {
     collections: Collections,
     chats: Vec<(String, Vec<ChatMessage>)>,
+    vectors: Vec<(String, Vec<VectorRecord>)>,
     kept: Vec<(String, String)>,
     summary: ImportSummary,
 }
@@ -112,6 +118,7 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
     let mut summary = ImportSummary::default();
     let mut collections = Vec::new();
     let mut chats = Vec::new();
+    let mut vectors = Vec::new();
     let mut kept = Vec::new();
     let listing = std::fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
     let mut names: Vec<String> = Vec::new();
@@ -153,10 +160,19 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
     }
     for name in &names {
         let path = dir.join(name);
+        let namespace = vector_file::namespace_of(name)
+            // The legacy un-namespaced file stands for `default` only when there is no
+            // `default__vector_store.json`.
+            .filter(|_| name != "vector_store.json" || !names.iter().any(|n| n == files::DEFAULT_VECTOR_STORE));
         if name == files::CHAT_STORE {
             chats = parse_chat_store(&path, &read(&path, &mut summary)?)?;
             summary.chat_keys = chats.len();
             summary.chat_messages = chats.iter().map(|(_, m)| m.len()).sum();
+        } else if let Some(ns) = namespace {
+            let text = read(&path, &mut summary)?;
+            let records = vector_file::parse(&path, &parse_json(&path, &text)?)?;
+            summary.vector_namespaces.push((ns.to_string(), records.len()));
+            vectors.push((ns.to_string(), records));
         } else if name.ends_with(".json") && name != files::DOCSTORE && name != files::INDEX_STORE {
             let text = read(&path, &mut summary)?;
             parse_json(&path, &text)?;
@@ -164,7 +180,7 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
             kept.push((name.clone(), text));
         }
     }
-    Ok(Parsed { collections, chats, kept, summary })
+    Ok(Parsed { collections, chats, vectors, kept, summary })
 }
 
 impl StorageContext {
@@ -193,6 +209,20 @@ impl StorageContext {
         for (i, (key, messages)) in parsed.chats.into_iter().enumerate() {
             self.backend.apply(Command::Chat(ChatCommand::SetMessages { key, messages })).await?;
             progress(Progress { stage: files::CHAT_STORE, done: i as u64 + 1, total });
+        }
+        for (ns, records) in parsed.vectors {
+            let dim = records.first().map_or(0, |r| r.embedding.len() as u32);
+            let settings = VectorNamespace { name: ns.clone(), dim, distance: Distance::Cosine, partitions: 1 };
+            self.add_vector_store(settings).await?;
+            let stage = format!("{ns}__vector_store.json");
+            let total = records.len() as u64;
+            let mut done = 0u64;
+            progress(Progress { stage: &stage, done, total });
+            for chunk in records.chunks(CHUNK) {
+                self.vector_store_in(&ns).add_records(chunk.to_vec()).await?;
+                done += chunk.len() as u64;
+                progress(Progress { stage: &stage, done, total });
+            }
         }
         for (name, text) in parsed.kept {
             let mut value = Map::new();

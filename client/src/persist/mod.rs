@@ -2,11 +2,13 @@
 //! exporting one it loads back unchanged.
 //!
 //! `docstore.json` and `index_store.json` are dumps of KV collections and map onto ours
-//! one to one; `chat_store.json` feeds the chat store; every other file (vector and graph
-//! stores, until those stores exist here) is kept verbatim and written back on export.
+//! one to one; `chat_store.json` feeds the chat store; `*__vector_store.json` files feed
+//! the vector stores; every other file (graph stores, until those stores exist here) is
+//! kept verbatim and written back on export.
 
 mod export;
 mod import;
+mod vector_file;
 
 pub use export::ExportSummary;
 pub use import::ImportSummary;
@@ -35,7 +37,6 @@ pub(crate) mod files {
     pub const CHAT_STORE: &str = "chat_store.json";
     pub const GRAPH_STORE: &str = "graph_store.json";
     pub const DEFAULT_VECTOR_STORE: &str = "default__vector_store.json";
-    pub const IMAGE_VECTOR_STORE: &str = "image__vector_store.json";
 }
 
 /// Which exported file a KV collection belongs to.

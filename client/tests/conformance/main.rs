@@ -13,3 +13,4 @@ mod index_store;
 mod kv;
 mod model;
 mod support;
+mod vector;

@@ -56,6 +56,9 @@ pub fn print_import(s: &ImportSummary, secs: f64) {
         "  nodes {}, index structs {}, chat keys {} ({} messages)",
         s.nodes, s.index_structs, s.chat_keys, s.chat_messages
     );
+    for (ns, n) in &s.vector_namespaces {
+        println!("  vector store {ns:<19} {n:>8} vectors");
+    }
     if !s.kept_files.is_empty() {
         println!("  kept verbatim for export: {}", s.kept_files.join(", "));
     }
@@ -68,5 +71,8 @@ pub fn print_export(s: &ExportSummary, secs: f64) {
         println!("  {coll:<32} {n:>8} entries");
     }
     println!("  chat keys {}", s.chat_keys);
+    for (ns, n) in &s.vector_namespaces {
+        println!("  vector store {ns:<19} {n:>8} vectors");
+    }
     println!("  files: {}", s.files.join(", "));
 }

@@ -4,11 +4,16 @@
 //! `Vec<f32>` with their norms. A replaced or deleted vector's slot is a tombstone until
 //! [`NamespaceIndex::compact`] sweeps it.
 //!
-//! Search is exact here ([`NamespaceIndex::search_exact`]): similarities in f64 from the
-//! stored f32 components, as LlamaIndex computes them in numpy.
+//! [`NamespaceIndex::search`] plans each query: an exact scan (similarities in f64 from
+//! the stored f32 components, as LlamaIndex computes them in numpy) for small namespaces,
+//! node-id lists and selective filters; otherwise a walk of the HNSW graph
+//! ([`super::ann`]) with the filter applied on the way, plus an exact scan of the slots
+//! the published graph does not cover yet; the winners are re-scored exactly.
 
+use super::ann::{Ann, graph::Dist};
 use super::filter;
 use super::mmr;
+use super::simd;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,16 +34,28 @@ pub struct Slot {
     pub alive: bool,
 }
 
+/// Below this many vectors a namespace is only searched exactly (no graph is built).
+pub const ANN_MIN_VECTORS: usize = 2_048;
+/// Candidate lists (from node ids or filters) at most this large are scanned exactly
+/// (or a twentieth of the namespace, when larger).
+const EXACT_MAX: usize = 4_096;
+/// MMR runs over every allowed vector (as LlamaIndex does) up to this many.
+const MMR_EXACT_MAX: usize = 20_000;
+/// The graph search's candidate list size for an unfiltered top-10 (recall@10 ≈ 0.98 on
+/// real 384-d embeddings); larger for larger k and for filters.
+pub const EF_SEARCH: usize = 64;
+
 /// A namespace's vectors.
-#[derive(Debug)]
 pub struct NamespaceIndex {
     dim: usize,
     distance: Distance,
     slots: Vec<Slot>,
     vectors: Vec<f32>,
     norms: Vec<f64>,
+    inv_norms: Vec<f32>,
     by_id: HashMap<Arc<str>, u32>,
     dead: usize,
+    ann: Option<Ann>,
 }
 
 /// A candidate of a search: its slot and similarity.
@@ -129,8 +146,10 @@ impl NamespaceIndex {
             slots: Vec::new(),
             vectors: Vec::new(),
             norms: Vec::new(),
+            inv_norms: Vec::new(),
             by_id: HashMap::new(),
             dead: 0,
+            ann: None,
         }
     }
 
@@ -174,9 +193,43 @@ impl NamespaceIndex {
             alive: true,
         });
         self.vectors.extend_from_slice(&record.embedding);
-        self.norms.push(norm64(&record.embedding));
+        let norm = norm64(&record.embedding);
+        self.norms.push(norm);
+        self.inv_norms.push(if norm > 0.0 { (1.0 / norm) as f32 } else { 0.0 });
         self.by_id.insert(node_id, slot);
+        match &self.ann {
+            Some(ann) => ann.insert(slot, self.build_vector(slot)),
+            None if self.len() >= ANN_MIN_VECTORS => self.start_ann(),
+            None => {}
+        }
         Ok(slot)
+    }
+
+    /// What the graph builder gets for `slot`: the vector, unit length for cosine.
+    fn build_vector(&self, slot: u32) -> Vec<f32> {
+        let v = self.vector(slot);
+        match self.distance {
+            Distance::Cosine => {
+                let inv = self.inv_norms[slot as usize];
+                v.iter().map(|x| x * inv).collect()
+            }
+            _ => v.to_vec(),
+        }
+    }
+
+    /// Starts a graph builder and hands it every slot so far.
+    fn start_ann(&mut self) {
+        let ann = Ann::start(self.distance, self.slots.len() * 2);
+        for slot in 0..self.slots.len() as u32 {
+            ann.insert(slot, self.build_vector(slot));
+        }
+        self.ann = Some(ann);
+    }
+
+    /// Waits (at most `timeout`) until the graph covers every vector stored so far;
+    /// answers whether it does (false for a namespace too small to have one).
+    pub fn wait_indexed(&self, timeout: std::time::Duration) -> bool {
+        self.ann.as_ref().is_some_and(|a| a.wait_covering(self.slots.len() as u32, timeout))
     }
 
     /// Tombstones `node_id`'s vector; answers whether there was one.
@@ -201,7 +254,7 @@ impl NamespaceIndex {
         if self.slots.is_empty() { 0.0 } else { self.dead as f64 / self.slots.len() as f64 }
     }
 
-    /// Drops the tombstones (slots are renumbered).
+    /// Drops the tombstones (slots are renumbered, and the graph is rebuilt).
     pub fn compact(&mut self) {
         let mut fresh = NamespaceIndex::new(self.dim, self.distance);
         for (i, slot) in self.slots.iter().enumerate() {
@@ -212,7 +265,11 @@ impl NamespaceIndex {
             fresh.slots.push(slot.clone());
             fresh.vectors.extend_from_slice(self.vector(i as u32));
             fresh.norms.push(self.norms[i]);
+            fresh.inv_norms.push(self.inv_norms[i]);
             fresh.by_id.insert(slot.node_id.clone(), n);
+        }
+        if fresh.len() >= ANN_MIN_VECTORS {
+            fresh.start_ann();
         }
         *self = fresh;
     }
@@ -269,6 +326,89 @@ impl NamespaceIndex {
         }
         scored.sort_by(by_rank);
         scored
+    }
+
+    /// The graph distance of `query` (unit length for cosine, with `query_sq` its squared
+    /// norm for L2) to `slot`: smaller is closer, same order as the similarity.
+    fn graph_distance(&self, query: &[f32], query_sq: f32, slot: u32) -> f32 {
+        let d = simd::dot(query, self.vector(slot));
+        match self.distance {
+            Distance::Cosine => 1.0 - d * self.inv_norms[slot as usize],
+            Distance::Dot => -d,
+            Distance::L2 => {
+                let n = self.norms[slot as usize] as f32;
+                query_sq + n * n - 2.0 * d
+            }
+        }
+    }
+
+    /// Searches: the top `k` allowed vectors (or LlamaIndex's MMR when `mmr` is λ),
+    /// exactly or through the graph (see the module docs).
+    pub fn search(
+        &self,
+        query: &[f32],
+        restriction: &Restriction<'_>,
+        k: usize,
+        mmr: Option<f64>,
+    ) -> Result<Vec<Scored>, Error> {
+        let graph = self.ann.as_ref().and_then(Ann::graph);
+        let Some(graph) = graph.filter(|_| restriction.node_ids.is_none() && k > 0) else {
+            return self.search_exact(query, restriction, k, mmr);
+        };
+        // Which slots may be returned: everything alive, or a mask from the filters.
+        let (mask, allowed) = if restriction.is_open() {
+            (None, self.len())
+        } else {
+            let mut mask = vec![false; self.slots.len()];
+            let mut count = 0;
+            for (i, slot) in self.slots.iter().enumerate() {
+                if restriction.allows(slot)? {
+                    mask[i] = true;
+                    count += 1;
+                }
+            }
+            (Some(mask), count)
+        };
+        let exact_max = EXACT_MAX.max(self.len() / 20);
+        if allowed <= exact_max || (mmr.is_some() && allowed <= MMR_EXACT_MAX) {
+            return self.search_exact(query, restriction, k, mmr);
+        }
+        let want = if mmr.is_some() { (20 * k).max(500) } else { k };
+        let selectivity = allowed as f64 / self.len().max(1) as f64;
+        let ef = ((EF_SEARCH.max(2 * want) as f64) / selectivity.max(0.05)).ceil() as usize;
+        let unit: Vec<f32>;
+        let (q, q_sq) = match self.distance {
+            Distance::Cosine => {
+                let inv = (1.0 / norm64(query)) as f32;
+                unit = query.iter().map(|x| x * inv).collect();
+                (unit.as_slice(), 0.0)
+            }
+            Distance::Dot => (query, 0.0),
+            Distance::L2 => (query, simd::dot(query, query)),
+        };
+        let accept = |s: u32| self.slots[s as usize].alive && mask.as_ref().is_none_or(|m| m[s as usize]);
+        let mut found: Vec<(Dist, u32)> = graph.search(&|s| self.graph_distance(q, q_sq, s), ef, &accept);
+        // Slots written after the published graph: scanned exactly.
+        for s in graph.covered..self.slots.len() as u32 {
+            if accept(s) {
+                found.push((Dist(self.graph_distance(q, q_sq, s)), s));
+            }
+        }
+        found.sort_unstable();
+        found.truncate(want.max(EF_SEARCH));
+        let mut candidates: Vec<u32> = found.into_iter().map(|(_, s)| s).collect();
+        Ok(match mmr {
+            None => self.top_k(query, &candidates, k),
+            Some(lambda) => {
+                candidates.sort_by_key(|s| self.slots[*s as usize].seq);
+                let qn = norm64(query);
+                let sims: Vec<f64> = candidates.iter().map(|s| self.score(query, qn, *s)).collect();
+                mmr::select(&sims, k, lambda, |i, j| self.pair_similarity(candidates[i], candidates[j]))
+                    .into_iter()
+                    .map(|(i, score)| Scored { slot: candidates[i], similarity: score })
+                    .collect()
+            }
+        })
     }
 
     /// Exact search: the top `k` allowed vectors (or LlamaIndex's MMR over all allowed

@@ -9,14 +9,18 @@
 //! | module | job |
 //! | --- | --- |
 //! | [`filter`] | metadata filters with Python's semantics |
-//! | [`index`] | a namespace's vectors in memory, exact search |
+//! | [`index`] | a namespace's vectors in memory; query planning, exact search |
+//! | [`ann`] | the HNSW graph: built by hnsw_rs on its own thread, searched by our loop |
+//! | [`simd`] | the dot product kernel, picked at run time |
 //! | [`mmr`] | LlamaIndex's MMR |
 //! | [`record`] | the stored form of a record |
 
+pub mod ann;
 pub mod filter;
 pub mod index;
 pub mod mmr;
 pub mod record;
+pub mod simd;
 
 use crate::error::{Error, Result};
 use crate::keys::{self, Space};
@@ -401,7 +405,7 @@ fn search_namespace(
     // MMR over several partitions is the caller's: it asks for candidates with embeddings.
     let mmr = (q.mode == VectorQueryMode::Mmr && !search.with_embeddings).then(|| q.mmr_threshold.unwrap_or(0.5));
     let k = if mmr.is_some() { q.similarity_top_k } else { search.candidates };
-    let scored = ix.search_exact(&embedding, &restriction, k, mmr)?;
+    let scored = ix.search(&embedding, &restriction, k, mmr)?;
     let mut hits = Vec::with_capacity(scored.len());
     for sc in scored {
         let slot = &ix.slots()[sc.slot as usize];

@@ -39,3 +39,45 @@ fn bad_input_fails_with_a_message_on_stderr() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("docstore.json") && stderr.contains("malformed JSON"), "stderr: {stderr}");
 }
+
+/// Runs `strata vector query` with `input` on stdin.
+fn vector_query(data: &Path, input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = strata()
+        .args(["vector", "query", "--namespace", "default", "--data"])
+        .arg(data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run vector query");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write the query");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn vector_query_answers_recorded_llamaindex_queries() {
+    let dir = tempfile::tempdir().expect("temp");
+    let data = dir.path().join("data");
+    let out = strata().arg("import").arg(fixture()).arg("--data").arg(&data).output().expect("run import");
+    assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture().with_file_name("llamaindex-persist.expected.json")).expect("expected"),
+    )
+    .expect("parses");
+    for name in ["mmr_threshold_0_2", "not_condition", "node_ids_and_filter"] {
+        let case =
+            expected["vector_queries"].as_array().expect("queries").iter().find(|q| q["name"] == name).expect(name);
+        let out = vector_query(&data, &case["query"].to_string());
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON result");
+        assert_eq!(got["ids"], case["result"]["ids"], "{name}");
+        assert_eq!(got["nodes"].as_array().map(Vec::len), got["ids"].as_array().map(Vec::len));
+    }
+    let bad = vector_query(&data, r#"{"query_embedding": [1.0, 2.0], "similarity_top_k": 3}"#);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("dimension"), "{}", String::from_utf8_lossy(&bad.stderr));
+    let not_json = vector_query(&data, "{nope");
+    assert!(!not_json.status.success());
+    assert!(String::from_utf8_lossy(&not_json.stderr).contains("not JSON"));
+}

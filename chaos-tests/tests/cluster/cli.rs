@@ -33,6 +33,32 @@ async fn kv_import_export_and_status_work_against_a_cluster() {
     let original = std::fs::read(fixture.join("docstore.json")).expect("fixture");
     let exported = std::fs::read(out.path().join("docstore.json")).expect("export");
     assert!(original == exported, "docstore.json exported from the cluster equals llama-index-core's");
+    let vectors_in = std::fs::read(fixture.join("default__vector_store.json")).expect("fixture");
+    let vectors_out = std::fs::read(out.path().join("default__vector_store.json")).expect("export");
+    assert!(vectors_in == vectors_out, "default__vector_store.json round-trips through the cluster");
+
+    // `strata vector query` against the cluster answers as llama-index-core did.
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture.with_file_name("llamaindex-persist.expected.json")).expect("expected"),
+    )
+    .expect("parses");
+    let case = expected["vector_queries"].as_array().expect("queries").iter().find(|q| q["name"] == "or_condition");
+    let case = case.expect("or_condition");
+    let answer = {
+        use std::io::Write;
+        let mut child = Command::new(strata_bin())
+            .args(["vector", "query", "--namespace", "default"])
+            .env("STRATA_CLUSTER", &addrs)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run vector query");
+        child.stdin.take().expect("stdin").write_all(case["query"].to_string().as_bytes()).expect("query");
+        ok(&child.wait_with_output().expect("wait"))
+    };
+    let got: serde_json::Value = serde_json::from_str(&answer).expect("JSON result");
+    assert_eq!(got["ids"], case["result"]["ids"]);
 
     ok(&strata(&addrs, &["kv", "put", "greeting", r#"{"text": "hello"}"#, "--collection", "notes"]));
     assert_eq!(ok(&strata(&addrs, &["kv", "get", "greeting", "--collection", "notes"])).trim(), r#"{"text":"hello"}"#);

@@ -1,10 +1,12 @@
 //! The command line. Errors go to stderr with a non-zero exit code.
 //!
-//! `serve` runs a node; `import`/`export` work on an embedded data directory (`--data`) or
-//! a running cluster (`--cluster`); `status`, `kv` and `cluster` talk to a cluster.
+//! `serve` runs a node; `import`/`export` and `vector query` work on an embedded data
+//! directory (`--data`) or a running cluster (`--cluster`); `status`, `kv` and `cluster`
+//! talk to a cluster.
 
 mod cluster_cmds;
 mod progress;
+mod vector_cmds;
 
 use clap::{Args, Parser, Subcommand};
 use progress::{Bars, print_export, print_import};
@@ -103,6 +105,12 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Vector store commands.
+    Vector {
+        /// What to do.
+        #[command(subcommand)]
+        op: VectorOp,
+    },
     /// Export a persist dir that llama-index-core loads back.
     Export {
         /// Where to write the files (created if missing).
@@ -141,6 +149,22 @@ pub enum KvOp {
         /// The collection.
         #[arg(long, default_value = strata_api::DEFAULT_COLLECTION)]
         collection: String,
+    },
+}
+
+/// `strata vector` operations.
+#[derive(Subcommand, Debug)]
+pub enum VectorOp {
+    /// Read a LlamaIndex `VectorStoreQuery` as JSON on stdin (its field names; filters as
+    /// `MetadataFilters` JSON; `query_kwargs.mmr_threshold` as LlamaIndex reads it) and
+    /// print `{"ids": [...], "similarities": [...], "nodes": [...]}`.
+    Query {
+        /// The vector store namespace.
+        #[arg(long, default_value = strata_api::DEFAULT_VECTOR_NAMESPACE)]
+        namespace: String,
+        /// Where to query.
+        #[command(flatten)]
+        target: Target,
     },
 }
 
@@ -190,6 +214,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let summary = ctx.import_persist_dir(&persist_dir, &progress).await;
             bars.finish();
             print_import(&summary?, started.elapsed().as_secs_f64());
+        }
+        Command::Vector { op: VectorOp::Query { namespace, target } } => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                .map_err(|e| CliError::Usage(format!("reading the query from stdin: {e}")))?;
+            let ctx = target.open().await?;
+            println!("{}", vector_cmds::query(&ctx, &namespace, &input).await?);
         }
         Command::Export { out_dir, target } => {
             let ctx = target.open().await?;

@@ -1,5 +1,6 @@
 //! The `strata` command line end to end: import the llama-index-core fixture, export it,
 //! and refuse bad input with a message on stderr and a non-zero exit.
+#![allow(clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use std::path::Path;
 use std::process::Command;

@@ -34,7 +34,8 @@ pub struct NodeInfo {
     pub leaving: bool,
 }
 
-/// One KV shard: its raft group and the nodes meant to hold a replica of it.
+/// One shard (a KV shard or a vector namespace's partition): its raft group and the
+/// nodes meant to hold a replica of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardInfo {
     /// The shard's raft group.
@@ -43,6 +44,18 @@ pub struct ShardInfo {
     pub replicas: Vec<NodeId>,
     /// Nodes being brought in as learners before they are promoted.
     pub learners: Vec<NodeId>,
+    /// For a vector partition: its namespace and index (none for a KV shard).
+    #[serde(default)]
+    pub vector: Option<VectorPartition>,
+}
+
+/// Which vector namespace and partition a shard holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VectorPartition {
+    /// The namespace.
+    pub namespace: String,
+    /// The partition (`0..partitions`): records whose `hash(node_id) % partitions` it is.
+    pub partition: u32,
 }
 
 /// The cluster's layout, versioned by `epoch` (bumped by every change).
@@ -62,12 +75,26 @@ pub struct ShardMap {
     /// `shard_map()`; never stored).
     #[serde(default)]
     pub leaders: BTreeMap<GroupId, NodeId>,
+    /// Vector namespaces and their settings; their partitions are in `shards`.
+    #[serde(default)]
+    pub vector_namespaces: BTreeMap<String, crate::model::VectorNamespace>,
 }
 
 impl ShardMap {
-    /// How many KV shards the cluster has.
+    /// How many KV shards the cluster has (groups `1..=shard_count()`).
     pub fn shard_count(&self) -> u32 {
-        self.shards.len() as u32
+        self.shards.iter().filter(|s| s.vector.is_none()).count() as u32
+    }
+
+    /// The raft groups of a vector namespace's partitions, in partition order.
+    pub fn vector_partitions(&self, namespace: &str) -> Vec<GroupId> {
+        let mut parts: Vec<(u32, GroupId)> = self
+            .shards
+            .iter()
+            .filter_map(|s| s.vector.as_ref().filter(|v| v.namespace == namespace).map(|v| (v.partition, s.group)))
+            .collect();
+        parts.sort_unstable();
+        parts.into_iter().map(|(_, g)| g).collect()
     }
 
     /// The shard of a group, if it is a KV shard.
@@ -125,6 +152,14 @@ pub enum MetaCommand {
     ForgetNode {
         /// The member.
         id: NodeId,
+    },
+    /// Creates a vector namespace with `settings.partitions` partitions, each a new raft
+    /// group started on the member holding the fewest replicas (the rebalancer then
+    /// replicates it). An existing namespace with the same settings is left as it is; one
+    /// without a dimension yet takes `settings.dim`.
+    CreateVectorNamespace {
+        /// The settings.
+        settings: crate::model::VectorNamespace,
     },
 }
 

@@ -27,7 +27,7 @@ pub mod service;
 
 pub use cluster::{
     GroupId, GroupStatus, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId,
-    Served, ShardInfo, ShardMap,
+    Served, ShardInfo, ShardMap, VectorPartition,
 };
 pub use command::{
     ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCommand, NodeWrite, SourceLink, VectorCommand,

@@ -5,6 +5,7 @@
 use crate::cluster::{GroupId, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId, Served, ShardMap};
 use crate::command::Command;
 use crate::error::Error;
+use crate::model::VectorNamespace;
 use crate::query::Query;
 
 /// Strata's client service.
@@ -26,4 +27,7 @@ pub trait StrataService {
     /// Asked of a node started in standby: join the cluster whose members listen at
     /// `seeds`; answers the id it was given. A member answers `Cluster`.
     async fn adopt(seeds: Vec<String>) -> Result<NodeId, Error>;
+    /// Creates a vector namespace and its partitions (`partitions` 0: the node's
+    /// configured default); answers the namespace's settings as stored.
+    async fn create_vector_namespace(settings: VectorNamespace) -> Result<VectorNamespace, Error>;
 }

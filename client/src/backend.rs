@@ -80,6 +80,14 @@ impl Backend {
             Backend::Cluster(c) => c.query(q).await,
         }
     }
+
+    /// Answers a read with the given consistency (an embedded store is always current).
+    pub async fn query_with(&self, q: Query, consistency: strata_api::ReadConsistency) -> Result<Response> {
+        match self {
+            Backend::Embedded(e) => e.query(&q),
+            Backend::Cluster(c) => c.query_with(q, consistency).await,
+        }
+    }
 }
 
 /// Builds the "wrong response" error for a request.

@@ -9,8 +9,18 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
-const CONFIG_KEYS: [&str; 9] =
-    ["data_dir", "listen", "raft_listen", "join", "standby", "shards", "replication", "request_timeout_ms", "raft"];
+const CONFIG_KEYS: [&str; 10] = [
+    "data_dir",
+    "listen",
+    "raft_listen",
+    "join",
+    "standby",
+    "shards",
+    "replication",
+    "vector_partitions",
+    "request_timeout_ms",
+    "raft",
+];
 
 /// Everything a node reads at start.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,6 +42,9 @@ pub struct Config {
     pub shards: u32,
     /// Replicas per shard (capped by the number of nodes).
     pub replication: u32,
+    /// Partitions of a vector namespace created without a partition count (`default`
+    /// and `image` among them).
+    pub vector_partitions: u32,
     /// How long a client request may take inside the node before it answers `Unavailable`.
     pub request_timeout_ms: u64,
     /// Raft timing and log retention.
@@ -66,6 +79,7 @@ impl Default for Config {
             standby: false,
             shards: 8,
             replication: 3,
+            vector_partitions: 3,
             request_timeout_ms: 30_000,
             raft: RaftSettings::default(),
         }
@@ -119,8 +133,8 @@ impl Config {
     /// Checks values that parse but cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let r = &self.raft;
-        if self.shards == 0 || self.replication == 0 {
-            return Err(ConfigError::Invalid("shards and replication must be at least 1".into()));
+        if self.shards == 0 || self.replication == 0 || self.vector_partitions == 0 {
+            return Err(ConfigError::Invalid("shards, replication and vector_partitions must be at least 1".into()));
         }
         if r.heartbeat_ms == 0 || r.election_timeout_min_ms < 2 * r.heartbeat_ms {
             return Err(ConfigError::Invalid(

@@ -20,6 +20,9 @@ pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8)
         },
         None => None,
     };
+    if group == strata_api::META_GROUP {
+        return forward_meta(ctx, leader, request).await;
+    }
     let addr = forward_target(ctx, group, leader, hops)?;
     let client = ctx.conns.get(&addr).await.map_err(|e| Error::Unavailable(format!("{addr}: {e}")))?;
     client.write(context_within(ctx.request_timeout), group, request.id, request.command, hops + 1).await.map_err(
@@ -28,6 +31,24 @@ pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8)
             Error::Unavailable(format!("forwarding to {addr}: {e}"))
         },
     )?
+}
+
+/// Forwards a cluster-metadata write to the meta group's leader over the peer service
+/// (the client service refuses metadata writes).
+async fn forward_meta(ctx: &Arc<NodeCtx>, leader: Option<NodeId>, request: Write) -> Result<Served, Error> {
+    let me = ctx.info.id;
+    let map = ctx.shard_map();
+    let Some(addr) = leader.filter(|l| *l != me).and_then(|l| map.nodes.get(&l)).map(|n| n.raft_addr.clone()) else {
+        return Err(Error::Unavailable("the meta group has no leader reachable from this node".into()));
+    };
+    let pool = ctx.registry.pool();
+    let client = pool.client(&addr).await.map_err(|e| Error::Unavailable(format!("{addr}: {e}")))?;
+    let answer =
+        client.propose(context_within(ctx.request_timeout), strata_api::META_GROUP, request).await.map_err(|e| {
+            pool.forget(&addr);
+            Error::Unavailable(format!("forwarding to {addr}: {e}"))
+        })??;
+    answer.map(|response| served_here(ctx, response, leader))
 }
 
 /// Answers a read in `group` with the asked consistency.

@@ -10,8 +10,8 @@ use futures::{StreamExt, future};
 use std::sync::Arc;
 use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::{
-    Command, Error, GroupId, META_GROUP, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency, RequestId,
-    Response, Served, ShardMap,
+    Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
+    RequestId, Response, Served, ShardMap, VectorNamespace,
 };
 use strata_client::cluster::MAX_FRAME;
 use tarpc::context::Context;
@@ -91,6 +91,28 @@ impl StrataService for Service {
     async fn adopt(self, _: Context, _seeds: Vec<String>) -> Result<NodeId, Error> {
         Err(Error::Cluster(format!("node {} is already a member of a cluster", self.ctx.info.id)))
     }
+
+    async fn create_vector_namespace(
+        self,
+        _: Context,
+        mut settings: VectorNamespace,
+    ) -> Result<VectorNamespace, Error> {
+        if settings.partitions == 0 {
+            settings.partitions = self.ctx.vector_partitions;
+        }
+        let name = settings.name.clone();
+        let cmd = Command::Meta(MetaCommand::CreateVectorNamespace { settings });
+        route::write(&self.ctx, META_GROUP, strata_raft::Write { id: None, command: cmd }, 0).await?;
+        let q = Query::Meta(MetaQuery::ShardMap);
+        match route::read(&self.ctx, META_GROUP, q, ReadConsistency::Linearizable, 0).await?.response {
+            Response::ShardMap(map) => map
+                .vector_namespaces
+                .get(&name)
+                .cloned()
+                .ok_or_else(|| Error::InvalidData(format!("vector namespace {name:?} missing after its creation"))),
+            other => Err(Error::InvalidData(format!("the meta group answered {other:?}"))),
+        }
+    }
 }
 
 /// A standby node's request to join, with where to answer the id it got.
@@ -123,6 +145,9 @@ impl StrataService for Standby {
         Err(standby_error())
     }
     async fn remove_node(self, _: Context, _: NodeId) -> Result<(), Error> {
+        Err(standby_error())
+    }
+    async fn create_vector_namespace(self, _: Context, _: VectorNamespace) -> Result<VectorNamespace, Error> {
         Err(standby_error())
     }
     async fn adopt(self, _: Context, seeds: Vec<String>) -> Result<NodeId, Error> {

@@ -4,7 +4,9 @@
 use crate::error::{Error, Result};
 use crate::ordered::Reader;
 use crate::txn::Txn;
-use strata_api::{Error as ApiError, MetaCommand, MetaQuery, Response, ShardInfo, ShardMap};
+use strata_api::{
+    Error as ApiError, MetaCommand, MetaQuery, NodeId, Response, ShardInfo, ShardMap, VectorNamespace, VectorPartition,
+};
 
 /// The key of the shard map record.
 const SHARD_MAP: &[u8] = b"#shard_map";
@@ -37,7 +39,7 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
             map.replication = *replication;
             map.nodes.insert(node.id, node.clone());
             map.shards = (1..=u64::from(*shards))
-                .map(|group| ShardInfo { group, replicas: vec![node.id], learners: vec![] })
+                .map(|group| ShardInfo { group, replicas: vec![node.id], learners: vec![], vector: None })
                 .collect();
             map.next_node_id = node.id + 1;
             Response::Done
@@ -86,6 +88,7 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
             map.nodes.remove(id);
             Response::Done
         }
+        MetaCommand::CreateVectorNamespace { settings } => return create_vector_namespace(txn, map, settings),
         MetaCommand::SetShardMembers { group, replicas, learners } => {
             let shard = group
                 .checked_sub(1)
@@ -99,6 +102,59 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
     map.epoch += 1;
     save(txn, &map)?;
     Ok(response)
+}
+
+/// Creates a vector namespace's partitions (or fixes the dimension of one that had none).
+fn create_vector_namespace(txn: &mut Txn<'_>, mut map: ShardMap, settings: &VectorNamespace) -> Result<Response> {
+    if settings.name.is_empty() || settings.name.contains("__") {
+        return Err(ApiError::InvalidInput(format!(
+            "vector namespace {:?}: a name is non-empty and has no `__` (the persist-dir separator)",
+            settings.name
+        ))
+        .into());
+    }
+    if let Some(have) = map.vector_namespaces.get_mut(&settings.name) {
+        if have.dim == 0 && settings.dim != 0 && have.distance == settings.distance {
+            have.dim = settings.dim;
+        } else if (settings.dim != 0 && have.dim != settings.dim) || have.distance != settings.distance {
+            return Err(ApiError::InvalidInput(format!(
+                "vector namespace {:?} exists with dimension {} and {:?} distance",
+                settings.name, have.dim, have.distance
+            ))
+            .into());
+        } else {
+            return Ok(Response::Done);
+        }
+    } else {
+        if settings.partitions == 0 || settings.partitions > 1024 {
+            return Err(ApiError::InvalidInput("a vector namespace has 1 to 1024 partitions".into()).into());
+        }
+        let mut load: std::collections::BTreeMap<NodeId, usize> = map.active_nodes().map(|n| (n.id, 0)).collect();
+        for shard in &map.shards {
+            for r in &shard.replicas {
+                if let Some(c) = load.get_mut(r) {
+                    *c += 1;
+                }
+            }
+        }
+        for partition in 0..settings.partitions {
+            let Some(node) = load.iter().min_by_key(|(id, c)| (**c, **id)).map(|(id, _)| *id) else {
+                return Err(ApiError::Cluster("no member to hold a vector partition".into()).into());
+            };
+            *load.entry(node).or_default() += 1;
+            let group = map.shards.iter().map(|s| s.group).max().unwrap_or(0) + 1;
+            map.shards.push(ShardInfo {
+                group,
+                replicas: vec![node],
+                learners: vec![],
+                vector: Some(VectorPartition { namespace: settings.name.clone(), partition }),
+            });
+        }
+        map.vector_namespaces.insert(settings.name.clone(), settings.clone());
+    }
+    map.epoch += 1;
+    save(txn, &map)?;
+    Ok(Response::Done)
 }
 
 /// Answers a meta query.

@@ -228,10 +228,11 @@ mod tests {
             shards: shards
                 .iter()
                 .enumerate()
-                .map(|(i, r)| ShardInfo { group: i as u64 + 1, replicas: r.to_vec(), learners: vec![] })
+                .map(|(i, r)| ShardInfo { group: i as u64 + 1, replicas: r.to_vec(), learners: vec![], vector: None })
                 .collect(),
             next_node_id: 10,
             leaders: Default::default(),
+            vector_namespaces: Default::default(),
         }
     }
 

@@ -10,6 +10,7 @@
 //! request id, so the state machine applies it once.
 
 mod connections;
+mod vector;
 
 pub use connections::{Connections, MAX_FRAME, context_within};
 
@@ -19,7 +20,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use strata_api::{Command, GroupId, Query, ReadConsistency, RequestId, Response, Served, ShardMap};
+use strata_api::{Command, GroupId, Query, ReadConsistency, RequestId, Response, Served, ShardMap, VectorNamespace};
 use strata_shards::placement::{ReadRoute, Route, route_command, route_query};
 
 /// How long one call (with its retries) may take by default.
@@ -227,8 +228,48 @@ impl Cluster {
         .await
     }
 
+    /// Creates a vector namespace through any node (the meta group places its
+    /// partitions); answers its settings as stored.
+    async fn create_namespace_in_meta(&self, settings: VectorNamespace) -> Result<VectorNamespace> {
+        let until = Instant::now() + self.deadline;
+        let mut backoff = BACKOFF.0;
+        loop {
+            let mut last = strata_api::Error::Unavailable("no node answered".into());
+            for addr in self.candidates(None) {
+                let ttl = ATTEMPT_TIMEOUT.min(until.saturating_duration_since(Instant::now()));
+                let answer = match self.conns.get(&addr).await {
+                    Err(e) => Err(strata_api::Error::Unavailable(format!("{addr}: {e}"))),
+                    Ok(c) => c
+                        .create_vector_namespace(context_within(ttl), settings.clone())
+                        .await
+                        .map_err(|e| strata_api::Error::Unavailable(format!("{addr}: {e}")))
+                        .and_then(|r| r),
+                };
+                match answer {
+                    Ok(stored) => {
+                        self.refresh_map(Instant::now() + ATTEMPT_TIMEOUT).await?;
+                        return Ok(stored);
+                    }
+                    Err(e) if e.is_retryable() => {
+                        self.conns.forget(&addr);
+                        last = e;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if Instant::now() + backoff >= until {
+                return Err(last.into());
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(BACKOFF.1);
+        }
+    }
+
     /// Applies a write; answers once it is committed and durable on a majority.
     pub async fn apply(&self, cmd: Command) -> Result<Response> {
+        if let Command::Vector(c) = cmd {
+            return self.vector_apply(c).await;
+        }
         match route_command(&cmd, self.shard_count()) {
             Route::One(group) => self.write_group(group, cmd).await,
             Route::Split(parts) => {
@@ -243,6 +284,14 @@ impl Cluster {
 
     /// Answers a read (linearizable).
     pub async fn query(&self, q: Query) -> Result<Response> {
+        self.query_with(q, ReadConsistency::Linearizable).await
+    }
+
+    /// Answers a read; vector reads may accept a replica's possibly stale state.
+    pub async fn query_with(&self, q: Query, consistency: ReadConsistency) -> Result<Response> {
+        if let Query::Vector(v) = q {
+            return self.vector_query(v, consistency).await;
+        }
         match route_query(&q, self.shard_count()) {
             ReadRoute::One(group) => self.read_group(group, q, ReadConsistency::Linearizable).await,
             ReadRoute::All => {

@@ -211,8 +211,13 @@ impl StorageContext {
             progress(Progress { stage: files::CHAT_STORE, done: i as u64 + 1, total });
         }
         for (ns, records) in parsed.vectors {
+            let implicit = ns == strata_api::DEFAULT_VECTOR_NAMESPACE || ns == strata_api::IMAGE_VECTOR_NAMESPACE;
+            if records.is_empty() && implicit {
+                continue; // always there; a cluster gives it partitions on its first vector
+            }
             let dim = records.first().map_or(0, |r| r.embedding.len() as u32);
-            let settings = VectorNamespace { name: ns.clone(), dim, distance: Distance::Cosine, partitions: 1 };
+            // Partitions 0: the store's default (the cluster's configured count).
+            let settings = VectorNamespace { name: ns.clone(), dim, distance: Distance::Cosine, partitions: 0 };
             self.add_vector_store(settings).await?;
             let stage = format!("{ns}__vector_store.json");
             let total = records.len() as u64;

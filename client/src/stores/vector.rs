@@ -7,8 +7,8 @@ use crate::error::Result;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use strata_api::{
-    Command, JsonText, MetadataFilters, Node, Query, RelatedNodeInfo, Response, VectorCommand, VectorHit, VectorQuery,
-    VectorRecord, VectorSearch, VectorStoreQuery,
+    Command, JsonText, MetadataFilters, Node, Query, ReadConsistency, RelatedNodeInfo, Response, VectorCommand,
+    VectorHit, VectorQuery, VectorRecord, VectorSearch, VectorStoreQuery,
 };
 
 /// LlamaIndex's `VectorStoreQueryResult`: parallel lists, best first.
@@ -27,6 +27,7 @@ pub struct VectorStoreQueryResult {
 pub struct VectorStore {
     backend: Arc<Backend>,
     namespace: String,
+    consistency: ReadConsistency,
 }
 
 /// The record `add` stores for a node: its embedding (required), its filterable metadata
@@ -69,7 +70,14 @@ pub fn node_of(node_id: &str, node: Option<&JsonText>, metadata: &JsonText, ref_
 
 impl VectorStore {
     pub(crate) fn new(backend: Arc<Backend>, namespace: String) -> Self {
-        Self { backend, namespace }
+        Self { backend, namespace, consistency: ReadConsistency::Linearizable }
+    }
+
+    /// This handle with queries served by any replica of each partition (possibly a
+    /// little behind the latest writes) instead of the leaders.
+    pub fn with_stale_reads(mut self, stale_ok: bool) -> Self {
+        self.consistency = if stale_ok { ReadConsistency::StaleOk } else { ReadConsistency::Linearizable };
+        self
     }
 
     /// The namespace (`default`, `image`, ...).
@@ -178,7 +186,7 @@ impl VectorStore {
 
     async fn search(&self, search: VectorSearch) -> Result<Vec<VectorHit>> {
         let q = VectorQuery::Search { namespace: self.namespace.clone(), search: Box::new(search) };
-        match self.backend.query(Query::Vector(q)).await? {
+        match self.backend.query_with(Query::Vector(q), self.consistency).await? {
             Response::VectorHits(h) => Ok(h),
             other => Err(unexpected("query", &other)),
         }

@@ -6,7 +6,9 @@ use crate::route;
 use crate::server::NodeCtx;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
-use strata_api::{Command, Error, GroupId, Query, ReadConsistency, RequestId, Served};
+use strata_api::{
+    Command, Error, GroupId, Query, ReadConsistency, RequestId, Served, ShardMap, VectorCommand, VectorQuery,
+};
 use strata_shards::placement::{ReadRoute, Route, route_command, route_query};
 
 /// A request to a store actor.
@@ -45,13 +47,40 @@ pub struct StoreActor {
     pub kind: StoreKind,
 }
 
-fn check_write(kind: StoreKind, group: GroupId, command: &Command, shards: u32) -> Result<(), Error> {
+/// A vector request belongs to one of its namespace's partitions.
+fn check_vector_group(map: &ShardMap, group: GroupId, namespace: Option<&str>) -> Result<(), Error> {
+    let partition = map.shard(group).and_then(|s| s.vector.as_ref());
+    match (partition, namespace) {
+        (Some(p), Some(ns)) if p.namespace == ns => Ok(()),
+        (Some(_), None) => Ok(()),
+        (Some(p), Some(ns)) => {
+            Err(Error::InvalidInput(format!("raft group {group} holds vector namespace {:?}, not {ns:?}", p.namespace)))
+        }
+        (None, _) if map.shard(group).is_some() => {
+            Err(Error::InvalidInput(format!("raft group {group} is not a vector partition")))
+        }
+        (None, _) => Err(Error::UnknownGroup(group)),
+    }
+}
+
+fn check_write(kind: StoreKind, group: GroupId, command: &Command, map: &ShardMap) -> Result<(), Error> {
     if StoreKind::of_command(command) != Some(kind) {
         return Err(Error::InvalidInput(format!(
             "a {:?} request reached the {kind:?} store",
             StoreKind::of_command(command)
         )));
     }
+    if let Command::Vector(c) = command {
+        let ns = match c {
+            VectorCommand::CreateNamespace { settings } => &settings.name,
+            VectorCommand::Add { namespace, .. }
+            | VectorCommand::Delete { namespace, .. }
+            | VectorCommand::DeleteNodes { namespace, .. }
+            | VectorCommand::Clear { namespace } => namespace,
+        };
+        return check_vector_group(map, group, Some(ns));
+    }
+    let shards = map.shard_count();
     match route_command(command, shards) {
         Route::One(g) if g == group => Ok(()),
         Route::One(g) => Err(Error::InvalidInput(format!("the command belongs to raft group {g}, not {group}"))),
@@ -60,13 +89,21 @@ fn check_write(kind: StoreKind, group: GroupId, command: &Command, shards: u32) 
     }
 }
 
-fn check_read(kind: StoreKind, group: GroupId, query: &Query, shards: u32) -> Result<(), Error> {
+fn check_read(kind: StoreKind, group: GroupId, query: &Query, map: &ShardMap) -> Result<(), Error> {
     if StoreKind::of_query(query) != Some(kind) {
         return Err(Error::InvalidInput(format!(
             "a {:?} query reached the {kind:?} store",
             StoreKind::of_query(query)
         )));
     }
+    if let Query::Vector(q) = query {
+        let ns = match q {
+            VectorQuery::Search { namespace, .. } | VectorQuery::GetNodes { namespace, .. } => Some(namespace.as_str()),
+            VectorQuery::Namespaces => None,
+        };
+        return check_vector_group(map, group, ns);
+    }
+    let shards = map.shard_count();
     match route_query(query, shards) {
         ReadRoute::One(g) if g != group => {
             Err(Error::InvalidInput(format!("the query belongs to raft group {g}, not {group}")))
@@ -91,10 +128,10 @@ impl Actor for StoreActor {
         msg: StoreMsg,
         ctx: &mut Arc<NodeCtx>,
     ) -> Result<(), ActorProcessingErr> {
-        let shards = ctx.shard_map().shard_count();
+        let map = ctx.shard_map();
         match msg {
             StoreMsg::Write { group, id, command, hops, reply } => {
-                if let Err(e) = check_write(self.kind, group, &command, shards) {
+                if let Err(e) = check_write(self.kind, group, &command, &map) {
                     let _ = reply.send(Err(e));
                     return Ok(());
                 }
@@ -105,7 +142,7 @@ impl Actor for StoreActor {
                 });
             }
             StoreMsg::Read { group, query, consistency, hops, reply } => {
-                if let Err(e) = check_read(self.kind, group, &query, shards) {
+                if let Err(e) = check_read(self.kind, group, &query, &map) {
                     let _ = reply.send(Err(e));
                     return Ok(());
                 }

@@ -27,6 +27,8 @@ pub struct NodeCtx {
     pub conns: Connections,
     /// How long a request may take inside the node.
     pub request_timeout: Duration,
+    /// Partitions of a vector namespace created without a count.
+    pub vector_partitions: u32,
     map: watch::Sender<ShardMap>,
     reconciling: tokio::sync::Mutex<()>,
 }
@@ -217,6 +219,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         registry: registry.clone(),
         conns: Connections::default(),
         request_timeout: Duration::from_millis(config.request_timeout_ms),
+        vector_partitions: config.vector_partitions,
         map: watch::channel(ShardMap::default()).0,
         reconciling: tokio::sync::Mutex::new(()),
     });

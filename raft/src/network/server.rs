@@ -57,6 +57,16 @@ impl RaftPeer for PeerServer {
         g.admin(op).await.map_err(Into::into)
     }
 
+    async fn propose(
+        self,
+        _: Context,
+        group: GroupId,
+        write: crate::Write,
+    ) -> Result<strata_shards::Answer, strata_api::Error> {
+        let g = self.registry.get(group).ok_or(strata_api::Error::UnknownGroup(group))?;
+        g.write(write).await.map_err(Into::into)
+    }
+
     async fn retire(self, _: Context) -> Result<(), strata_api::Error> {
         self.registry.retire().await;
         Ok(())

@@ -83,4 +83,7 @@ pub trait RaftPeer {
     async fn admin(group: GroupId, op: AdminOp) -> Result<(), strata_api::Error>;
     /// Tells a node it has been removed from the cluster: it stops every group it hosts.
     async fn retire() -> Result<(), strata_api::Error>;
+    /// Replicates a write in a group this node leads (nodes forward cluster-metadata
+    /// writes this way: clients may not send those).
+    async fn propose(group: GroupId, write: crate::Write) -> Result<strata_shards::Answer, strata_api::Error>;
 }

@@ -1,0 +1,312 @@
+//! Vector namespaces on a cluster: each has P partitions (raft groups, placed by the meta
+//! group); a record lives in partition `fnv(node_id) % P`.
+//!
+//! Writes split by partition (an `add` of many nodes is one write per partition) or go
+//! to every partition (deletes by source document or filter, `clear`). Everything a user
+//! can get wrong is checked here before the first write (dimension, NaN, zero vectors,
+//! filter values), and a delete by filter first reads what matches everywhere (which
+//! raises any filter error) before it deletes by id, so bad input never leaves half a
+//! write. A search goes to every partition at once; their top-k lists are merged, and
+//! MMR re-ranks the merged candidates (the partitions send embeddings for it).
+
+use super::Cluster;
+use crate::error::{Error, Result};
+use futures::future::try_join_all;
+use strata_api::{
+    Command, DEFAULT_VECTOR_NAMESPACE, Distance, Error as ApiError, GroupId, IMAGE_VECTOR_NAMESPACE, MetadataFilters,
+    Query, ReadConsistency, Response, VectorCommand, VectorHit, VectorNamespace, VectorQuery, VectorQueryMode,
+    VectorRecord, VectorSearch,
+};
+use strata_shards::vector::{index, mmr};
+
+/// Candidates each partition sends for MMR: at least this many (or 20 per result).
+const MMR_CANDIDATES: usize = 500;
+
+fn implicit(namespace: &str) -> bool {
+    namespace == DEFAULT_VECTOR_NAMESPACE || namespace == IMAGE_VECTOR_NAMESPACE
+}
+
+/// The partition of a node id (FNV-1a, stable across processes and versions).
+pub fn partition_of(node_id: &str, partitions: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in node_id.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % partitions.max(1) as u64) as usize
+}
+
+fn unknown(namespace: &str) -> Error {
+    ApiError::UnknownNamespace { namespace: namespace.to_string() }.into()
+}
+
+fn ids(r: Response) -> Result<Vec<String>> {
+    match r {
+        Response::Ids(ids) => Ok(ids),
+        other => Err(Error::Protocol(format!("a vector write answered {other:?}"))),
+    }
+}
+
+impl Cluster {
+    /// The settings and partition groups of `namespace`, fetching the map again if this
+    /// client does not know it yet.
+    async fn vector_namespace(&self, namespace: &str) -> Result<Option<(VectorNamespace, Vec<GroupId>)>> {
+        for attempt in 0..2 {
+            let map = self.cached_map();
+            if let Some(s) = map.vector_namespaces.get(namespace) {
+                let groups = map.vector_partitions(namespace);
+                if !groups.is_empty() {
+                    return Ok(Some((s.clone(), groups)));
+                }
+            }
+            if attempt == 0 {
+                self.refresh_map(std::time::Instant::now() + super::ATTEMPT_TIMEOUT).await?;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Creates (or sets the dimension of) a namespace, then tells each partition its
+    /// settings; answers the settings and groups.
+    async fn create_vector_namespace(&self, settings: VectorNamespace) -> Result<(VectorNamespace, Vec<GroupId>)> {
+        let stored = self.create_namespace_in_meta(settings).await?;
+        let (stored, groups) = self.vector_namespace(&stored.name).await?.ok_or_else(|| unknown(&stored.name))?;
+        let parts = groups.iter().map(|g| {
+            let cmd = Command::Vector(VectorCommand::CreateNamespace { settings: stored.clone() });
+            self.write_group(*g, cmd)
+        });
+        try_join_all(parts).await?;
+        Ok((stored, groups))
+    }
+
+    /// The namespace a write goes to: created on first use for `default` and `image`, its
+    /// dimension fixed by the first vector when it has none.
+    async fn namespace_for_write(
+        &self,
+        namespace: &str,
+        dim: Option<usize>,
+    ) -> Result<(VectorNamespace, Vec<GroupId>)> {
+        let found = self.vector_namespace(namespace).await?;
+        let settings = match found {
+            Some((s, groups)) if s.dim != 0 || dim.is_none() => return Ok((s, groups)),
+            Some((s, _)) => s,
+            None if implicit(namespace) => {
+                VectorNamespace { name: namespace.to_string(), dim: 0, distance: Distance::Cosine, partitions: 0 }
+            }
+            None => return Err(unknown(namespace)),
+        };
+        let dim = dim.map_or(0, |d| d as u32);
+        self.create_vector_namespace(VectorNamespace { dim, ..settings }).await
+    }
+
+    /// Applies a vector write across the namespace's partitions.
+    pub(crate) async fn vector_apply(&self, cmd: VectorCommand) -> Result<Response> {
+        match cmd {
+            VectorCommand::CreateNamespace { settings } => {
+                self.create_vector_namespace(settings).await?;
+                Ok(Response::Done)
+            }
+            VectorCommand::Add { namespace, records } => self.add(&namespace, records).await,
+            VectorCommand::Delete { namespace, ref_doc_id } => {
+                let Some((_, groups)) = self.vector_namespace(&namespace).await? else {
+                    return if implicit(&namespace) { Ok(Response::Ids(Vec::new())) } else { Err(unknown(&namespace)) };
+                };
+                let cmd = VectorCommand::Delete { namespace, ref_doc_id };
+                self.broadcast(&groups, cmd).await
+            }
+            VectorCommand::Clear { namespace } => {
+                let Some((_, groups)) = self.vector_namespace(&namespace).await? else {
+                    return if implicit(&namespace) { Ok(Response::Ids(Vec::new())) } else { Err(unknown(&namespace)) };
+                };
+                self.broadcast(&groups, VectorCommand::Clear { namespace }).await
+            }
+            VectorCommand::DeleteNodes { namespace, node_ids, filters } => {
+                self.delete_nodes(&namespace, node_ids, filters).await
+            }
+        }
+    }
+
+    async fn broadcast(&self, groups: &[GroupId], cmd: VectorCommand) -> Result<Response> {
+        let answers = try_join_all(groups.iter().map(|g| self.write_group(*g, Command::Vector(cmd.clone())))).await?;
+        let mut out = Vec::new();
+        for a in answers {
+            out.extend(ids(a)?);
+        }
+        Ok(Response::Ids(out))
+    }
+
+    async fn add(&self, namespace: &str, records: Vec<VectorRecord>) -> Result<Response> {
+        let Some(first) = records.first() else { return Ok(Response::Ids(Vec::new())) };
+        let (settings, groups) = self.namespace_for_write(namespace, Some(first.embedding.len())).await?;
+        for r in &records {
+            if r.node_id.is_empty() {
+                return Err(ApiError::InvalidInput("a node without an id".into()).into());
+            }
+            if r.embedding.len() != settings.dim as usize {
+                return Err(ApiError::WrongDimension {
+                    namespace: namespace.to_string(),
+                    expected: settings.dim,
+                    got: r.embedding.len(),
+                }
+                .into());
+            }
+            index::check_vector(settings.distance, &r.embedding, &format!("node {}", r.node_id))?;
+        }
+        let order: Vec<String> = records.iter().map(|r| r.node_id.clone()).collect();
+        let mut parts: Vec<Vec<VectorRecord>> = vec![Vec::new(); groups.len()];
+        for r in records {
+            parts[partition_of(&r.node_id, groups.len())].push(r);
+        }
+        let writes = parts.into_iter().enumerate().filter(|(_, p)| !p.is_empty()).map(|(i, records)| {
+            let cmd = VectorCommand::Add { namespace: namespace.to_string(), records };
+            self.write_group(groups[i], Command::Vector(cmd))
+        });
+        for answer in try_join_all(writes).await? {
+            ids(answer)?;
+        }
+        Ok(Response::Ids(order))
+    }
+
+    async fn delete_nodes(
+        &self,
+        namespace: &str,
+        node_ids: Option<Vec<String>>,
+        filters: Option<MetadataFilters>,
+    ) -> Result<Response> {
+        let Some((_, groups)) = self.vector_namespace(namespace).await? else {
+            return if implicit(namespace) { Ok(Response::Ids(Vec::new())) } else { Err(unknown(namespace)) };
+        };
+        if node_ids.is_none() && filters.is_none() {
+            return self.broadcast(&groups, VectorCommand::Clear { namespace: namespace.to_string() }).await;
+        }
+        // What matches, read everywhere first: a filter that cannot be evaluated on some
+        // partition's data fails here, before anything is deleted.
+        let matching = match self
+            .vector_query(
+                VectorQuery::GetNodes { namespace: namespace.to_string(), node_ids, filters },
+                ReadConsistency::Linearizable,
+            )
+            .await?
+        {
+            Response::VectorRecords(r) => r.into_iter().map(|r| r.node_id).collect::<Vec<_>>(),
+            other => return Err(Error::Protocol(format!("get_nodes answered {other:?}"))),
+        };
+        let mut parts: Vec<Vec<String>> = vec![Vec::new(); groups.len()];
+        for id in matching {
+            parts[partition_of(&id, groups.len())].push(id);
+        }
+        let writes = parts.into_iter().enumerate().filter(|(_, p)| !p.is_empty()).map(|(i, ids)| {
+            let cmd =
+                VectorCommand::DeleteNodes { namespace: namespace.to_string(), node_ids: Some(ids), filters: None };
+            self.write_group(groups[i], Command::Vector(cmd))
+        });
+        let mut out = Vec::new();
+        for answer in try_join_all(writes).await? {
+            out.extend(ids(answer)?);
+        }
+        Ok(Response::Ids(out))
+    }
+
+    /// Answers a vector read across the namespace's partitions.
+    pub(crate) async fn vector_query(&self, q: VectorQuery, consistency: ReadConsistency) -> Result<Response> {
+        match q {
+            VectorQuery::Namespaces => {
+                let map = self.refresh_map(std::time::Instant::now() + super::ATTEMPT_TIMEOUT).await?;
+                let mut out: Vec<VectorNamespace> = map.vector_namespaces.values().cloned().collect();
+                for name in [DEFAULT_VECTOR_NAMESPACE, IMAGE_VECTOR_NAMESPACE] {
+                    if !out.iter().any(|n| n.name == name) {
+                        out.push(VectorNamespace {
+                            name: name.into(),
+                            dim: 0,
+                            distance: Distance::Cosine,
+                            partitions: 0,
+                        });
+                    }
+                }
+                Ok(Response::VectorNamespaces(out))
+            }
+            VectorQuery::GetNodes { namespace, node_ids, filters } => {
+                if let Some(f) = &filters {
+                    f.validate().map_err(ApiError::InvalidFilter)?;
+                }
+                let Some((_, groups)) = self.vector_namespace(&namespace).await? else {
+                    return if implicit(&namespace) {
+                        Ok(Response::VectorRecords(Vec::new()))
+                    } else {
+                        Err(unknown(&namespace))
+                    };
+                };
+                let mut parts: Vec<Option<Vec<String>>> = vec![node_ids.as_ref().map(|_| Vec::new()); groups.len()];
+                if let Some(ids) = &node_ids {
+                    for id in ids {
+                        if let Some(p) = parts[partition_of(id, groups.len())].as_mut() {
+                            p.push(id.clone());
+                        }
+                    }
+                }
+                let reads =
+                    groups.iter().zip(parts).filter(|(_, p)| p.as_ref().is_none_or(|p| !p.is_empty())).map(|(g, p)| {
+                        let q = VectorQuery::GetNodes {
+                            namespace: namespace.clone(),
+                            node_ids: p,
+                            filters: filters.clone(),
+                        };
+                        self.read_group(*g, Query::Vector(q), consistency)
+                    });
+                let mut out = Vec::new();
+                for a in try_join_all(reads).await? {
+                    match a {
+                        Response::VectorRecords(r) => out.extend(r),
+                        other => return Err(Error::Protocol(format!("get_nodes answered {other:?}"))),
+                    }
+                }
+                Ok(Response::VectorRecords(out))
+            }
+            VectorQuery::Search { namespace, search } => self.search(&namespace, *search, consistency).await,
+        }
+    }
+
+    async fn search(&self, namespace: &str, search: VectorSearch, consistency: ReadConsistency) -> Result<Response> {
+        let Some((settings, groups)) = self.vector_namespace(namespace).await? else {
+            return if implicit(namespace) { Ok(Response::VectorHits(Vec::new())) } else { Err(unknown(namespace)) };
+        };
+        let k = search.query.similarity_top_k;
+        let mmr = search.query.mode == VectorQueryMode::Mmr;
+        let per_partition = VectorSearch {
+            candidates: if mmr { (20 * k).max(MMR_CANDIDATES) } else { k },
+            with_embeddings: mmr,
+            query: search.query.clone(),
+        };
+        let reads = groups.iter().map(|g| {
+            let q = VectorQuery::Search { namespace: namespace.to_string(), search: Box::new(per_partition.clone()) };
+            self.read_group(*g, Query::Vector(q), consistency)
+        });
+        let mut hits: Vec<VectorHit> = Vec::new();
+        for a in try_join_all(reads).await? {
+            match a {
+                Response::VectorHits(h) => hits.extend(h),
+                other => return Err(Error::Protocol(format!("a search answered {other:?}"))),
+            }
+        }
+        hits.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then_with(|| b.node_id.cmp(&a.node_id)));
+        if !mmr {
+            hits.truncate(k);
+            return Ok(Response::VectorHits(hits));
+        }
+        // MMR breaks ties by candidate order: LlamaIndex's is insertion order, which has no
+        // meaning across partitions; here it is similarity, then node id.
+        hits.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then_with(|| a.node_id.cmp(&b.node_id)));
+        let lambda = search.query.mmr_threshold.unwrap_or(0.5);
+        let sims: Vec<f64> = hits.iter().map(|h| h.similarity).collect();
+        let embeddings: Vec<Vec<f32>> = hits.iter().map(|h| h.embedding.clone().unwrap_or_default()).collect();
+        let norms: Vec<f64> = embeddings.iter().map(|e| index::norm64(e)).collect();
+        let picks = mmr::select(&sims, k, lambda, |i, j| {
+            index::similarity(settings.distance, &embeddings[i], norms[i], &embeddings[j], norms[j])
+        });
+        let out = picks
+            .into_iter()
+            .map(|(i, score)| VectorHit { similarity: score, embedding: None, ..hits[i].clone() })
+            .collect();
+        Ok(Response::VectorHits(out))
+    }
+}

@@ -9,6 +9,7 @@ mod membership;
 mod recovery;
 mod replication;
 mod support;
+mod vector_faults;
 
 // The store-semantics suite, module for module as the embedded run has it.
 #[path = "../../../client/tests/conformance/bad_input.rs"]

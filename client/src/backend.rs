@@ -21,7 +21,7 @@ impl Embedded {
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         let db = strata_shards::open_db(dir, &OpenOptions::default())?;
-        let shard = Shard::open(&db, "state")?;
+        let shard = Shard::open_with_graphs(&db, "state", Some(dir.join("hnsw")))?;
         Ok(Self { dir: dir.to_path_buf(), shard: Arc::new(shard) })
     }
 

@@ -17,6 +17,8 @@ pub struct RegistryConfig {
     pub node_id: NodeId,
     /// openraft's settings, shared by every group.
     pub raft: openraft::Config,
+    /// Where groups save their vector namespaces' HNSW graphs (one folder per group).
+    pub graph_dir: Option<std::path::PathBuf>,
 }
 
 /// The groups of one node.
@@ -26,6 +28,7 @@ pub struct Registry {
     flusher: Flusher,
     pool: PeerPool,
     config: Arc<openraft::Config>,
+    graph_dir: Option<std::path::PathBuf>,
     groups: RwLock<BTreeMap<GroupId, Arc<Group>>>,
     opening: tokio::sync::Mutex<()>,
     retired: tokio::sync::watch::Sender<bool>,
@@ -41,6 +44,7 @@ impl Registry {
             db,
             pool: PeerPool::default(),
             config: Arc::new(raft),
+            graph_dir: config.graph_dir,
             groups: RwLock::new(BTreeMap::new()),
             opening: tokio::sync::Mutex::new(()),
             retired: tokio::sync::watch::channel(false).0,
@@ -84,7 +88,8 @@ impl Registry {
             return Err(Error::Raft { group, message: "this node was removed from the cluster".into() });
         }
         let log = SledLogStore::open(&self.db, group, self.flusher.clone())?;
-        let sm = ShardStateMachine::open(&self.db, group, self.flusher.clone())?;
+        let graphs = self.graph_dir.as_ref().map(|d| d.join(format!("g{group}")));
+        let sm = ShardStateMachine::open(&self.db, group, self.flusher.clone(), graphs)?;
         let shard = sm.shard();
         let net = NetFactory { group, pool: self.pool.clone() };
         let raft = openraft::Raft::new(self.node_id, self.config.clone(), net, log, sm)
@@ -109,6 +114,10 @@ impl Registry {
             self.db.drop_tree(name)?;
         }
         self.flusher.flush().await.map_err(|e| Error::Raft { group, message: e.to_string() })?;
+        if let Some(dir) = &self.graph_dir {
+            // A cache of the dropped state: losing it costs nothing.
+            let _ = std::fs::remove_dir_all(dir.join(format!("g{group}")));
+        }
         Ok(())
     }
 

@@ -50,9 +50,14 @@ fn decode_applied(bytes: Option<Vec<u8>>) -> Result<Applied, StorageError> {
 
 impl ShardStateMachine {
     /// Opens group `group`'s state machine in `db` (installing again a snapshot whose
-    /// install a crash cut short).
-    pub fn open(db: &sled::Db, group: GroupId, flusher: Flusher) -> Result<Self, crate::Error> {
-        let shard = Arc::new(Shard::open(db, &state_tree_name(group))?);
+    /// install a crash cut short); its vector graphs are saved under `graph_dir`.
+    pub fn open(
+        db: &sled::Db,
+        group: GroupId,
+        flusher: Flusher,
+        graph_dir: Option<std::path::PathBuf>,
+    ) -> Result<Self, crate::Error> {
+        let shard = Arc::new(Shard::open_with_graphs(db, &state_tree_name(group), graph_dir)?);
         let snapshots = db.open_tree(snapshot_tree_name(group))?;
         if shard.install_interrupted()? {
             let raft_err = |message: String| crate::Error::Raft { group, message };
@@ -205,6 +210,8 @@ impl RaftStateMachine<TypeConfig> for ShardStateMachine {
 
 impl RaftSnapshotBuilder<TypeConfig> for ShardStateMachine {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
+        // The HNSW graphs are saved with each snapshot (a restart then reloads them).
+        self.shard.save_vector_graphs();
         let shard = self.shard.clone();
         let (image, applied) = tokio::task::spawn_blocking(move || shard.export_image(APPLIED))
             .await

@@ -16,7 +16,7 @@ impl openraft::testing::StoreBuilder<TypeConfig, SledLogStore, ShardStateMachine
         let db = sled::Config::new().path(dir.path()).open().map_err(|e| io(&e))?;
         let flusher = Flusher::start(db.clone());
         let log = SledLogStore::open(&db, 1, flusher.clone()).map_err(|e| io(&e))?;
-        let sm = ShardStateMachine::open(&db, 1, flusher).map_err(|e| io(&e))?;
+        let sm = ShardStateMachine::open(&db, 1, flusher, None).map_err(|e| io(&e))?;
         Ok((dir, log, sm))
     }
 }

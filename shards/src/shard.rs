@@ -9,7 +9,7 @@
 use crate::error::{Error, Result};
 use crate::txn::Txn;
 use crate::{chat, docstore, index_store, keys, kv, meta, vector};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use strata_api::{Command, Query, RequestId, Response};
 
@@ -30,6 +30,7 @@ pub struct Shard {
     /// The vector namespaces in memory, derived from the records (changed only while
     /// `batch_gate` is held for writing, or loaded under it held for reading).
     vectors: RwLock<vector::Indexes>,
+    graph_dir: Option<PathBuf>,
 }
 
 /// Options for opening a sled database.
@@ -65,6 +66,12 @@ pub fn open_db(dir: &Path, options: &OpenOptions) -> Result<sled::Db> {
 impl Shard {
     /// The shard stored in tree `name` of `db` (finishing a write a crash interrupted).
     pub fn open(db: &sled::Db, name: &str) -> Result<Self> {
+        Self::open_with_graphs(db, name, None)
+    }
+
+    /// As [`Shard::open`], saving the HNSW graphs of its vector namespaces under
+    /// `graph_dir` (and loading them from there), so reopening does not rebuild them.
+    pub fn open_with_graphs(db: &sled::Db, name: &str, graph_dir: Option<PathBuf>) -> Result<Self> {
         let tree = db.open_tree(name)?;
         if crate::redo::recover(&tree)? {
             tracing::info!(tree = name, "finished a write interrupted by a crash");
@@ -74,7 +81,8 @@ impl Shard {
             tree,
             apply_lock: Mutex::new(()),
             batch_gate: RwLock::new(()),
-            vectors: RwLock::new(vector::Indexes::default()),
+            vectors: RwLock::new(vector::Indexes::new(graph_dir.clone())),
+            graph_dir,
         })
     }
 
@@ -198,7 +206,7 @@ impl Shard {
         }
         self.tree.remove(INSTALLING)?;
         // Reloaded from the new records when next used.
-        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = vector::Indexes::default();
+        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = vector::Indexes::new(self.graph_dir.clone());
         Ok(())
     }
 
@@ -228,6 +236,22 @@ impl Shard {
                 vector::query(r, &self.vectors.read().unwrap_or_else(|p| p.into_inner()), q)
             }
         }
+    }
+
+    /// Asks the vector namespaces in memory to save their HNSW graphs (in the background).
+    pub fn save_vector_graphs(&self) {
+        self.vectors.read().unwrap_or_else(|p| p.into_inner()).save_graphs();
+    }
+
+    /// Runs `f` on the loaded index of vector namespace `namespace` (loading it first).
+    pub fn with_vector_index<T>(
+        &self,
+        namespace: &str,
+        f: impl FnOnce(Option<&vector::index::NamespaceIndex>) -> T,
+    ) -> Result<T> {
+        let _gate = self.batch_gate.read().unwrap_or_else(|p| p.into_inner());
+        self.vectors.write().unwrap_or_else(|p| p.into_inner()).ensure_loaded(&self.tree, namespace)?;
+        Ok(f(self.vectors.read().unwrap_or_else(|p| p.into_inner()).get(namespace)))
     }
 
     /// Makes every applied command durable (fsync); answers the bytes flushed.

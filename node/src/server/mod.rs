@@ -208,7 +208,10 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     };
     info.id = id;
 
-    let registry = Registry::new(db, RegistryConfig { node_id: id, raft: config.openraft() })?;
+    let registry = Registry::new(
+        db,
+        RegistryConfig { node_id: id, raft: config.openraft(), graph_dir: Some(config.data_dir.join("hnsw")) },
+    )?;
     let mut tasks = vec![tokio::spawn(raft_listener.serve(registry.clone()))];
     let meta = registry.open_group(META_GROUP).await?;
     for group in registry.groups_on_disk() {

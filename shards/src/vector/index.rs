@@ -10,7 +10,8 @@
 //! ([`super::ann`]) with the filter applied on the way, plus an exact scan of the slots
 //! the published graph does not cover yet; the winners are re-scored exactly.
 
-use super::ann::{Ann, graph::Dist};
+use super::ann::saved::{self, Loaded};
+use super::ann::{Ann, SaveTo, graph::Dist};
 use super::filter;
 use super::mmr;
 use super::simd;
@@ -56,6 +57,11 @@ pub struct NamespaceIndex {
     by_id: HashMap<Arc<str>, u32>,
     dead: usize,
     ann: Option<Ann>,
+    save_to: Option<SaveTo>,
+    /// While loading: the fingerprints of the saved graph's points.
+    saved_fingerprints: Vec<u64>,
+    /// How many stored vectors the load found in a saved graph.
+    revived: usize,
 }
 
 /// A candidate of a search: its slot and similarity.
@@ -150,7 +156,99 @@ impl NamespaceIndex {
             by_id: HashMap::new(),
             dead: 0,
             ann: None,
+            save_to: None,
+            saved_fingerprints: Vec::new(),
+            revived: 0,
         }
+    }
+
+    /// An empty index whose graph is saved in (and first loaded from) `dir`: call
+    /// [`NamespaceIndex::load_record`] with every stored record, then
+    /// [`NamespaceIndex::finish_load`].
+    pub fn with_saved_graph(dim: usize, distance: Distance, dir: std::path::PathBuf) -> Self {
+        let mut ix = Self::new(dim, distance);
+        let save_to = SaveTo { dir, dim: dim as u32 };
+        match saved::load(&save_to.dir, distance, dim as u32) {
+            Ok(Some(loaded)) => ix.adopt(loaded, save_to.clone()),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(dir = %save_to.dir.display(), error = %e, "ignoring a saved HNSW graph (rebuilding it)");
+            }
+        }
+        ix.save_to = Some(save_to);
+        ix
+    }
+
+    /// Takes a saved graph: its points become tombstone slots, revived by
+    /// [`NamespaceIndex::load_record`] when the record they stand for is still stored.
+    fn adopt(&mut self, loaded: Loaded, save_to: SaveTo) {
+        let Loaded { hnsw, manifest } = loaded;
+        let n = manifest.node_ids.len();
+        self.vectors = vec![0.0; n * self.dim];
+        for point in hnsw.get_point_indexation() {
+            let (slot, v) = (point.get_origin_id(), point.get_v());
+            if slot >= n || v.len() != self.dim {
+                tracing::warn!(dir = %save_to.dir.display(), "a saved HNSW graph does not match its manifest");
+                *self = Self::new(self.dim, self.distance);
+                return;
+            }
+            self.vectors[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(v);
+        }
+        let empty = Arc::new(Map::new());
+        let mut names = Vec::with_capacity(n);
+        for (i, (node_id, fp)) in manifest.node_ids.into_iter().zip(manifest.fingerprints).enumerate() {
+            let node_id: Arc<str> = Arc::from(node_id);
+            // Only a node's last point can be live (earlier ones were replaced).
+            self.by_id.insert(node_id.clone(), i as u32);
+            self.slots.push(Slot {
+                node_id: node_id.clone(),
+                ref_doc_id: None,
+                metadata: empty.clone(),
+                seq: 0,
+                alive: false,
+            });
+            names.push((node_id, fp));
+            let norm = norm64(&self.vectors[i * self.dim..(i + 1) * self.dim]);
+            self.norms.push(norm);
+            self.inv_norms.push(if norm > 0.0 { (1.0 / norm) as f32 } else { 0.0 });
+        }
+        self.dead = n;
+        self.saved_fingerprints = names.iter().map(|(_, fp)| *fp).collect();
+        self.ann = Some(Ann::resume(self.distance, hnsw, names, Some(save_to)));
+    }
+
+    /// Adds a stored record while loading: it revives the saved graph's point for it when
+    /// that point holds this very vector, else it is inserted anew.
+    pub fn load_record(&mut self, record: &VectorRecord, seq: u64) -> Result<u32, Error> {
+        if let Some(&slot) = self.by_id.get(record.node_id.as_str()) {
+            let i = slot as usize;
+            let fp = saved::fingerprint(&record.embedding);
+            if !self.slots[i].alive && self.saved_fingerprints.get(i) == Some(&fp) {
+                self.slots[i] = Slot {
+                    node_id: self.slots[i].node_id.clone(),
+                    ref_doc_id: record.ref_doc_id.as_deref().map(Arc::from),
+                    metadata: Arc::new(record.metadata.to_map()?),
+                    seq,
+                    alive: true,
+                };
+                self.vectors[i * self.dim..(i + 1) * self.dim].copy_from_slice(&record.embedding);
+                let norm = norm64(&record.embedding);
+                self.norms[i] = norm;
+                self.inv_norms[i] = if norm > 0.0 { (1.0 / norm) as f32 } else { 0.0 };
+                self.dead -= 1;
+                self.revived += 1;
+                return Ok(slot);
+            }
+            // A point of an older vector of this node: it stays a tombstone.
+            self.by_id.remove(record.node_id.as_str());
+        }
+        self.upsert(record, seq)
+    }
+
+    /// Ends a load: forgets the saved points no record revived.
+    pub fn finish_load(&mut self) {
+        self.by_id.retain(|_, slot| self.slots[*slot as usize].alive);
+        self.saved_fingerprints = Vec::new();
     }
 
     /// The dimension.
@@ -198,7 +296,12 @@ impl NamespaceIndex {
         self.inv_norms.push(if norm > 0.0 { (1.0 / norm) as f32 } else { 0.0 });
         self.by_id.insert(node_id, slot);
         match &self.ann {
-            Some(ann) => ann.insert(slot, self.build_vector(slot)),
+            Some(ann) => ann.insert(
+                slot,
+                self.build_vector(slot),
+                self.slots[slot as usize].node_id.clone(),
+                saved::fingerprint(&record.embedding),
+            ),
             None if self.len() >= ANN_MIN_VECTORS => self.start_ann(),
             None => {}
         }
@@ -219,11 +322,36 @@ impl NamespaceIndex {
 
     /// Starts a graph builder and hands it every slot so far.
     fn start_ann(&mut self) {
-        let ann = Ann::start(self.distance, self.slots.len() * 2);
+        let ann = Ann::start(self.distance, self.slots.len() * 2, self.save_to.clone());
         for slot in 0..self.slots.len() as u32 {
-            ann.insert(slot, self.build_vector(slot));
+            let fp = saved::fingerprint(self.vector(slot));
+            ann.insert(slot, self.build_vector(slot), self.slots[slot as usize].node_id.clone(), fp);
         }
         self.ann = Some(ann);
+    }
+
+    /// Asks the graph builder to save the graph (when there is one to save).
+    pub fn save_graph(&self) {
+        if let Some(ann) = &self.ann {
+            ann.save();
+        }
+    }
+
+    /// Saves the graph and waits (at most `timeout`); answers whether the saved graph
+    /// holds every vector stored so far.
+    pub fn save_graph_and_wait(&self, timeout: std::time::Duration) -> bool {
+        self.ann.as_ref().is_some_and(|a| a.save_and_wait(timeout))
+    }
+
+    /// How many of the stored vectors were found in a saved graph when the namespace was
+    /// loaded (the others were inserted anew).
+    pub fn revived(&self) -> usize {
+        self.revived
+    }
+
+    /// How many slots the searchable graph covers now.
+    pub fn graph_covered(&self) -> u32 {
+        self.ann.as_ref().and_then(Ann::graph).map_or(0, |g| g.covered)
     }
 
     /// Waits (at most `timeout`) until the graph covers every vector stored so far;
@@ -257,6 +385,7 @@ impl NamespaceIndex {
     /// Drops the tombstones (slots are renumbered, and the graph is rebuilt).
     pub fn compact(&mut self) {
         let mut fresh = NamespaceIndex::new(self.dim, self.distance);
+        fresh.save_to = self.save_to.clone();
         for (i, slot) in self.slots.iter().enumerate() {
             if !slot.alive {
                 continue;

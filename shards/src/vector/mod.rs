@@ -28,6 +28,7 @@ use crate::ordered::{OrderedMap, Reader};
 use crate::txn::Txn;
 use index::{NamespaceIndex, Restriction};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use strata_api::{
     DEFAULT_VECTOR_NAMESPACE, Distance, Error as ApiError, IMAGE_VECTOR_NAMESPACE, MetadataFilters, Response,
@@ -255,9 +256,21 @@ fn remove(txn: &mut Txn<'_>, namespace: &str, node_id: &str) -> Result<()> {
 #[derive(Default)]
 pub struct Indexes {
     loaded: HashMap<String, NamespaceIndex>,
+    /// Where the namespaces' HNSW graphs are saved, if anywhere.
+    graph_dir: Option<PathBuf>,
 }
 
 impl Indexes {
+    /// No namespace loaded yet; graphs saved under `graph_dir` when set.
+    pub fn new(graph_dir: Option<PathBuf>) -> Self {
+        Self { loaded: HashMap::new(), graph_dir }
+    }
+
+    /// Asks every loaded namespace's graph builder to save its graph.
+    pub fn save_graphs(&self) {
+        self.loaded.values().for_each(NamespaceIndex::save_graph);
+    }
+
     /// Mirrors landed changes in the namespaces already loaded (the others load the
     /// landed state when first used).
     pub fn apply(&mut self, changes: Vec<Change>) -> Result<()> {
@@ -294,14 +307,23 @@ impl Indexes {
             return Ok(());
         }
         let Some(s) = settings(tree, namespace)? else { return Ok(()) };
-        let mut ix = NamespaceIndex::new(s.dim as usize, s.distance);
+        let mut ix = match &self.graph_dir {
+            Some(dir) if s.dim > 0 => {
+                NamespaceIndex::with_saved_graph(s.dim as usize, s.distance, ann::saved::namespace_dir(dir, namespace))
+            }
+            _ => NamespaceIndex::new(s.dim as usize, s.distance),
+        };
         let prefix = keys::prefix(Space::VectorRecord, namespace);
         for item in tree.scan_prefix(&prefix) {
             let (k, v) = item?;
             let node_id = std::str::from_utf8(&k[prefix.len()..])
                 .map_err(|_| Error::Corrupt("vector key is not UTF-8".into()))?;
             let seq = keys::read_u64(&v).ok_or_else(|| Error::Corrupt("vector record without sequence".into()))?;
-            ix.upsert(&record::decode(node_id, &v[8..])?, seq)?;
+            ix.load_record(&record::decode(node_id, &v[8..])?, seq)?;
+        }
+        ix.finish_load();
+        if ix.dead_fraction() > 0.5 {
+            ix.compact();
         }
         self.loaded.insert(namespace.to_string(), ix);
         Ok(())

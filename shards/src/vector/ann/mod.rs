@@ -2,14 +2,18 @@
 //! own (an insert costs about a millisecond, far too slow for the write path), and every
 //! so often publishes a [`graph::Graph`] copy that queries search. Slots the published
 //! graph does not cover yet are searched exactly by the caller, so a write is searchable
-//! as soon as it is applied.
+//! as soon as it is applied. The builder also saves the graph ([`saved`]) when asked (a
+//! raft snapshot) and when it goes idle having grown a good deal since its last save.
 
 pub mod graph;
+pub mod saved;
 
 use super::simd;
 use graph::Graph;
 use hnsw_rs::anndists::dist::Distance as HnswDistance;
 use hnsw_rs::prelude::Hnsw;
+use saved::HnswGraph;
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -26,6 +30,9 @@ const ROUND: usize = 20_000;
 const PUBLISH_MIN: u32 = 2_000;
 /// How long the builder waits for more points before it publishes what it has.
 const IDLE_PUBLISH: Duration = Duration::from_millis(200);
+/// An idle builder saves its graph once it covers this fraction more points than the last
+/// save did (a restart then re-inserts at most about that many).
+const SAVE_GROWTH: f64 = 0.1;
 
 /// The distance hnsw_rs builds with: ours, which cannot panic (anndists' `DistDot`
 /// asserts on unnormalised input). Cosine vectors arrive normalised, so it is `1 - dot`.
@@ -47,21 +54,60 @@ struct Published {
     changed: Condvar,
 }
 
+/// What the builder is asked to do.
+enum Job {
+    /// Insert a point: its slot, the vector to index, its node id and the fingerprint of
+    /// the vector as stored.
+    Insert(u32, Vec<f32>, Arc<str>, u64),
+    /// Save the graph if it changed since the last save; report when done.
+    Save(Option<mpsc::Sender<bool>>),
+}
+
+/// Where and how a builder saves its graph.
+#[derive(Clone, Debug)]
+pub struct SaveTo {
+    /// The namespace's folder of saved graphs.
+    pub dir: PathBuf,
+    /// The namespace's dimension.
+    pub dim: u32,
+}
+
 /// A namespace's approximate index. Dropping it stops its builder.
 pub struct Ann {
-    tx: mpsc::Sender<(u32, Vec<f32>)>,
+    tx: mpsc::Sender<Job>,
     published: Arc<Published>,
 }
 
+/// The builder's state: hnsw_rs's graph and who its points are.
+struct Builder {
+    distance: Distance,
+    hnsw: HnswGraph,
+    /// Node id and vector fingerprint of each slot inserted so far.
+    names: Vec<(Arc<str>, u64)>,
+    save_to: Option<SaveTo>,
+    saved_upto: u32,
+}
+
 impl Ann {
-    /// Starts a builder for vectors under `distance`.
-    pub fn start(distance: Distance, expected: usize) -> Self {
+    /// Starts a builder for vectors under `distance`, saving to `save_to` when set.
+    pub fn start(distance: Distance, expected: usize, save_to: Option<SaveTo>) -> Self {
+        let hnsw = Hnsw::new(MAX_NEIGHBOURS, expected.max(1024), 16, EF_CONSTRUCTION, BuildDistance(distance));
+        Self::spawn(Builder { distance, hnsw, names: Vec::new(), save_to, saved_upto: 0 }, None)
+    }
+
+    /// Resumes building on a saved graph whose points are slots `0..names.len()` (named
+    /// by node id and fingerprint); its copy is searchable as soon as this returns.
+    pub fn resume(distance: Distance, hnsw: HnswGraph, names: Vec<(Arc<str>, u64)>, save_to: Option<SaveTo>) -> Self {
+        let covered = names.len() as u32;
+        let graph = Arc::new(Graph::export(&hnsw, covered));
+        Self::spawn(Builder { distance, hnsw, names, save_to, saved_upto: covered }, Some(graph))
+    }
+
+    fn spawn(builder: Builder, graph: Option<Arc<Graph>>) -> Self {
         let (tx, rx) = mpsc::channel();
-        let published = Arc::new(Published { graph: Mutex::new(None), changed: Condvar::new() });
+        let published = Arc::new(Published { graph: Mutex::new(graph), changed: Condvar::new() });
         let shared = published.clone();
-        let spawned = std::thread::Builder::new()
-            .name("strata-hnsw".into())
-            .spawn(move || build(distance, expected, rx, &shared));
+        let spawned = std::thread::Builder::new().name("strata-hnsw".into()).spawn(move || builder.run(rx, &shared));
         if let Err(e) = spawned {
             // Searches then stay exact: slower, never wrong.
             tracing::error!(error = %e, "cannot start an HNSW builder thread");
@@ -69,10 +115,26 @@ impl Ann {
         Self { tx, published }
     }
 
-    /// Queues `vector` (normalised for cosine by the caller) as slot `slot`; slots must
-    /// come in increasing order.
-    pub fn insert(&self, slot: u32, vector: Vec<f32>) {
-        let _ = self.tx.send((slot, vector));
+    /// Queues `vector` (normalised for cosine by the caller) as slot `slot`, the vector of
+    /// node `node_id` stored with fingerprint `fingerprint`; slots must come in
+    /// increasing order.
+    pub fn insert(&self, slot: u32, vector: Vec<f32>, node_id: Arc<str>, fingerprint: u64) {
+        let _ = self.tx.send(Job::Insert(slot, vector, node_id, fingerprint));
+    }
+
+    /// Asks the builder to save its graph (once the points queued so far are in it).
+    pub fn save(&self) {
+        let _ = self.tx.send(Job::Save(None));
+    }
+
+    /// As [`Ann::save`], waiting at most `timeout`; answers whether a save holding every
+    /// point queued so far is on disk.
+    pub fn save_and_wait(&self, timeout: Duration) -> bool {
+        let (tx, rx) = mpsc::channel();
+        if self.tx.send(Job::Save(Some(tx))).is_err() {
+            return false;
+        }
+        rx.recv_timeout(timeout).unwrap_or(false)
     }
 
     /// The newest published graph.
@@ -93,47 +155,93 @@ impl Ann {
     }
 }
 
-fn build(distance: Distance, expected: usize, rx: mpsc::Receiver<(u32, Vec<f32>)>, published: &Published) {
-    let hnsw: Hnsw<'static, f32, BuildDistance> =
-        Hnsw::new(MAX_NEIGHBOURS, expected.max(1024), 16, EF_CONSTRUCTION, BuildDistance(distance));
-    let mut covered = 0u32;
-    let mut published_upto = 0u32;
-    loop {
-        // With inserts not yet published, wait only a little: an idle builder publishes.
-        let wait = if covered > published_upto { IDLE_PUBLISH } else { Duration::from_secs(3600) };
-        let first = match rx.recv_timeout(wait) {
-            Ok(item) => Some(item),
-            Err(mpsc::RecvTimeoutError::Timeout) => None,
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
-        };
-        if let Some(first) = first {
-            let mut batch = vec![first];
-            while batch.len() < ROUND {
-                match rx.try_recv() {
-                    Ok(item) => batch.push(item),
-                    Err(_) => break,
+impl Builder {
+    fn covered(&self) -> u32 {
+        self.names.len() as u32
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<Job>, published: &Published) {
+        let mut published_upto =
+            published.graph.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |g| g.covered);
+        loop {
+            // With points not yet published, wait only a little: an idle builder publishes.
+            let pending = self.covered() > published_upto;
+            let wait = if pending { IDLE_PUBLISH } else { Duration::from_secs(3600) };
+            let mut inserts = Vec::new();
+            let mut waiters: Vec<Option<mpsc::Sender<bool>>> = Vec::new();
+            let idle = match rx.recv_timeout(wait) {
+                Ok(first) => {
+                    let mut job = Some(first);
+                    while let Some(j) = job.take() {
+                        match j {
+                            Job::Insert(slot, v, name, fp) => inserts.push((slot, v, name, fp)),
+                            Job::Save(reply) => waiters.push(reply),
+                        }
+                        if inserts.len() < ROUND {
+                            job = rx.try_recv().ok();
+                        }
+                    }
+                    false
                 }
+                Err(mpsc::RecvTimeoutError::Timeout) => true,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            self.insert_all(inserts);
+            // Copying the graph costs a pass over it: do it when enough is new, when idle,
+            // or before a save.
+            let new = self.covered() - published_upto;
+            if new > 0 && (idle || !waiters.is_empty() || new >= PUBLISH_MIN.max(published_upto / 10)) {
+                let graph = Arc::new(Graph::export(&self.hnsw, self.covered()));
+                *published.graph.lock().unwrap_or_else(|p| p.into_inner()) = Some(graph);
+                published.changed.notify_all();
+                published_upto = self.covered();
             }
-            let refs: Vec<(&[f32], usize)> = batch.iter().map(|(s, v)| (v.as_slice(), *s as usize)).collect();
-            if refs.len() >= 256 {
-                hnsw.parallel_insert_slice(&refs);
-            } else {
-                for r in refs {
-                    hnsw.insert_slice(r);
+            let grown = f64::from(self.covered()) >= f64::from(self.saved_upto) * (1.0 + SAVE_GROWTH) + 1.0;
+            if !waiters.is_empty() || (idle && grown) {
+                let ok = self.save();
+                for waiter in waiters.into_iter().flatten() {
+                    let _ = waiter.send(ok);
                 }
-            }
-            covered = covered.max(batch.iter().map(|(s, _)| s + 1).max().unwrap_or(0));
-            // Copying the graph costs a pass over it: do it when enough is new.
-            let new = covered - published_upto;
-            if new < PUBLISH_MIN.max(published_upto / 10) {
-                continue;
             }
         }
-        if covered > published_upto {
-            let graph = Arc::new(Graph::export(&hnsw, covered));
-            *published.graph.lock().unwrap_or_else(|p| p.into_inner()) = Some(graph);
-            published.changed.notify_all();
-            published_upto = covered;
+    }
+
+    fn insert_all(&mut self, batch: Vec<(u32, Vec<f32>, Arc<str>, u64)>) {
+        if batch.is_empty() {
+            return;
+        }
+        let refs: Vec<(&[f32], usize)> = batch.iter().map(|(s, v, _, _)| (v.as_slice(), *s as usize)).collect();
+        if refs.len() >= 256 {
+            self.hnsw.parallel_insert_slice(&refs);
+        } else {
+            for r in refs {
+                self.hnsw.insert_slice(r);
+            }
+        }
+        for (slot, _, name, fp) in batch {
+            // Slots arrive in order, each once: `names[slot]` names the point.
+            debug_assert_eq!(slot as usize, self.names.len());
+            self.names.push((name, fp));
+        }
+    }
+
+    /// Saves the graph if it has points the last save lacks; answers whether the saved
+    /// graph now holds every point.
+    fn save(&mut self) -> bool {
+        let Some(to) = &self.save_to else { return false };
+        if self.covered() == self.saved_upto {
+            return true;
+        }
+        let manifest = saved::manifest(self.distance, to.dim, &self.names);
+        match saved::save(&to.dir, &self.hnsw, manifest) {
+            Ok(()) => {
+                self.saved_upto = self.covered();
+                true
+            }
+            Err(e) => {
+                tracing::warn!(dir = %to.dir.display(), error = %e, "could not save an HNSW graph (a restart rebuilds it)");
+                false
+            }
         }
     }
 }

@@ -1,0 +1,204 @@
+//! A namespace's HNSW graph saved next to its shard, so that reopening the shard does not
+//! rebuild a large index from scratch.
+//!
+//! The save is a cache, never the truth: sled holds every record. A saved graph names the
+//! node (and a fingerprint of the vector) behind each of its points; on load a point
+//! counts as live only when the shard still stores that node with that very vector, so a
+//! graph saved at any earlier moment is correct to reuse (points of since-deleted or
+//! replaced vectors become tombstones; vectors the graph lacks are inserted anew).
+//!
+//! Layout, per namespace (`<dir>/<hex of the name>/`): one folder per saved generation
+//! holding hnsw_rs's own dump (`*.hnsw.graph`, `*.hnsw.data`) and our `slots` manifest
+//! (node ids, fingerprints, sizes and checksums of both dump files), and a `CURRENT` file
+//! naming the live generation, replaced by rename after everything it names is synced. A
+//! crash mid-save leaves the previous generation current. The checksums are verified
+//! before hnsw_rs reads a dump: its loader exits the process on some malformed input.
+
+use super::BuildDistance;
+use hnsw_rs::hnswio::HnswIo;
+use hnsw_rs::prelude::{AnnT, Hnsw};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use strata_api::Distance;
+
+/// Bumped when the manifest's meaning changes; other versions are ignored (rebuilt).
+const FORMAT: u32 = 1;
+/// The dump's base name inside a generation folder.
+const BASENAME: &str = "graph";
+const MANIFEST: &str = "slots";
+const CURRENT: &str = "CURRENT";
+
+/// The graph of a namespace as hnsw_rs holds it.
+pub type HnswGraph = Hnsw<'static, f32, BuildDistance>;
+
+/// Which node each point of a saved graph stands for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    format: u32,
+    /// The namespace's distance (the graph is meaningless under another).
+    pub distance: Distance,
+    /// The vectors' dimension.
+    pub dim: u32,
+    /// Point `i` (hnsw_rs origin id `i`) is the vector of node `node_ids[i]` ...
+    pub node_ids: Vec<String>,
+    /// ... whose [`fingerprint`] was `fingerprints[i]`.
+    pub fingerprints: Vec<u64>,
+    files: Vec<FileSum>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct FileSum {
+    name: String,
+    len: u64,
+    sum: u64,
+}
+
+/// A saved graph, loaded.
+pub struct Loaded {
+    /// hnsw_rs's graph, ready to take more points.
+    pub hnsw: HnswGraph,
+    /// Who its points are.
+    pub manifest: Manifest,
+}
+
+/// A 64-bit fingerprint of a vector's exact components.
+pub fn fingerprint(v: &[f32]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for x in v {
+        h = (h ^ u64::from(x.to_bits())).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The folder of `namespace`'s saved graphs under `dir`.
+pub fn namespace_dir(dir: &Path, namespace: &str) -> PathBuf {
+    let hex: String = namespace.bytes().map(|b| format!("{b:02x}")).collect();
+    dir.join(format!("ns-{hex}"))
+}
+
+fn checksum(path: &Path) -> io::Result<FileSum> {
+    let mut file = io::BufReader::with_capacity(1 << 20, fs::File::open(path)?);
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut h, mut len) = (0xcbf2_9ce4_8422_2325u64, 0u64);
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        len += n as u64;
+        for chunk in buf[..n].chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(FileSum { name, len, sum: h })
+}
+
+fn sync_file(path: &Path) -> io::Result<()> {
+    fs::File::open(path)?.sync_all()
+}
+
+/// Saves `hnsw`, whose points are named by `manifest`, as the current generation of `ns_dir`.
+pub fn save(ns_dir: &Path, hnsw: &HnswGraph, mut manifest: Manifest) -> io::Result<()> {
+    fs::create_dir_all(ns_dir)?;
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let generation = format!("gen-{nanos:x}");
+    let gen_dir = ns_dir.join(&generation);
+    fs::create_dir(&gen_dir)?;
+    let written = (|| {
+        let dumped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hnsw.file_dump(&gen_dir, BASENAME)))
+            .map_err(|_| io::Error::other("hnsw_rs panicked while dumping"))?
+            .map_err(|e| io::Error::other(format!("hnsw_rs dump: {e}")))?;
+        if dumped != BASENAME {
+            return Err(io::Error::other(format!("hnsw_rs dumped under {dumped:?}")));
+        }
+        manifest.format = FORMAT;
+        manifest.files = Vec::new();
+        for ext in ["hnsw.graph", "hnsw.data"] {
+            let path = gen_dir.join(format!("{BASENAME}.{ext}"));
+            sync_file(&path)?;
+            manifest.files.push(checksum(&path)?);
+        }
+        let bytes = rmp_serde::to_vec_named(&manifest).map_err(io::Error::other)?;
+        let mut f = fs::File::create(gen_dir.join(MANIFEST))?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        let tmp = ns_dir.join("CURRENT.tmp");
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(generation.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, ns_dir.join(CURRENT))?;
+        fs::File::open(ns_dir)?.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_dir_all(&gen_dir);
+        return Err(e);
+    }
+    // Older generations are garbage now.
+    for entry in fs::read_dir(ns_dir)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("gen-") && name != generation.as_str() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// A new manifest (sums are filled in by [`save`]).
+pub fn manifest(distance: Distance, dim: u32, names: &[(Arc<str>, u64)]) -> Manifest {
+    Manifest {
+        format: FORMAT,
+        distance,
+        dim,
+        node_ids: names.iter().map(|(n, _)| n.to_string()).collect(),
+        fingerprints: names.iter().map(|(_, f)| *f).collect(),
+        files: Vec::new(),
+    }
+}
+
+/// Loads the current saved graph of `ns_dir` if there is one for `distance` and `dim`;
+/// anything missing, stale in format, or damaged answers why (the caller rebuilds).
+pub fn load(ns_dir: &Path, distance: Distance, dim: u32) -> io::Result<Option<Loaded>> {
+    let generation = match fs::read_to_string(ns_dir.join(CURRENT)) {
+        Ok(g) => g,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let gen_dir = ns_dir.join(generation.trim());
+    let manifest: Manifest = rmp_serde::from_slice(&fs::read(gen_dir.join(MANIFEST))?)
+        .map_err(|e| io::Error::other(format!("manifest: {e}")))?;
+    if manifest.format != FORMAT || manifest.distance != distance || manifest.dim != dim {
+        return Ok(None);
+    }
+    if manifest.node_ids.len() != manifest.fingerprints.len() || manifest.files.len() != 2 {
+        return Err(io::Error::other("manifest lists are inconsistent"));
+    }
+    for expected in &manifest.files {
+        let found = checksum(&gen_dir.join(&expected.name))?;
+        if found.len != expected.len || found.sum != expected.sum {
+            return Err(io::Error::other(format!("{} does not match its checksum", expected.name)));
+        }
+    }
+    // The reloaded graph borrows its loader for its whole life, and ours lives as long as
+    // the namespace: the loader (a path and options, the data being copied) is leaked.
+    let io: &'static HnswIo = Box::leak(Box::new(HnswIo::new(&gen_dir, BASENAME)));
+    let hnsw =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| io.load_hnsw_with_dist(BuildDistance(distance))))
+            .map_err(|_| io::Error::other("hnsw_rs panicked while loading"))?
+            .map_err(|e| io::Error::other(format!("hnsw_rs load: {e}")))?;
+    if hnsw.get_nb_point() != manifest.node_ids.len() {
+        return Err(io::Error::other(format!(
+            "the graph has {} points, its manifest {}",
+            hnsw.get_nb_point(),
+            manifest.node_ids.len()
+        )));
+    }
+    Ok(Some(Loaded { hnsw, manifest }))
+}

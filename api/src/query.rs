@@ -44,6 +44,12 @@ pub enum VectorQuery {
     },
     /// Every namespace's settings → `VectorNamespaces`.
     Namespaces,
+    /// How far the namespace's approximate index has got → `VectorIndexStats` (summed
+    /// over the partitions in a cluster).
+    IndexStats {
+        /// Namespace.
+        namespace: String,
+    },
 }
 
 /// `BaseKVStore` reads.
@@ -185,6 +191,8 @@ pub enum Response {
     VectorRecords(Vec<VectorRecord>),
     /// Vector namespaces.
     VectorNamespaces(Vec<VectorNamespace>),
+    /// A vector namespace's index progress.
+    VectorIndexStats(crate::model::vector::VectorIndexStats),
     /// Ids (of records a write added or removed).
     Ids(Vec<String>),
 }

@@ -135,7 +135,11 @@ pub fn route_query(q: &Query, shard_count: u32) -> ReadRoute {
         Query::Chat(ChatQuery::GetMessages { .. }) | Query::Chat(ChatQuery::GetKeys) => by_ns(CHAT_PLACEMENT),
         Query::Meta(_) => ReadRoute::One(META_GROUP),
         Query::Vector(VectorQuery::Namespaces) => ReadRoute::All,
-        Query::Vector(VectorQuery::Search { namespace, .. } | VectorQuery::GetNodes { namespace, .. }) => {
+        Query::Vector(
+            VectorQuery::Search { namespace, .. }
+            | VectorQuery::GetNodes { namespace, .. }
+            | VectorQuery::IndexStats { namespace },
+        ) => {
             by_ns(&vector_placement(namespace))
         }
     }

@@ -303,6 +303,30 @@ impl Default for VectorStoreQuery {
     }
 }
 
+/// How far a namespace's approximate index has got.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VectorIndexStats {
+    /// Stored vectors.
+    pub vectors: u64,
+    /// Stored vectors not in the searchable HNSW graph yet (searched exactly meanwhile);
+    /// zero for namespaces small enough to be searched exactly only.
+    pub unindexed: u64,
+    /// Replaced or deleted vectors still in the graph (swept by a rebuild).
+    pub tombstones: u64,
+    /// Vectors found in a saved graph when the namespace was last loaded.
+    pub revived: u64,
+}
+
+impl VectorIndexStats {
+    /// Adds another partition's figures.
+    pub fn add(&mut self, other: &VectorIndexStats) {
+        self.vectors += other.vectors;
+        self.unindexed += other.unindexed;
+        self.tombstones += other.tombstones;
+        self.revived += other.revived;
+    }
+}
+
 /// One hit of a search: a node id, its similarity, and what the client needs to return
 /// the node (and, for MMR across partitions, its embedding).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

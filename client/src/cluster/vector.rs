@@ -15,7 +15,7 @@ use futures::future::try_join_all;
 use strata_api::{
     Command, DEFAULT_VECTOR_NAMESPACE, Distance, Error as ApiError, GroupId, IMAGE_VECTOR_NAMESPACE, MetadataFilters,
     Query, ReadConsistency, Response, VectorCommand, VectorHit, VectorNamespace, VectorQuery, VectorQueryMode,
-    VectorRecord, VectorSearch,
+    VectorIndexStats, VectorRecord, VectorSearch,
 };
 use strata_shards::vector::{index, mmr};
 
@@ -263,6 +263,27 @@ impl Cluster {
                 Ok(Response::VectorRecords(out))
             }
             VectorQuery::Search { namespace, search } => self.search(&namespace, *search, consistency).await,
+            VectorQuery::IndexStats { namespace } => {
+                let Some((_, groups)) = self.vector_namespace(&namespace).await? else {
+                    return if implicit(&namespace) {
+                        Ok(Response::VectorIndexStats(VectorIndexStats::default()))
+                    } else {
+                        Err(unknown(&namespace))
+                    };
+                };
+                let reads = groups.iter().map(|g| {
+                    let q = VectorQuery::IndexStats { namespace: namespace.clone() };
+                    self.read_group(*g, Query::Vector(q), consistency)
+                });
+                let mut total = VectorIndexStats::default();
+                for a in try_join_all(reads).await? {
+                    match a {
+                        Response::VectorIndexStats(s) => total.add(&s),
+                        other => return Err(Error::Protocol(format!("index stats answered {other:?}"))),
+                    }
+                }
+                Ok(Response::VectorIndexStats(total))
+            }
         }
     }
 

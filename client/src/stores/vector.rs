@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use strata_api::{
     Command, JsonText, MetadataFilters, Node, Query, ReadConsistency, RelatedNodeInfo, Response, VectorCommand,
-    VectorHit, VectorQuery, VectorRecord, VectorSearch, VectorStoreQuery,
+    VectorHit, VectorIndexStats, VectorQuery, VectorRecord, VectorSearch, VectorStoreQuery,
 };
 
 /// LlamaIndex's `VectorStoreQueryResult`: parallel lists, best first.
@@ -155,6 +155,15 @@ impl VectorStore {
             .iter()
             .map(|r| node_of(&r.node_id, r.node.as_ref(), &r.metadata, r.ref_doc_id.as_deref()))
             .collect()
+    }
+
+    /// How far the namespace's approximate index has got (all partitions together).
+    pub async fn index_stats(&self) -> Result<VectorIndexStats> {
+        let q = VectorQuery::IndexStats { namespace: self.namespace.clone() };
+        match self.backend.query(Query::Vector(q)).await? {
+            Response::VectorIndexStats(s) => Ok(s),
+            other => Err(unexpected("index_stats", &other)),
+        }
     }
 
     /// `query(query)`.

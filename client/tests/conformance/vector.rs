@@ -127,6 +127,8 @@ async fn add_replaces_and_delete_nodes_get_nodes_clear() {
     assert!(hits.similarities.iter().all(|s| (s - 1.0).abs() < 1e-9), "{hits:?}");
     let listed: Vec<String> = vs.get_nodes(None, None).await.expect("all").iter().map(|n| n.id.clone()).collect();
     assert_eq!(listed, ["AF3BE6C4", "7D9CD555", "452D24AB"], "insertion order kept on replace");
+    let stats = vs.index_stats().await.expect("index stats");
+    assert_eq!((stats.vectors, stats.unindexed), (3, 0), "{stats:?}");
 
     let high = filters(vec![("quality", json!("high"), Op::Contains)], FilterCondition::And);
     let got = vs.get_nodes(None, Some(&high)).await.expect("filtered");
@@ -142,6 +144,7 @@ async fn add_replaces_and_delete_nodes_get_nodes_clear() {
     vs.add(&three_nodes()).await.expect("add again");
     vs.clear().await.expect("clear");
     assert!(vs.query(&q(3, None)).await.expect("query").ids.is_empty());
+    assert_eq!(vs.index_stats().await.expect("index stats").vectors, 0);
 }
 
 #[tokio::test]

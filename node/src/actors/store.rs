@@ -98,7 +98,9 @@ fn check_read(kind: StoreKind, group: GroupId, query: &Query, map: &ShardMap) ->
     }
     if let Query::Vector(q) = query {
         let ns = match q {
-            VectorQuery::Search { namespace, .. } | VectorQuery::GetNodes { namespace, .. } => Some(namespace.as_str()),
+            VectorQuery::Search { namespace, .. }
+            | VectorQuery::GetNodes { namespace, .. }
+            | VectorQuery::IndexStats { namespace } => Some(namespace.as_str()),
             VectorQuery::Namespaces => None,
         };
         return check_vector_group(map, group, ns);

@@ -349,6 +349,23 @@ impl NamespaceIndex {
         self.revived
     }
 
+    /// The index's progress.
+    pub fn stats(&self) -> strata_api::VectorIndexStats {
+        let unindexed = match &self.ann {
+            Some(ann) => {
+                let covered = ann.graph().map_or(0, |g| g.covered as usize);
+                self.slots.iter().skip(covered).filter(|s| s.alive).count()
+            }
+            None => 0,
+        };
+        strata_api::VectorIndexStats {
+            vectors: self.len() as u64,
+            unindexed: unindexed as u64,
+            tombstones: self.dead as u64,
+            revived: self.revived as u64,
+        }
+    }
+
     /// How many slots the searchable graph covers now.
     pub fn graph_covered(&self) -> u32 {
         self.ann.as_ref().and_then(Ann::graph).map_or(0, |g| g.covered)

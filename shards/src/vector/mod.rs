@@ -339,6 +339,10 @@ impl Indexes {
 pub fn query(tree: &sled::Tree, indexes: &Indexes, q: &VectorQuery) -> Result<Response> {
     match q {
         VectorQuery::Namespaces => Ok(Response::VectorNamespaces(namespaces(tree)?)),
+        VectorQuery::IndexStats { namespace } => {
+            require(tree, namespace)?;
+            Ok(Response::VectorIndexStats(indexes.get(namespace).map(NamespaceIndex::stats).unwrap_or_default()))
+        }
         VectorQuery::GetNodes { namespace, node_ids, filters } => {
             require(tree, namespace)?;
             get_nodes(tree, namespace, node_ids.as_deref(), filters.as_ref())

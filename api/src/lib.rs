@@ -37,8 +37,8 @@ pub use json::JsonText;
 pub use model::{
     ChatMessage, ContentBlock, DEFAULT_VECTOR_NAMESPACE, Distance, FILTER_VIEW_KEYS, FilterCondition, FilterItem,
     FilterOperator, IMAGE_VECTOR_NAMESPACE, IndexStruct, MessageRole, Metadata, MetadataFilter, MetadataFilters, Node,
-    NodeBody, NodeRelationship, ObjectType, RefDocInfo, Related, RelatedNodeInfo, VectorHit, VectorIndexStats, VectorNamespace,
-    VectorQueryMode, VectorRecord, VectorSearch, VectorStoreQuery, filter_view,
+    NodeBody, NodeRelationship, ObjectType, RefDocInfo, Related, RelatedNodeInfo, VectorHit, VectorIndexStats,
+    VectorNamespace, VectorQueryMode, VectorRecord, VectorSearch, VectorStoreQuery, filter_view,
 };
 pub use query::{ChatQuery, DocstoreQuery, IndexStoreQuery, KvQuery, Query, Response, VectorQuery};
 

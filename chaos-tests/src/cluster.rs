@@ -55,6 +55,11 @@ impl NodeProc {
     pub fn is_running(&self) -> bool {
         self.child.is_some()
     }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
 }
 
 /// Several node processes forming one cluster.

@@ -139,9 +139,7 @@ pub fn route_query(q: &Query, shard_count: u32) -> ReadRoute {
             VectorQuery::Search { namespace, .. }
             | VectorQuery::GetNodes { namespace, .. }
             | VectorQuery::IndexStats { namespace },
-        ) => {
-            by_ns(&vector_placement(namespace))
-        }
+        ) => by_ns(&vector_placement(namespace)),
     }
 }
 

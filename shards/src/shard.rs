@@ -227,8 +227,8 @@ impl Shard {
             Query::Chat(q) => chat::query(r, q),
             Query::Meta(q) => meta::query(r, q),
             Query::Vector(q) => {
-                if let strata_api::VectorQuery::Search { namespace, .. } | strata_api::VectorQuery::IndexStats { namespace } =
-                    q
+                if let strata_api::VectorQuery::Search { namespace, .. }
+                | strata_api::VectorQuery::IndexStats { namespace } = q
                 {
                     let loaded = self.vectors.read().unwrap_or_else(|p| p.into_inner()).get(namespace).is_some();
                     if !loaded {

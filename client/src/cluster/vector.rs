@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use futures::future::try_join_all;
 use strata_api::{
     Command, DEFAULT_VECTOR_NAMESPACE, Distance, Error as ApiError, GroupId, IMAGE_VECTOR_NAMESPACE, MetadataFilters,
-    Query, ReadConsistency, Response, VectorCommand, VectorHit, VectorNamespace, VectorQuery, VectorQueryMode,
-    VectorIndexStats, VectorRecord, VectorSearch,
+    Query, ReadConsistency, Response, VectorCommand, VectorHit, VectorIndexStats, VectorNamespace, VectorQuery,
+    VectorQueryMode, VectorRecord, VectorSearch,
 };
 use strata_shards::vector::{index, mmr};
 

@@ -13,12 +13,14 @@
 //! | [`ann`] | the HNSW graph: built by hnsw_rs on its own thread, searched by our loop |
 //! | [`simd`] | the dot product kernel, picked at run time |
 //! | [`mmr`] | LlamaIndex's MMR |
+//! | [`quant`] | 8-bit codes of the vectors, for the graph walk |
 //! | [`record`] | the stored form of a record |
 
 pub mod ann;
 pub mod filter;
 pub mod index;
 pub mod mmr;
+pub mod quant;
 pub mod record;
 pub mod simd;
 

@@ -4,46 +4,50 @@
 
 use std::sync::OnceLock;
 
-type Kernel = fn(&[f32], &[f32]) -> f32;
+/// A dot-product kernel over f32 and `T` components.
+type Kernel<T> = fn(&[f32], &[T]) -> f32;
 
 /// `a · b` in f32 (the slices have the same length).
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    static KERNEL: OnceLock<Kernel> = OnceLock::new();
-    (KERNEL.get_or_init(pick))(a, b)
+    static KERNEL: OnceLock<Kernel<f32>> = OnceLock::new();
+    (KERNEL.get_or_init(|| if avx2_fma() { dot_avx2_dispatch } else { dot_portable }))(a, b)
+}
+
+/// `a · codes` where `codes` are 8-bit components ([`super::quant`]), in f32.
+pub fn dot_i8(a: &[f32], codes: &[i8]) -> f32 {
+    static KERNEL: OnceLock<Kernel<i8>> = OnceLock::new();
+    (KERNEL.get_or_init(|| if avx2_fma() { dot_i8_avx2_dispatch } else { dot_portable }))(a, codes)
+}
+
+/// Whether this CPU has AVX2 and FMA.
+fn avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        return true;
+    }
+    false
 }
 
 /// The name of the kernel in use (for benchmark reports).
 pub fn kernel_name() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        return "avx2+fma";
-    }
-    "portable"
-}
-
-fn pick() -> Kernel {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        return dot_avx2_dispatch;
-    }
-    dot_portable
+    if avx2_fma() { "avx2+fma" } else { "portable" }
 }
 
 /// Sixteen independent lanes so the compiler keeps the adds in vector registers.
 #[inline(always)]
-fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+fn dot_lanes<T: Copy + Into<f32>>(a: &[f32], b: &[T]) -> f32 {
     const LANES: usize = 16;
     let mut acc = [0.0f32; LANES];
     let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
         for i in 0..LANES {
-            acc[i] = x[i].mul_add(y[i], acc[i]);
+            acc[i] = x[i].mul_add(y[i].into(), acc[i]);
         }
     }
     let mut tail = 0.0f32;
     for (x, y) in ra.iter().zip(rb) {
-        tail = x.mul_add(*y, tail);
+        tail = x.mul_add((*y).into(), tail);
     }
     let mut sum = 0.0f32;
     for v in acc {
@@ -52,23 +56,65 @@ fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
     sum + tail
 }
 
-fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+fn dot_portable<T: Copy + Into<f32>>(a: &[f32], b: &[T]) -> f32 {
     // Without FMA in the target, `mul_add` would be a slow libm call: multiply and add.
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    a.iter().zip(b).map(|(x, y)| x * (*y).into()).sum()
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+fn dot_avx2<T: Copy + Into<f32>>(a: &[f32], b: &[T]) -> f32 {
     dot_lanes(a, b)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 fn dot_avx2_dispatch(a: &[f32], b: &[f32]) -> f32 {
-    // SAFETY: `pick` hands this kernel out only after `is_x86_feature_detected!` found
+    // SAFETY: `dot` hands this kernel out only after `is_x86_feature_detected!` found
     // both AVX2 and FMA on this CPU; `dot_avx2` itself is safe Rust (no pointers).
     unsafe { dot_avx2(a, b) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn dot_i8_avx2_dispatch(a: &[f32], codes: &[i8]) -> f32 {
+    // SAFETY: as `dot_avx2_dispatch`.
+    unsafe { dot_avx2(a, codes) }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn dot_avx2_dispatch(a: &[f32], b: &[f32]) -> f32 {
+    dot_portable(a, b)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn dot_i8_avx2_dispatch(a: &[f32], codes: &[i8]) -> f32 {
+    dot_portable(a, codes)
+}
+
+/// Asks the CPU to start loading `data` into its caches (a hint: it never faults, and
+/// does nothing where there is no prefetch instruction).
+#[inline]
+pub fn prefetch<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start = data.as_ptr().cast::<i8>();
+        for offset in (0..std::mem::size_of_val(data)).step_by(64) {
+            prefetch_line(start.wrapping_add(offset));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+fn prefetch_line(p: *const i8) {
+    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+    // SAFETY: a prefetch is a hint that never faults and reads nothing into the program,
+    // whatever the address; SSE (which has it) is part of every x86_64 CPU.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(p) }
 }
 
 #[cfg(test)]
@@ -81,6 +127,11 @@ mod tests {
             let a: Vec<f32> = (0..len).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
             let b: Vec<f32> = (0..len).map(|i| ((i * 13 % 17) as f32 - 8.0) / 9.0).collect();
             let exact: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+            let codes: Vec<i8> = (0..len).map(|i| ((i * 13 % 17) as i8) - 8).collect();
+            let exact_i8: f64 = a.iter().zip(&codes).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+            for (name, got) in [("i8 dispatch", dot_i8(&a, &codes)), ("i8 portable", dot_portable(&a, &codes))] {
+                assert!((f64::from(got) - exact_i8).abs() < 1e-3 * (1.0 + exact_i8.abs()), "{name} len {len}");
+            }
             for (name, got) in
                 [("dispatch", dot(&a, &b)), ("portable", dot_portable(&a, &b)), ("lanes", dot_lanes(&a, &b))]
             {

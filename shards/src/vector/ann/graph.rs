@@ -10,6 +10,9 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
+/// How many neighbours ahead of the one being measured are being fetched.
+const AHEAD: usize = 2;
+
 /// A distance in a heap: ordered by value (distances are never NaN here: the vectors
 /// are finite and checked when stored).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -88,8 +91,16 @@ impl Graph {
     }
 
     /// The `ef` nearest slots that `accept` lets through, nearest first, by `distance`.
-    /// Rejected slots are still walked through (they connect the graph).
-    pub fn search(&self, distance: &dyn Fn(u32) -> f32, ef: usize, accept: &dyn Fn(u32) -> bool) -> Vec<(Dist, u32)> {
+    /// Rejected slots are still walked through (they connect the graph). `warm(slot)` is
+    /// called on each neighbour about to be measured, before any of them is: loading the
+    /// start of every vector first lets the CPU fetch them from memory in parallel.
+    pub fn search(
+        &self,
+        distance: &dyn Fn(u32) -> f32,
+        warm: &dyn Fn(u32),
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<(Dist, u32)> {
         let Some(mut entry) = self.entry else { return Vec::new() };
         let mut d_entry = Dist(distance(entry));
         for layer in self.upper.iter().rev() {
@@ -120,9 +131,20 @@ impl Graph {
                 if results.len() >= ef && results.peek().is_some_and(|(worst, _)| d > *worst) {
                     break;
                 }
+                let mut fresh = [0u32; 64];
+                let mut count = 0;
                 for &n in self.neighbours0(slot) {
-                    if !visited.mark(n, epoch) {
-                        continue;
+                    if count < fresh.len() && visited.mark(n, epoch) {
+                        fresh[count] = n;
+                        count += 1;
+                    }
+                }
+                for &n in fresh.iter().take(count.min(AHEAD)) {
+                    warm(n);
+                }
+                for (i, &n) in fresh[..count].iter().enumerate() {
+                    if let Some(&next) = fresh[..count].get(i + AHEAD) {
+                        warm(next);
                     }
                     let dn = Dist(distance(n));
                     let worst = results.peek().map(|(w, _)| *w);

@@ -160,12 +160,18 @@ impl Builder {
         self.names.len() as u32
     }
 
+    /// Whether the graph has grown enough since the last save to save again.
+    fn grown(&self) -> bool {
+        f64::from(self.covered()) >= f64::from(self.saved_upto) * (1.0 + SAVE_GROWTH) + 1.0
+    }
+
     fn run(mut self, rx: mpsc::Receiver<Job>, published: &Published) {
         let mut published_upto =
             published.graph.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |g| g.covered);
         loop {
-            // With points not yet published, wait only a little: an idle builder publishes.
-            let pending = self.covered() > published_upto;
+            // With points not yet published or saved, wait only a little: an idle builder
+            // publishes and saves.
+            let pending = self.covered() > published_upto || (self.save_to.is_some() && self.grown());
             let wait = if pending { IDLE_PUBLISH } else { Duration::from_secs(3600) };
             let mut inserts = Vec::new();
             let mut waiters: Vec<Option<mpsc::Sender<bool>>> = Vec::new();
@@ -196,8 +202,7 @@ impl Builder {
                 published.changed.notify_all();
                 published_upto = self.covered();
             }
-            let grown = f64::from(self.covered()) >= f64::from(self.saved_upto) * (1.0 + SAVE_GROWTH) + 1.0;
-            if !waiters.is_empty() || (idle && grown) {
+            if !waiters.is_empty() || (idle && self.grown()) {
                 let ok = self.save();
                 for waiter in waiters.into_iter().flatten() {
                     let _ = waiter.send(ok);

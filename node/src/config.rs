@@ -67,6 +67,10 @@ pub struct RaftSettings {
     pub keep_entries_after_snapshot: u64,
     /// Deadline of one snapshot chunk transfer.
     pub install_snapshot_timeout_ms: u64,
+    /// The most log entries one append to a follower carries. openraft gives an append a
+    /// heartbeat interval to complete and resends it whole after that, so appends must
+    /// stay small: an entry may hold thousands of vectors.
+    pub max_append_entries: u64,
 }
 
 impl Default for Config {
@@ -95,6 +99,7 @@ impl Default for RaftSettings {
             snapshot_after_entries: 5000,
             keep_entries_after_snapshot: 1000,
             install_snapshot_timeout_ms: 10_000,
+            max_append_entries: 8,
         }
     }
 }
@@ -160,6 +165,7 @@ impl Config {
             install_snapshot_timeout: r.install_snapshot_timeout_ms,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(r.snapshot_after_entries),
             max_in_snapshot_log_to_keep: r.keep_entries_after_snapshot,
+            max_payload_entries: r.max_append_entries,
             ..Default::default()
         }
     }

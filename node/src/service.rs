@@ -199,6 +199,7 @@ impl ClientListener {
                 },
                 conn = self.listener.next() => {
                     let Some(Ok(transport)) = conn else { continue };
+                    let _ = transport.get_ref().set_nodelay(true);
                     let service = service.clone();
                     tokio::spawn(BaseChannel::with_defaults(transport).execute(service.serve()).for_each(|f| async {
                         tokio::spawn(f);
@@ -218,6 +219,10 @@ impl ClientListener {
         let service = Service { ctx };
         self.listener
             .filter_map(|r| future::ready(r.ok()))
+            .inspect(|t| {
+                // Answers go out at once (Nagle would hold one back behind another).
+                let _ = t.get_ref().set_nodelay(true);
+            })
             .map(BaseChannel::with_defaults)
             .for_each(move |channel| {
                 let service = service.clone();

@@ -1,6 +1,7 @@
 //! The data model: LlamaIndex's nodes, ref-doc info, index structs and chat messages.
 
 pub mod chat;
+pub mod f32_bytes;
 pub mod hash;
 pub mod index_struct;
 pub mod node;

@@ -43,6 +43,7 @@ pub struct VectorRecord {
     /// The node id.
     pub node_id: String,
     /// The embedding.
+    #[serde(with = "super::f32_bytes")]
     pub embedding: Vec<f32>,
     /// The node's source document (`None` is LlamaIndex's `"None"`).
     pub ref_doc_id: Option<String>,
@@ -342,6 +343,7 @@ pub struct VectorHit {
     /// The source document.
     pub ref_doc_id: Option<String>,
     /// The embedding, when the search asked for it.
+    #[serde(default, with = "super::f32_bytes::option")]
     pub embedding: Option<Vec<f32>>,
 }
 

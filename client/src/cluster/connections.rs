@@ -30,6 +30,9 @@ impl Connections {
         let transport = tokio::time::timeout(CONNECT_TIMEOUT, connect)
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connecting to {addr}")))??;
+        // Requests are small and answered at once: Nagle's delay (with the peer's delayed
+        // ACK) would add up to 40 ms to the second of two requests in flight.
+        transport.get_ref().set_nodelay(true)?;
         let mut config = tarpc::client::Config::default();
         config.max_in_flight_requests = 4096;
         let client = StrataServiceClient::new(config, transport).spawn();

@@ -34,6 +34,7 @@ impl PeerPool {
         let transport = tokio::time::timeout(Duration::from_secs(2), connect)
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connecting to {addr}")))??;
+        transport.get_ref().set_nodelay(true)?; // see strata_client's connections
         let client = RaftPeerClient::new(tarpc::client::Config::default(), transport).spawn();
         self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(addr.to_string(), client.clone());
         Ok(client)

@@ -105,6 +105,9 @@ impl PeerListener {
         let server = PeerServer { registry };
         self.listener
             .filter_map(|r| future::ready(r.ok()))
+            .inspect(|t| {
+                let _ = t.get_ref().set_nodelay(true); // answers go out at once
+            })
             .map(BaseChannel::with_defaults)
             .for_each(move |channel| {
                 let server = server.clone();

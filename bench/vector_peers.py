@@ -32,7 +32,8 @@ def row(system, name, build, rec, qps, p99, cqps, mem, note):
     b = "–" if build is None else f"{build:.1f}"
     m = "–" if mem is None else f"{mem:.0f}"
     c = "–" if cqps is None else f"{cqps:.0f}"
-    print(f"| {system} | {name} | {b} | {rec:.3f} | {qps:.0f} | {p99 * 1e3:.2f} | {c} | {m} | {note} |", flush=True)
+    q = f"{qps:.2f}" if qps < 10 else f"{qps:.0f}"
+    print(f"| {system} | {name} | {b} | {rec:.3f} | {q} | {p99 * 1e3:.2f} | {c} | {m} | {note} |", flush=True)
 
 
 def single(search, queries):

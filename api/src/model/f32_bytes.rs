@@ -35,7 +35,7 @@ impl<'de> Visitor<'de> for F32s {
     }
 
     fn visit_bytes<E: Error>(self, b: &[u8]) -> Result<Vec<f32>, E> {
-        if b.len() % 4 != 0 {
+        if !b.len().is_multiple_of(4) {
             return Err(E::custom(format!("{} bytes is not a whole number of f32", b.len())));
         }
         Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())

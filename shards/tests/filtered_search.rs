@@ -15,27 +15,19 @@ use strata_api::{
 };
 use strata_shards::vector::index::{NamespaceIndex, Restriction};
 
+mod common;
+use common::Rng;
+
 const N: usize = 6_000;
 const DIM: usize = 32;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    }
-}
 
 fn metadata(i: usize) -> Value {
     let mut m = json!({
         "i": i,
         "cat": format!("c{}", i % 10),
         "tags": [format!("t{}", i % 7), format!("u{}", i % 3), format!("v{}", i % 20)],
-        "kind": if i % 10 == 0 { "doc" } else { "chunk" },
-        "flags": if i % 10 == 0 { json!(["a"]) } else { json!(["a", "b"]) },
+        "kind": if i.is_multiple_of(10) { "doc" } else { "chunk" },
+        "flags": if i.is_multiple_of(10) { json!(["a"]) } else { json!(["a", "b"]) },
         "score": (i % 100) as f64 / 10.0,
         "title": format!("Item {i} of {}", ["Alpha", "beta", "GAMMA"][i % 3]),
     });
@@ -44,7 +36,7 @@ fn metadata(i: usize) -> Value {
         1 => {}
         _ => m["note"] = json!("x"),
     }
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         m["extra"] = json!("e");
     }
     m
@@ -143,16 +135,12 @@ fn cases() -> Vec<(&'static str, MetadataFilters, MetadataFilters)> {
 fn every_operator_and_nesting_matches_the_exact_filtered_scan() {
     let mut rng = Rng(0x0f11_7e45_0000_0001);
     let centres: Vec<Vec<f32>> = (0..60).map(|_| (0..DIM).map(|_| 2.0 * rng.next()).collect()).collect();
-    let draw = |rng: &mut Rng| -> Vec<f32> {
-        let c = &centres[(rng.0 % centres.len() as u64) as usize];
-        c.iter().map(|x| x + 0.4 * rng.next()).collect()
-    };
     let mut ix = NamespaceIndex::new(DIM, Distance::Cosine);
     for i in 0..N {
         let m = metadata(i);
         let record = VectorRecord {
             node_id: format!("n{i}"),
-            embedding: draw(&mut rng),
+            embedding: rng.clustered(&centres, 0.4),
             ref_doc_id: None,
             metadata: JsonText::from_map(m.as_object().expect("object")),
             node: None,
@@ -160,7 +148,7 @@ fn every_operator_and_nesting_matches_the_exact_filtered_scan() {
         ix.upsert(&record, i as u64).expect("upsert");
     }
     assert!(ix.wait_indexed(Duration::from_secs(600)), "the graph covers every vector");
-    let queries: Vec<Vec<f32>> = (0..20).map(|_| draw(&mut rng)).collect();
+    let queries: Vec<Vec<f32>> = (0..20).map(|_| rng.clustered(&centres, 0.4)).collect();
     let id = |ix: &NamespaceIndex, slot: u32| ix.slots()[slot as usize].node_id.to_string();
 
     for (name, selective, broad) in cases() {

@@ -13,28 +13,13 @@ use strata_api::{
 };
 use strata_shards::Shard;
 
+mod common;
+use common::Rng;
+
 const NS: &str = "docs";
 const DIM: usize = 24;
 const N: usize = 6_000;
 const WAIT: Duration = Duration::from_secs(300);
-
-/// A seeded generator (xorshift), so the data is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    }
-
-    /// Clustered vectors, like real embeddings: one of 40 centres plus noise.
-    fn vector(&mut self, centres: &[Vec<f32>]) -> Vec<f32> {
-        let c = &centres[(self.0 % centres.len() as u64) as usize];
-        c.iter().map(|x| x + 0.3 * self.next()).collect()
-    }
-}
 
 fn record(id: &str, embedding: Vec<f32>) -> VectorRecord {
     VectorRecord {
@@ -98,14 +83,14 @@ fn build(dir: &Path) -> World {
     let mut live = std::collections::BTreeMap::new();
     let mut records = Vec::new();
     for i in 0..N {
-        let v = rng.vector(&centres);
+        let v = rng.clustered(&centres, 0.3);
         live.insert(format!("n{i}"), v.clone());
         records.push(record(&format!("n{i}"), v));
     }
     for chunk in records.chunks(1000) {
         apply(&shard, VectorCommand::Add { namespace: NS.into(), records: chunk.to_vec() });
     }
-    let queries: Vec<Vec<f32>> = (0..30).map(|_| rng.vector(&centres)).collect();
+    let queries: Vec<Vec<f32>> = (0..30).map(|_| rng.clustered(&centres, 0.3)).collect();
     search(&shard, &queries[0], 10); // loads the namespace and starts its graph
     let indexed = shard.with_vector_index(NS, |ix| ix.expect("loaded").wait_indexed(WAIT)).expect("index");
     assert!(indexed, "the graph covers every vector");
@@ -131,13 +116,13 @@ fn build(dir: &Path) -> World {
     let mut changed = Vec::new();
     for i in 0..50 {
         let id = format!("n{}", i * 7 + 3);
-        let v = rng.vector(&centres);
+        let v = rng.clustered(&centres, 0.3);
         live.insert(id.clone(), v.clone());
         changed.push(record(&id, v));
     }
     for i in 0..200 {
         let id = format!("new{i}");
-        let v = rng.vector(&centres);
+        let v = rng.clustered(&centres, 0.3);
         live.insert(id.clone(), v.clone());
         changed.push(record(&id, v));
     }

@@ -635,18 +635,10 @@ impl NamespaceIndex {
             found.truncate(want.max(EF_SEARCH));
         }
         let mut candidates: Vec<u32> = found.into_iter().map(|(_, s)| s).collect();
-        Ok(match mmr {
-            None => self.top_k(query, &candidates, k),
-            Some(lambda) => {
-                candidates.sort_by_key(|s| self.slots[*s as usize].seq);
-                let qn = norm64(query);
-                let sims: Vec<f64> = candidates.iter().map(|s| self.score(query, qn, *s)).collect();
-                mmr::select(&sims, k, lambda, |i, j| self.pair_similarity(candidates[i], candidates[j]))
-                    .into_iter()
-                    .map(|(i, score)| Scored { slot: candidates[i], similarity: score })
-                    .collect()
-            }
-        })
+        if mmr.is_some() {
+            candidates.sort_by_key(|s| self.slots[*s as usize].seq);
+        }
+        Ok(self.rank(query, &candidates, k, mmr))
     }
 
     /// Exact search: the top `k` allowed vectors (or LlamaIndex's MMR over all allowed
@@ -659,8 +651,14 @@ impl NamespaceIndex {
         mmr: Option<f64>,
     ) -> Result<Vec<Scored>, Error> {
         let candidates = self.allowed(restriction)?;
-        Ok(match mmr {
-            None => self.top_k(query, &candidates, k),
+        Ok(self.rank(query, &candidates, k, mmr))
+    }
+
+    /// The top `k` of `candidates` by exact similarity, or LlamaIndex's MMR (λ = `mmr`)
+    /// over them, in which case they come in insertion order (MMR breaks ties by it).
+    fn rank(&self, query: &[f32], candidates: &[u32], k: usize, mmr: Option<f64>) -> Vec<Scored> {
+        match mmr {
+            None => self.top_k(query, candidates, k),
             Some(lambda) => {
                 let qn = norm64(query);
                 let sims: Vec<f64> = candidates.iter().map(|s| self.score(query, qn, *s)).collect();
@@ -669,6 +667,6 @@ impl NamespaceIndex {
                     .map(|(i, score)| Scored { slot: candidates[i], similarity: score })
                     .collect()
             }
-        })
+        }
     }
 }

@@ -1,0 +1,21 @@
+//! Seeded test data shared by the vector tests.
+
+/// A seeded generator (xorshift), so the data is the same on every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A value in [-0.5, 0.5).
+    pub fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+
+    /// A clustered vector, like real embeddings: one of `centres` plus uniform noise of
+    /// width `noise`.
+    pub fn clustered(&mut self, centres: &[Vec<f32>], noise: f32) -> Vec<f32> {
+        let c = &centres[(self.0 % centres.len() as u64) as usize];
+        c.iter().map(|x| x + noise * self.next()).collect()
+    }
+}

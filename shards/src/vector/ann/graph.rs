@@ -2,16 +2,26 @@
 //!
 //! hnsw_rs builds a good graph, but its own search is several times slower than
 //! hnswlib's (per-neighbour locks, `Arc` clones, a hashed visited set), so queries walk
-//! this copy instead: layer 0 as one CSR array of slot numbers, upper layers as small
-//! maps, an epoch-stamped visited array reused per thread, and `(distance, slot)` heaps.
+//! this copy instead. Layer 0 is one array of fixed-size blocks, one per slot, each
+//! holding what a walk reads about that slot: its 8-bit codes ([`super::super::quant`]),
+//! a distance term, and its neighbours, so measuring a slot and later expanding it touch
+//! one region of memory (hnswlib's layout, with a quarter of the vector bytes). Upper
+//! layers are small maps; the visited set is an epoch-stamped array reused per thread.
 
+use crate::vector::quant::{PreparedQuery, Quantizer};
+use crate::vector::simd;
 use hnsw_rs::prelude::Hnsw;
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use strata_api::Distance;
 
 /// How many neighbours ahead of the one being measured are being fetched.
 const AHEAD: usize = 2;
+/// Vectors the quantiser's scales are fitted to (the first slots).
+const QUANT_SAMPLE: usize = 4_096;
+/// Blocks are padded to whole cache lines.
+const LINE: usize = 64;
 
 /// A distance in a heap: ordered by value (distances are never NaN here: the vectors
 /// are finite and checked when stored).
@@ -32,24 +42,40 @@ impl Ord for Dist {
     }
 }
 
+/// A query ready to be measured against the graph's codes.
+pub struct GraphQuery {
+    prepared: PreparedQuery,
+    /// `|q|²` for L2 (else 0).
+    query_sq: f32,
+}
+
 /// The searchable copy of a graph over slots `0..covered`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Graph {
     /// Slots `0..covered` are in the graph.
     pub covered: u32,
-    offsets0: Vec<u32>,
-    adjacency0: Vec<u32>,
+    distance: Distance,
+    dim: usize,
+    /// Neighbours a block has room for.
+    degree: usize,
+    /// Bytes per block: `[term: f32][codes: dim × u8][count: u32][neighbours: degree × u32]`,
+    /// padded to whole cache lines.
+    block: usize,
+    blocks: Vec<u8>,
     upper: Vec<HashMap<u32, Vec<u32>>>,
     entry: Option<u32>,
+    quantizer: Quantizer,
 }
 
 impl Graph {
-    /// Copies `hnsw`'s graph, whose points are slots `0..covered`.
-    pub fn export<D>(hnsw: &Hnsw<'static, f32, D>, covered: u32) -> Self
+    /// Copies `hnsw`'s graph, whose points are slots `0..covered` (vectors as the builder
+    /// got them: unit length for cosine), for searches under `distance`.
+    pub fn export<D>(hnsw: &Hnsw<'static, f32, D>, covered: u32, distance: Distance) -> Self
     where
         D: hnsw_rs::anndists::dist::Distance<f32> + Send + Sync,
     {
         let n = covered as usize;
+        let mut points = vec![None; n];
         let mut layer0: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut upper: Vec<HashMap<u32, Vec<u32>>> = Vec::new();
         let mut entry: Option<(u8, u32)> = None;
@@ -74,33 +100,84 @@ impl Graph {
                     upper[layer - 1].insert(slot as u32, ids);
                 }
             }
+            points[slot] = Some(point);
         }
-        let mut offsets0 = Vec::with_capacity(n + 1);
-        let mut adjacency0 = Vec::with_capacity(layer0.iter().map(Vec::len).sum());
-        offsets0.push(0);
-        for ids in layer0 {
-            adjacency0.extend(ids);
-            offsets0.push(adjacency0.len() as u32);
+        let dim = points.iter().flatten().next().map_or(0, |p| p.get_v().len());
+        let quantizer = Quantizer::fit(
+            dim,
+            points.iter().take(QUANT_SAMPLE).flatten().map(|p| p.get_v()).filter(|v| v.len() == dim),
+        );
+        let degree = layer0.iter().map(Vec::len).max().unwrap_or(0);
+        let block = (4 + dim + 4 + 4 * degree).div_ceil(LINE) * LINE;
+        let mut blocks = Vec::with_capacity(n * block);
+        let mut codes = Vec::with_capacity(dim);
+        for (point, neighbours) in points.iter().zip(&layer0) {
+            let start = blocks.len();
+            // A slot hnsw_rs lacks (none should) gets zero codes and no neighbours.
+            let v = point.as_ref().map(|p| p.get_v()).filter(|v| v.len() == dim).unwrap_or(&[]);
+            let term = if distance == Distance::L2 { simd::dot(v, v) } else { 0.0 };
+            blocks.extend_from_slice(&term.to_le_bytes());
+            codes.clear();
+            if v.is_empty() {
+                codes.resize(dim, 128);
+            } else {
+                quantizer.encode(v, &mut codes);
+            }
+            blocks.extend_from_slice(&codes);
+            blocks.extend_from_slice(&(neighbours.len() as u32).to_le_bytes());
+            for nb in neighbours {
+                blocks.extend_from_slice(&nb.to_le_bytes());
+            }
+            blocks.resize(start + block, 0);
         }
-        Self { covered, offsets0, adjacency0, upper, entry: entry.map(|(_, s)| s) }
+        Self { covered, distance, dim, degree, block, blocks, upper, entry: entry.map(|(_, s)| s), quantizer }
     }
 
-    fn neighbours0(&self, slot: u32) -> &[u32] {
-        let (a, b) = (self.offsets0[slot as usize] as usize, self.offsets0[slot as usize + 1] as usize);
-        &self.adjacency0[a..b]
+    /// Prepares `query` (unit length for cosine) for [`Graph::search`].
+    pub fn prepare(&self, query: &[f32]) -> GraphQuery {
+        let query_sq = if self.distance == Distance::L2 { simd::dot(query, query) } else { 0.0 };
+        GraphQuery { prepared: self.quantizer.prepare_query(query), query_sq }
     }
 
-    /// The `ef` nearest slots that `accept` lets through, nearest first, by `distance`.
-    /// Rejected slots are still walked through (they connect the graph). `warm(slot)` is
-    /// called on each neighbour about to be measured, before any of them is: loading the
-    /// start of every vector first lets the CPU fetch them from memory in parallel.
-    pub fn search(
-        &self,
-        distance: &dyn Fn(u32) -> f32,
-        warm: &dyn Fn(u32),
-        ef: usize,
-        accept: &dyn Fn(u32) -> bool,
-    ) -> Vec<(Dist, u32)> {
+    fn block(&self, slot: u32) -> &[u8] {
+        let start = slot as usize * self.block;
+        &self.blocks[start..start + self.block]
+    }
+
+    /// The approximate distance (smaller is closer) of `q` to `slot`, from its codes.
+    fn distance(&self, q: &GraphQuery, slot: u32) -> f32 {
+        let b = self.block(slot);
+        let d = q.prepared.dot(&b[4..4 + self.dim]);
+        match self.distance {
+            Distance::Cosine => 1.0 - d,
+            Distance::Dot => -d,
+            Distance::L2 => q.query_sq + f32::from_le_bytes([b[0], b[1], b[2], b[3]]) - 2.0 * d,
+        }
+    }
+
+    /// Copies `slot`'s layer-0 neighbours into `out`; answers how many.
+    fn neighbours0(&self, slot: u32, out: &mut [u32]) -> usize {
+        let b = self.block(slot);
+        let at = 4 + self.dim;
+        let count = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize;
+        let count = count.min(self.degree).min(out.len());
+        for (i, o) in out.iter_mut().take(count).enumerate() {
+            let p = at + 4 + 4 * i;
+            *o = u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]]);
+        }
+        count
+    }
+
+    /// Starts loading what measuring `slot` reads (its term and codes) into the caches;
+    /// its neighbours, read only if it is expanded, are left to be fetched then.
+    fn warm(&self, slot: u32) {
+        simd::prefetch(&self.block(slot)[..4 + self.dim]);
+    }
+
+    /// The `ef` nearest slots to `q` that `accept` lets through, nearest first, by code
+    /// distance. Rejected slots are still walked through (they connect the graph).
+    pub fn search(&self, q: &GraphQuery, ef: usize, accept: &dyn Fn(u32) -> bool) -> Vec<(Dist, u32)> {
+        let distance = |s: u32| self.distance(q, s);
         let Some(mut entry) = self.entry else { return Vec::new() };
         let mut d_entry = Dist(distance(entry));
         for layer in self.upper.iter().rev() {
@@ -131,20 +208,27 @@ impl Graph {
                 if results.len() >= ef && results.peek().is_some_and(|(worst, _)| d > *worst) {
                     break;
                 }
-                let mut fresh = [0u32; 64];
+                let mut fresh = [0u32; 128];
+                let listed = self.neighbours0(slot, &mut fresh);
+                for &n in &fresh[..listed] {
+                    visited.warm(n);
+                }
                 let mut count = 0;
-                for &n in self.neighbours0(slot) {
-                    if count < fresh.len() && visited.mark(n, epoch) {
+                for i in 0..listed {
+                    let n = fresh[i];
+                    if visited.mark(n, epoch) {
                         fresh[count] = n;
                         count += 1;
                     }
                 }
+                // Loading the first blocks before measuring any lets the CPU fetch them
+                // from memory in parallel; each measure then fetches one further ahead.
                 for &n in fresh.iter().take(count.min(AHEAD)) {
-                    warm(n);
+                    self.warm(n);
                 }
                 for (i, &n) in fresh[..count].iter().enumerate() {
                     if let Some(&next) = fresh[..count].get(i + AHEAD) {
-                        warm(next);
+                        self.warm(next);
                     }
                     let dn = Dist(distance(n));
                     let worst = results.peek().map(|(w, _)| *w);
@@ -184,6 +268,13 @@ impl Visited {
             self.epoch = 1;
         }
         self.epoch
+    }
+
+    /// Starts loading `slot`'s stamp into the caches.
+    fn warm(&self, slot: u32) {
+        if let Some(stamp) = self.stamps.get(slot as usize) {
+            simd::prefetch(std::slice::from_ref(stamp));
+        }
     }
 
     /// Marks `slot`; false when it was already marked in this epoch.

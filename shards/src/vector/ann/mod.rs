@@ -99,7 +99,7 @@ impl Ann {
     /// by node id and fingerprint); its copy is searchable as soon as this returns.
     pub fn resume(distance: Distance, hnsw: HnswGraph, names: Vec<(Arc<str>, u64)>, save_to: Option<SaveTo>) -> Self {
         let covered = names.len() as u32;
-        let graph = Arc::new(Graph::export(&hnsw, covered));
+        let graph = Arc::new(Graph::export(&hnsw, covered, distance));
         Self::spawn(Builder { distance, hnsw, names, save_to, saved_upto: covered }, Some(graph))
     }
 
@@ -197,7 +197,7 @@ impl Builder {
             // or before a save.
             let new = self.covered() - published_upto;
             if new > 0 && (idle || !waiters.is_empty() || new >= PUBLISH_MIN.max(published_upto / 10)) {
-                let graph = Arc::new(Graph::export(&self.hnsw, self.covered()));
+                let graph = Arc::new(Graph::export(&self.hnsw, self.covered(), self.distance));
                 *published.graph.lock().unwrap_or_else(|p| p.into_inner()) = Some(graph);
                 published.changed.notify_all();
                 published_upto = self.covered();

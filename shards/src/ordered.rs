@@ -59,7 +59,10 @@ impl<'n> OrderedMap<'n> {
     pub fn get(&self, r: &impl Reader, key: &str) -> Result<Option<Vec<u8>>> {
         match r.get_raw(&self.entry_key(key))? {
             None => Ok(None),
-            Some(v) if v.len() >= 8 => Ok(Some(v[8..].to_vec())),
+            Some(mut v) if v.len() >= 8 => {
+                v.drain(..8);
+                Ok(Some(v))
+            }
             Some(_) => Err(Error::Corrupt(format!("entry {key:?} of {:?} lacks its sequence number", self.name))),
         }
     }

@@ -13,6 +13,7 @@ use strata_api::{
     Distance, FilterCondition, FilterItem, FilterOperator as Op, JsonText, MetadataFilter, MetadataFilters,
     VectorRecord,
 };
+use strata_shards::vector::filter;
 use strata_shards::vector::index::{NamespaceIndex, Restriction};
 
 mod common;
@@ -156,6 +157,12 @@ fn every_operator_and_nesting_matches_the_exact_filtered_scan() {
             let r = Restriction { node_ids: None, doc_ids: None, filters: Some(filters) };
             let allowed: std::collections::HashSet<u32> = ix.allowed(&r).expect("allowed").into_iter().collect();
             assert!(!allowed.is_empty(), "{name} ({form}) allows nothing: a useless case");
+            // The allowed set (narrowed by the metadata postings) is the full scan's.
+            let scanned: std::collections::HashSet<u32> = (0..N)
+                .filter(|i| filter::matches(filters, metadata(*i).as_object().expect("object")).expect("filter"))
+                .map(|i| i as u32)
+                .collect();
+            assert_eq!(allowed, scanned, "{name} ({form}): allowed differs from a full scan of the metadata");
             if form == "selective" {
                 assert!(allowed.len() <= 1_000, "{name} selective allows {}", allowed.len());
             } else {

@@ -14,6 +14,7 @@ use super::ann::saved::{self, Loaded};
 use super::ann::{Ann, SaveTo, graph::Dist};
 use super::filter;
 use super::mmr;
+use super::postings::Postings;
 use super::simd;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -69,6 +70,8 @@ pub struct NamespaceIndex {
     saved_fingerprints: Vec<u64>,
     /// How many stored vectors the load found in a saved graph.
     revived: usize,
+    /// Slots by scalar metadata value, to narrow selective filters.
+    postings: Postings,
 }
 
 /// A candidate of a search: its slot and similarity.
@@ -166,6 +169,7 @@ impl NamespaceIndex {
             save_to: None,
             saved_fingerprints: Vec::new(),
             revived: 0,
+            postings: Postings::default(),
         }
     }
 
@@ -231,10 +235,12 @@ impl NamespaceIndex {
             let i = slot as usize;
             let fp = saved::fingerprint(&record.embedding);
             if !self.slots[i].alive && self.saved_fingerprints.get(i) == Some(&fp) {
+                let metadata = record.metadata.to_map()?;
+                self.postings.add(slot, &metadata);
                 self.slots[i] = Slot {
                     node_id: self.slots[i].node_id.clone(),
                     ref_doc_id: record.ref_doc_id.as_deref().map(Arc::from),
-                    metadata: Arc::new(record.metadata.to_map()?),
+                    metadata: Arc::new(metadata),
                     seq,
                     alive: true,
                 };
@@ -290,6 +296,7 @@ impl NamespaceIndex {
         self.remove(&record.node_id);
         let slot = self.slots.len() as u32;
         let node_id: Arc<str> = Arc::from(record.node_id.as_str());
+        self.postings.add(slot, &metadata);
         self.slots.push(Slot {
             node_id: node_id.clone(),
             ref_doc_id: record.ref_doc_id.as_deref().map(Arc::from),
@@ -415,6 +422,7 @@ impl NamespaceIndex {
                 continue;
             }
             let n = fresh.slots.len() as u32;
+            fresh.postings.add(n, &slot.metadata);
             fresh.slots.push(slot.clone());
             fresh.vectors.extend_from_slice(self.vector(i as u32));
             fresh.norms.push(self.norms[i]);
@@ -452,14 +460,23 @@ impl NamespaceIndex {
                 }
             }
         } else {
-            for (i, slot) in self.slots.iter().enumerate() {
-                if restriction.allows(slot)? {
-                    out.push(i as u32);
+            for i in self.filter_candidates(restriction) {
+                if restriction.allows(&self.slots[i as usize])? {
+                    out.push(i);
                 }
             }
         }
         out.sort_by_key(|s| self.slots[*s as usize].seq);
         Ok(out)
+    }
+
+    /// The slots `restriction`'s filters can let through (a superset, in slot order): from
+    /// the metadata postings when they bound the filters, else every slot.
+    fn filter_candidates(&self, restriction: &Restriction<'_>) -> Box<dyn Iterator<Item = u32> + '_> {
+        match restriction.filters.and_then(|f| self.postings.candidates(f)) {
+            Some(slots) => Box::new(slots.into_iter()),
+            None => Box::new(0..self.slots.len() as u32),
+        }
     }
 
     /// The `k` most similar of `candidates` (all when `k` exceeds them), best first; equal
@@ -514,9 +531,9 @@ impl NamespaceIndex {
         } else {
             let mut mask = vec![false; self.slots.len()];
             let mut count = 0;
-            for (i, slot) in self.slots.iter().enumerate() {
-                if restriction.allows(slot)? {
-                    mask[i] = true;
+            for i in self.filter_candidates(restriction) {
+                if restriction.allows(&self.slots[i as usize])? {
+                    mask[i as usize] = true;
                     count += 1;
                 }
             }

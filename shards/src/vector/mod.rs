@@ -20,6 +20,7 @@ pub mod ann;
 pub mod filter;
 pub mod index;
 pub mod mmr;
+pub mod postings;
 pub mod quant;
 pub mod record;
 pub mod simd;
@@ -440,7 +441,7 @@ fn search_namespace(
         let bytes = records(&s.name)
             .get(tree, &slot.node_id)?
             .ok_or_else(|| Error::Corrupt(format!("vector {} indexed but not stored", slot.node_id)))?;
-        let rec = record::decode(&slot.node_id, &bytes)?;
+        let rec = record::decode_with(&slot.node_id, &bytes, search.with_embeddings)?;
         hits.push(VectorHit {
             node_id: rec.node_id,
             similarity: sc.similarity,

@@ -1,0 +1,210 @@
+//! An inverted index of a namespace's scalar metadata values, so a selective filter reads
+//! the slots that can pass instead of evaluating the filter on every vector's metadata.
+//!
+//! It only ever narrows: [`Postings::candidates`] answers a superset of the slots a
+//! filter lets through (tombstones included), and the caller still evaluates the filter
+//! on each of them, so answers, type errors included, are those of a full scan. A slot is
+//! skipped only where a full scan would reject it without evaluating anything that can
+//! raise: a leading run of `==` / `in [..]` conditions of an AND (Python's `all()` stops
+//! at the first false one), or an OR made only of those.
+
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use strata_api::{FilterCondition, FilterItem, FilterOperator, MetadataFilter, MetadataFilters};
+
+/// A value as `==` groups them: every number and bool by its f64 value (Python's
+/// `True == 1 == 1.0`; distinct big ints that round alike share a key, which only widens
+/// the superset), strings by their text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum ValueKey {
+    Number(u64),
+    Text(String),
+}
+
+impl ValueKey {
+    fn of(v: &Value) -> Option<Self> {
+        let number = |x: f64| ValueKey::Number(if x == 0.0 { 0.0f64.to_bits() } else { x.to_bits() });
+        match v {
+            Value::Bool(b) => Some(number(if *b { 1.0 } else { 0.0 })),
+            Value::Number(n) => n.as_f64().map(number),
+            Value::String(s) => Some(ValueKey::Text(s.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// Slots by metadata key and scalar value.
+#[derive(Debug, Default)]
+pub struct Postings {
+    by_key: HashMap<String, HashMap<ValueKey, Vec<u32>>>,
+}
+
+impl Postings {
+    /// Records `slot`'s scalar metadata values.
+    pub fn add(&mut self, slot: u32, metadata: &Map<String, Value>) {
+        for (key, value) in metadata {
+            if let Some(vk) = ValueKey::of(value) {
+                self.by_key.entry(key.clone()).or_default().entry(vk).or_default().push(slot);
+            }
+        }
+    }
+
+    /// A sorted superset of the slots `filters` can let through, or `None` when the
+    /// filters give no cheap bound.
+    pub fn candidates(&self, filters: &MetadataFilters) -> Option<Vec<u32>> {
+        if filters.filters.is_empty() {
+            return None;
+        }
+        match filters.condition.unwrap_or_default() {
+            FilterCondition::And => {
+                let mut bound: Option<Vec<u32>> = None;
+                for item in &filters.filters {
+                    let Some(c) = self.item(item) else { break };
+                    bound = Some(match bound {
+                        None => c,
+                        Some(b) => intersect(&b, &c),
+                    });
+                }
+                bound
+            }
+            FilterCondition::Or => {
+                let mut all = Vec::new();
+                for item in &filters.filters {
+                    all.extend(self.item(item)?);
+                }
+                all.sort_unstable();
+                all.dedup();
+                Some(all)
+            }
+            FilterCondition::Not => None,
+        }
+    }
+
+    fn item(&self, item: &FilterItem) -> Option<Vec<u32>> {
+        match item {
+            FilterItem::Filter(f) => self.filter(f),
+            FilterItem::Group(g) => self.candidates(g),
+        }
+    }
+
+    /// The slots one `==` or `in [list]` filter can pass (these never raise).
+    fn filter(&self, f: &MetadataFilter) -> Option<Vec<u32>> {
+        let values: Vec<&Value> = match (&f.operator, &f.value) {
+            // A null compares as a missing key: `==` passes nothing.
+            (FilterOperator::Eq, Value::Null) => Vec::new(),
+            (FilterOperator::Eq, v) => vec![v],
+            (FilterOperator::In, Value::Array(items)) => items.iter().collect(),
+            _ => return None,
+        };
+        let keys = values.into_iter().map(ValueKey::of).collect::<Option<Vec<_>>>()?;
+        let postings = self.by_key.get(&f.key);
+        let mut out: Vec<u32> =
+            keys.iter().filter_map(|k| postings.and_then(|p| p.get(k))).flatten().copied().collect();
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+}
+
+/// The common items of two sorted lists.
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vector::filter;
+    use serde_json::json;
+
+    fn f(key: &str, value: Value, operator: FilterOperator) -> FilterItem {
+        FilterItem::Filter(MetadataFilter::new(key, value, operator))
+    }
+
+    fn group(condition: FilterCondition, filters: Vec<FilterItem>) -> MetadataFilters {
+        MetadataFilters { filters, condition: Some(condition) }
+    }
+
+    fn metadata() -> Vec<Map<String, Value>> {
+        [
+            json!({"n": 1, "s": "a"}),
+            json!({"n": 1.0, "s": "b"}),
+            json!({"n": true, "s": "a"}),
+            json!({"n": 2, "s": "a", "l": [1, 2]}),
+            json!({"n": "1", "s": null}),
+            json!({"s": "c"}),
+            json!({"n": -0.0}),
+            json!({"n": 0}),
+        ]
+        .into_iter()
+        .map(|v| v.as_object().cloned().unwrap_or_default())
+        .collect()
+    }
+
+    /// Every slot the filter passes (by a full scan) is a candidate.
+    fn assert_superset(p: &Postings, rows: &[Map<String, Value>], filters: &MetadataFilters) -> Option<Vec<u32>> {
+        let c = p.candidates(filters);
+        if let Some(c) = &c {
+            for (i, m) in rows.iter().enumerate() {
+                if filter::matches(filters, m).unwrap_or(false) {
+                    assert!(c.contains(&(i as u32)), "slot {i} passes {filters:?} but is not a candidate");
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn candidates_are_a_superset_and_narrow_where_safe() {
+        let rows = metadata();
+        let mut p = Postings::default();
+        for (i, m) in rows.iter().enumerate() {
+            p.add(i as u32, m);
+        }
+        let and = FilterCondition::And;
+        // Python equality: 1 == 1.0 == True; "1" is a different value; -0.0 == 0.
+        let eq1 = group(and, vec![f("n", json!(1), FilterOperator::Eq)]);
+        assert_eq!(assert_superset(&p, &rows, &eq1), Some(vec![0, 1, 2]));
+        let eq0 = group(and, vec![f("n", json!(0.0), FilterOperator::Eq)]);
+        assert_eq!(assert_superset(&p, &rows, &eq0), Some(vec![6, 7]));
+        let within = group(and, vec![f("s", json!(["a", "c"]), FilterOperator::In)]);
+        assert_eq!(assert_superset(&p, &rows, &within), Some(vec![0, 2, 3, 5]));
+        let null = group(and, vec![f("s", Value::Null, FilterOperator::Eq)]);
+        assert_eq!(assert_superset(&p, &rows, &null), Some(vec![]));
+        // AND: only the leading run of never-raising filters narrows.
+        let leading = group(and, vec![f("n", json!(1), FilterOperator::Eq), f("s", json!("a"), FilterOperator::Eq)]);
+        assert_eq!(assert_superset(&p, &rows, &leading), Some(vec![0, 2]));
+        let raising_first =
+            group(and, vec![f("n", json!(1), FilterOperator::Gt), f("s", json!("a"), FilterOperator::Eq)]);
+        assert_eq!(assert_superset(&p, &rows, &raising_first), None);
+        let raising_later =
+            group(and, vec![f("s", json!("a"), FilterOperator::Eq), f("n", json!(1), FilterOperator::Gt)]);
+        assert_eq!(assert_superset(&p, &rows, &raising_later), Some(vec![0, 2, 3]));
+        // OR narrows only when every branch does; NOT never.
+        let or =
+            group(FilterCondition::Or, vec![f("s", json!("b"), FilterOperator::Eq), FilterItem::Group(eq0.clone())]);
+        assert_eq!(assert_superset(&p, &rows, &or), Some(vec![1, 6, 7]));
+        let or_open = group(
+            FilterCondition::Or,
+            vec![f("s", json!("b"), FilterOperator::Eq), f("n", json!(1), FilterOperator::Ne)],
+        );
+        assert_eq!(assert_superset(&p, &rows, &or_open), None);
+        let not = group(FilterCondition::Not, vec![f("s", json!("a"), FilterOperator::Eq)]);
+        assert_eq!(assert_superset(&p, &rows, &not), None);
+        // Lists are not indexed: == on a list value gives no bound.
+        let list = group(and, vec![f("l", json!([1, 2]), FilterOperator::Eq)]);
+        assert_eq!(assert_superset(&p, &rows, &list), None);
+    }
+}

@@ -7,6 +7,7 @@
 //! STRATA_BENCH_MODES=embedded,exact,peers ...   # of embedded, cluster, exact, index, peers
 //! STRATA_BENCH_KEEP=DIR ...   # keep embedded data in DIR/<set>; a later run reopens it
 //! STRATA_BENCH_ROUNDS=N ...   # single-client rounds (2; more to profile the queries)
+//! STRATA_BENCH_REPLICAS=1 ...  # the cluster's replicas per partition (3)
 //! ```
 //!
 //! Sets: `wordnet` (`shared/data/wordnet-minilm`, 20,000 real 384-d embeddings, 1,000
@@ -267,18 +268,22 @@ fn has_saved_graph(dir: &std::path::Path) -> bool {
 }
 
 async fn cluster(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
-    let cluster = TestCluster::start(3, ClusterOptions::default());
-    cluster.wait_settled(3).await;
+    // STRATA_BENCH_REPLICAS=1 fits a million vectors on one machine (R = 3 holds three
+    // full copies in this one machine's memory).
+    let replicas: u32 = std::env::var("STRATA_BENCH_REPLICAS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    let options = ClusterOptions { replication: replicas, ..ClusterOptions::default() };
+    let cluster = TestCluster::start(3, options);
+    cluster.wait_settled(replicas as usize).await;
     let ctx = cluster.context().await;
     let vs = ctx.add_vector_store(settings(set, 3)).await.expect("namespace");
     let total_rss = || cluster.nodes.iter().filter_map(|n| n.pid()).map(rss).sum::<u64>();
     let before = total_rss();
-    let mut row = Row { system: "Strata 3 nodes, P=3, R=3".into(), ..Row::default() };
+    let mut row = Row { system: format!("Strata 3 nodes, P=3, R={replicas}"), ..Row::default() };
     row.build = Some(load(&vs, set, 4).await);
     row.bytes_per_vector = Some(total_rss().saturating_sub(before) as f64 / set.len() as f64);
     measure_queries(&vs, set, CONCURRENT_CLUSTER, &mut row).await;
     let fr = filtered_recall(&vs, set, filtered_truth).await;
-    row.note = format!("{CONCURRENT_CLUSTER} clients; 1%-filter recall {fr:.3}; memory is all 3 replicas");
+    row.note = format!("{CONCURRENT_CLUSTER} clients; 1%-filter recall {fr:.3}; memory is all {replicas} replica(s)");
     row
 }
 

@@ -186,13 +186,16 @@ async fn measure_queries(vs: &VectorStore, set: &Arc<Set>, clients: usize, row: 
     row.concurrent_qps = (nq * rounds) as f64 / start.elapsed().as_secs_f64();
 }
 
-/// recall@10 of 1%-selective filtered queries against the exact filtered answer.
-async fn filtered_recall(vs: &VectorStore, set: &Arc<Set>, truth: &[Vec<u32>]) -> f64 {
+/// recall@10 of 1%-selective filtered queries against the exact filtered answer, and
+/// how many of them one client answers per second.
+async fn filtered_recall(vs: &VectorStore, set: &Arc<Set>, truth: &[Vec<u32>]) -> String {
     let mut got = Vec::new();
+    let start = Instant::now();
     for q in 0..truth.len() {
         got.push(ask(vs, set, q, true).await);
     }
-    data::recall(&got, truth)
+    let qps = truth.len() as f64 / start.elapsed().as_secs_f64();
+    format!("1%-filter recall {:.3} at {qps:.0} queries/s", data::recall(&got, truth))
 }
 
 fn settings(set: &Set, partitions: u32) -> VectorNamespace {
@@ -240,7 +243,7 @@ async fn embedded(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     measure_queries(&vs, set, CONCURRENT_EMBEDDED, &mut row).await;
     let fr = filtered_recall(&vs, set, filtered_truth).await;
     if let Some(note) = reopen_note {
-        row.note = format!("{CONCURRENT_EMBEDDED} clients; 1%-filter recall {fr:.3}; {note}");
+        row.note = format!("{CONCURRENT_EMBEDDED} clients; {fr}; {note}");
         return row;
     }
     // Reopening: the saved graph is loaded, not rebuilt.
@@ -254,7 +257,7 @@ async fn embedded(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     let reopened = t.elapsed();
     let stats = vs.index_stats().await.expect("stats");
     row.note = format!(
-        "{} clients; 1%-filter recall {fr:.3}; reopen to first answer {:.1} s ({} of {} vectors from the saved graph)",
+        "{} clients; {fr}; reopen to first answer {:.1} s ({} of {} vectors from the saved graph)",
         CONCURRENT_EMBEDDED,
         reopened.as_secs_f64(),
         stats.revived,
@@ -283,7 +286,7 @@ async fn cluster(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     row.bytes_per_vector = Some(total_rss().saturating_sub(before) as f64 / set.len() as f64);
     measure_queries(&vs, set, CONCURRENT_CLUSTER, &mut row).await;
     let fr = filtered_recall(&vs, set, filtered_truth).await;
-    row.note = format!("{CONCURRENT_CLUSTER} clients; 1%-filter recall {fr:.3}; memory is all {replicas} replica(s)");
+    row.note = format!("{CONCURRENT_CLUSTER} clients; {fr}; memory is all {replicas} replica(s)");
     row
 }
 

@@ -138,9 +138,18 @@ fn integer(v: &Value) -> Option<i128> {
     }
 }
 
+/// A number as an exact integer when it holds one: ints, bools, and integral floats
+/// (Python compares ints with floats exactly, so `2**53 + 1 != 2.0**53`).
+fn exact_integer(v: &Value) -> Option<i128> {
+    integer(v).or_else(|| {
+        let x = number(v)?;
+        (x.is_finite() && x.fract() == 0.0 && x.abs() < 1e38).then_some(x as i128)
+    })
+}
+
 /// Python `a == b` for JSON values.
 pub fn py_eq(a: &Value, b: &Value) -> bool {
-    if let (Some(x), Some(y)) = (integer(a), integer(b)) {
+    if let (Some(x), Some(y)) = (exact_integer(a), exact_integer(b)) {
         return x == y;
     }
     if let (Some(x), Some(y)) = (number(a), number(b)) {
@@ -159,7 +168,7 @@ pub fn py_eq(a: &Value, b: &Value) -> bool {
 
 /// Python's ordering of `a` and `b`; `None` where Python raises `TypeError`.
 pub fn py_cmp(a: &Value, b: &Value) -> Option<Ordering> {
-    if let (Some(x), Some(y)) = (integer(a), integer(b)) {
+    if let (Some(x), Some(y)) = (exact_integer(a), exact_integer(b)) {
         return Some(x.cmp(&y));
     }
     if let (Some(x), Some(y)) = (number(a), number(b)) {

@@ -43,6 +43,8 @@ pub const ANN_MIN_VECTORS: usize = 2_048;
 const EXACT_MAX: usize = 4_096;
 /// MMR runs over every allowed vector (as LlamaIndex does) up to this many.
 const MMR_EXACT_MAX: usize = 20_000;
+/// Exact scans of more candidates than this are shortlisted in f32 before f64 scoring.
+const SHORTLIST_MIN: usize = 256;
 /// How far (in graph distance) past the k-th candidate the exact re-scoring looks.
 const RESCORE_MARGIN: f32 = 1e-3;
 /// How many of the walk's finds (by code distance) are measured exactly: this many times k,
@@ -96,24 +98,32 @@ pub struct Restriction<'a> {
 impl Restriction<'_> {
     /// Whether `slot` may be returned.
     pub fn allows(&self, slot: &Slot) -> Result<bool, Error> {
-        if !slot.alive {
+        if !self.allows_ignoring_filters(slot) {
             return Ok(false);
-        }
-        if let Some(ids) = self.node_ids
-            && !ids.iter().any(|id| **id == *slot.node_id)
-        {
-            return Ok(false);
-        }
-        if let Some(docs) = self.doc_ids {
-            let Some(doc) = &slot.ref_doc_id else { return Ok(false) };
-            if !docs.iter().any(|d| **d == **doc) {
-                return Ok(false);
-            }
         }
         match self.filters {
             Some(f) => filter::matches(f, &slot.metadata),
             None => Ok(true),
         }
+    }
+
+    /// Whether `slot` is alive and passes the node id and document restrictions.
+    fn allows_ignoring_filters(&self, slot: &Slot) -> bool {
+        if !slot.alive {
+            return false;
+        }
+        if let Some(ids) = self.node_ids
+            && !ids.iter().any(|id| **id == *slot.node_id)
+        {
+            return false;
+        }
+        if let Some(docs) = self.doc_ids {
+            let Some(doc) = &slot.ref_doc_id else { return false };
+            if !docs.iter().any(|d| **d == **doc) {
+                return false;
+            }
+        }
+        true
     }
 
     /// True when nothing is restricted.
@@ -447,6 +457,15 @@ impl NamespaceIndex {
 
     /// Every allowed live slot, in insertion order.
     pub fn allowed(&self, restriction: &Restriction<'_>) -> Result<Vec<u32>, Error> {
+        let mut out = self.allowed_in_slot_order(restriction)?;
+        out.sort_by_key(|s| self.slots[*s as usize].seq);
+        Ok(out)
+    }
+
+    /// Every allowed live slot, by slot (node ids: in the order given). Filters are read
+    /// from the metadata postings where they bound them exactly, and evaluated on the
+    /// candidates the postings leave (or on every slot) otherwise.
+    fn allowed_in_slot_order(&self, restriction: &Restriction<'_>) -> Result<Vec<u32>, Error> {
         let mut out = Vec::new();
         if let Some(ids) = restriction.node_ids {
             // Look the ids up instead of scanning every slot.
@@ -459,29 +478,41 @@ impl NamespaceIndex {
                     out.push(slot);
                 }
             }
-        } else {
-            for i in self.filter_candidates(restriction) {
-                if restriction.allows(&self.slots[i as usize])? {
-                    out.push(i);
+            return Ok(out);
+        }
+        match restriction.filters.and_then(|f| self.postings.candidates(f)) {
+            Some(bound) if bound.exact => {
+                out = bound.slots;
+                out.retain(|s| restriction.allows_ignoring_filters(&self.slots[*s as usize]));
+            }
+            Some(bound) => {
+                for s in bound.slots {
+                    if restriction.allows(&self.slots[s as usize])? {
+                        out.push(s);
+                    }
+                }
+            }
+            None => {
+                for (i, slot) in self.slots.iter().enumerate() {
+                    if restriction.allows(slot)? {
+                        out.push(i as u32);
+                    }
                 }
             }
         }
-        out.sort_by_key(|s| self.slots[*s as usize].seq);
         Ok(out)
-    }
-
-    /// The slots `restriction`'s filters can let through (a superset, in slot order): from
-    /// the metadata postings when they bound the filters, else every slot.
-    fn filter_candidates(&self, restriction: &Restriction<'_>) -> Box<dyn Iterator<Item = u32> + '_> {
-        match restriction.filters.and_then(|f| self.postings.candidates(f)) {
-            Some(slots) => Box::new(slots.into_iter()),
-            None => Box::new(0..self.slots.len() as u32),
-        }
     }
 
     /// The `k` most similar of `candidates` (all when `k` exceeds them), best first; equal
     /// similarities keep the later id first, as LlamaIndex's bounded heap does at its cut.
     pub fn top_k(&self, query: &[f32], candidates: &[u32], k: usize) -> Vec<Scored> {
+        let shortlist;
+        let candidates = if k > 0 && candidates.len() > SHORTLIST_MIN.max(4 * k) && self.distance != Distance::L2 {
+            shortlist = self.shortlist(query, candidates, k);
+            shortlist.as_slice()
+        } else {
+            candidates
+        };
         let qn = norm64(query);
         let mut scored: Vec<Scored> =
             candidates.iter().map(|s| Scored { slot: *s, similarity: self.score(query, qn, *s) }).collect();
@@ -496,6 +527,30 @@ impl NamespaceIndex {
         }
         scored.sort_by(by_rank);
         scored
+    }
+
+    /// The candidates whose f32 similarity (one SIMD pass) is within a wide margin of the
+    /// k-th best: f32 and f64 agree to ~1e-6, so the exact top k is among them and only
+    /// they are scored in f64. Cosine and dot only (`k` > 0).
+    fn shortlist(&self, query: &[f32], candidates: &[u32], k: usize) -> Vec<u32> {
+        let qn = norm64(query);
+        let (q, margin): (Vec<f32>, f32) = match self.distance {
+            Distance::Cosine => (query.iter().map(|x| (f64::from(*x) / qn) as f32).collect(), RESCORE_MARGIN),
+            _ => {
+                let widest = candidates.iter().map(|s| self.norms[*s as usize]).fold(0.0f64, f64::max);
+                (query.to_vec(), RESCORE_MARGIN * (qn * widest) as f32)
+            }
+        };
+        let mut measured: Vec<(Dist, u32)> = Vec::with_capacity(candidates.len());
+        for (i, s) in candidates.iter().enumerate() {
+            if let Some(ahead) = candidates.get(i + 2) {
+                simd::prefetch(self.vector(*ahead));
+            }
+            measured.push((Dist(self.graph_distance(&q, 0.0, *s)), *s));
+        }
+        let kth = measured.select_nth_unstable(k - 1).1.0.0;
+        let cut = kth + margin;
+        measured.into_iter().filter(|(d, _)| d.0 <= cut).map(|(_, s)| s).collect()
     }
 
     /// The graph distance of `query` (unit length for cosine, with `query_sq` its squared
@@ -525,24 +580,27 @@ impl NamespaceIndex {
         let Some(graph) = graph.filter(|_| restriction.node_ids.is_none() && k > 0) else {
             return self.search_exact(query, restriction, k, mmr);
         };
-        // Which slots may be returned: everything alive, or a mask from the filters.
+        // Few allowed vectors are scanned exactly; otherwise the walk skips what is not
+        // allowed (a mask from the filters, or only tombstones).
+        let exact_max = EXACT_MAX.max(self.len() / 20);
+        let exact_enough = |allowed: usize| allowed <= exact_max || (mmr.is_some() && allowed <= MMR_EXACT_MAX);
         let (mask, allowed) = if restriction.is_open() {
+            if exact_enough(self.len()) {
+                return self.search_exact(query, restriction, k, mmr);
+            }
             (None, self.len())
         } else {
-            let mut mask = vec![false; self.slots.len()];
-            let mut count = 0;
-            for i in self.filter_candidates(restriction) {
-                if restriction.allows(&self.slots[i as usize])? {
-                    mask[i as usize] = true;
-                    count += 1;
-                }
+            let mut list = self.allowed_in_slot_order(restriction)?;
+            if exact_enough(list.len()) {
+                list.sort_by_key(|s| self.slots[*s as usize].seq);
+                return Ok(self.rank(query, &list, k, mmr));
             }
-            (Some(mask), count)
+            let mut mask = vec![false; self.slots.len()];
+            for s in &list {
+                mask[*s as usize] = true;
+            }
+            (Some(mask), list.len())
         };
-        let exact_max = EXACT_MAX.max(self.len() / 20);
-        if allowed <= exact_max || (mmr.is_some() && allowed <= MMR_EXACT_MAX) {
-            return self.search_exact(query, restriction, k, mmr);
-        }
         let want = if mmr.is_some() { (20 * k).max(500) } else { k };
         let selectivity = allowed as f64 / self.len().max(1) as f64;
         let ef = ((EF_SEARCH.max(2 * want) as f64) / selectivity.max(0.05)).ceil() as usize;

@@ -1,36 +1,61 @@
 //! An inverted index of a namespace's scalar metadata values, so a selective filter reads
 //! the slots that can pass instead of evaluating the filter on every vector's metadata.
 //!
-//! It only ever narrows: [`Postings::candidates`] answers a superset of the slots a
-//! filter lets through (tombstones included), and the caller still evaluates the filter
-//! on each of them, so answers, type errors included, are those of a full scan. A slot is
-//! skipped only where a full scan would reject it without evaluating anything that can
-//! raise: a leading run of `==` / `in [..]` conditions of an AND (Python's `all()` stops
-//! at the first false one), or an OR made only of those.
+//! [`Postings::candidates`] answers a superset of the slots a filter lets through
+//! (tombstones included), and says when it is exactly that set: then the caller needs
+//! no metadata at all, else it evaluates the filter on each candidate, so answers, type
+//! errors included, are those of a full scan. A slot is skipped only where a full scan
+//! would reject it without evaluating anything that can raise: a leading run of `==` /
+//! `in [..]` conditions of an AND (Python's `all()` stops at the first false one), or an
+//! OR made only of those.
 
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use strata_api::{FilterCondition, FilterItem, FilterOperator, MetadataFilter, MetadataFilters};
 
-/// A value as `==` groups them: every number and bool by its f64 value (Python's
-/// `True == 1 == 1.0`; distinct big ints that round alike share a key, which only widens
-/// the superset), strings by their text.
+/// A scalar as Python's `==` tells them apart: numbers and bools by numeric value
+/// (`True == 1 == 1.0`, integers exactly, so `2**53 + 1 != 2.0**53`), strings by text.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum ValueKey {
-    Number(u64),
+    Integer(i128),
+    Float(u64),
     Text(String),
 }
 
 impl ValueKey {
     fn of(v: &Value) -> Option<Self> {
-        let number = |x: f64| ValueKey::Number(if x == 0.0 { 0.0f64.to_bits() } else { x.to_bits() });
         match v {
-            Value::Bool(b) => Some(number(if *b { 1.0 } else { 0.0 })),
-            Value::Number(n) => n.as_f64().map(number),
+            Value::Bool(b) => Some(ValueKey::Integer(i128::from(*b))),
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    return Some(ValueKey::Integer(i128::from(i)));
+                }
+                if let Some(u) = n.as_u64() {
+                    return Some(ValueKey::Integer(i128::from(u)));
+                }
+                let x = n.as_f64()?;
+                // An integral float equals the integer it holds (every float beyond 2^53
+                // is integral, and exactly that integer).
+                if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e38 {
+                    Some(ValueKey::Integer(x as i128))
+                } else {
+                    Some(ValueKey::Float(x.to_bits()))
+                }
+            }
             Value::String(s) => Some(ValueKey::Text(s.clone())),
             _ => None,
         }
     }
+}
+
+/// What [`Postings::candidates`] found: slots in increasing order, and whether they are
+/// exactly the slots the filters pass (else a superset).
+#[derive(Debug, PartialEq)]
+pub struct Bound {
+    /// The slots.
+    pub slots: Vec<u32>,
+    /// True when the filters pass exactly these (tombstones aside).
+    pub exact: bool,
 }
 
 /// Slots by metadata key and scalar value.
@@ -49,46 +74,52 @@ impl Postings {
         }
     }
 
-    /// A sorted superset of the slots `filters` can let through, or `None` when the
-    /// filters give no cheap bound.
-    pub fn candidates(&self, filters: &MetadataFilters) -> Option<Vec<u32>> {
+    /// The slots `filters` can let through, or `None` when the filters give no cheap
+    /// bound.
+    pub fn candidates(&self, filters: &MetadataFilters) -> Option<Bound> {
         if filters.filters.is_empty() {
             return None;
         }
         match filters.condition.unwrap_or_default() {
             FilterCondition::And => {
-                let mut bound: Option<Vec<u32>> = None;
+                let mut bound: Option<Bound> = None;
+                let mut every = true;
                 for item in &filters.filters {
-                    let Some(c) = self.item(item) else { break };
+                    let Some(c) = self.item(item) else {
+                        every = false;
+                        break;
+                    };
                     bound = Some(match bound {
                         None => c,
-                        Some(b) => intersect(&b, &c),
+                        Some(b) => Bound { slots: intersect(&b.slots, &c.slots), exact: b.exact && c.exact },
                     });
                 }
-                bound
+                bound.map(|b| Bound { exact: b.exact && every, ..b })
             }
             FilterCondition::Or => {
-                let mut all = Vec::new();
+                let (mut all, mut exact) = (Vec::new(), true);
                 for item in &filters.filters {
-                    all.extend(self.item(item)?);
+                    let c = self.item(item)?;
+                    all.extend(c.slots);
+                    exact &= c.exact;
                 }
                 all.sort_unstable();
                 all.dedup();
-                Some(all)
+                Some(Bound { slots: all, exact })
             }
             FilterCondition::Not => None,
         }
     }
 
-    fn item(&self, item: &FilterItem) -> Option<Vec<u32>> {
+    fn item(&self, item: &FilterItem) -> Option<Bound> {
         match item {
             FilterItem::Filter(f) => self.filter(f),
             FilterItem::Group(g) => self.candidates(g),
         }
     }
 
-    /// The slots one `==` or `in [list]` filter can pass (these never raise).
-    fn filter(&self, f: &MetadataFilter) -> Option<Vec<u32>> {
+    /// The slots one `==` or `in [list]` filter passes (these never raise).
+    fn filter(&self, f: &MetadataFilter) -> Option<Bound> {
         let values: Vec<&Value> = match (&f.operator, &f.value) {
             // A null compares as a missing key: `==` passes nothing.
             (FilterOperator::Eq, Value::Null) => Vec::new(),
@@ -98,11 +129,11 @@ impl Postings {
         };
         let keys = values.into_iter().map(ValueKey::of).collect::<Option<Vec<_>>>()?;
         let postings = self.by_key.get(&f.key);
-        let mut out: Vec<u32> =
+        let mut slots: Vec<u32> =
             keys.iter().filter_map(|k| postings.and_then(|p| p.get(k))).flatten().copied().collect();
-        out.sort_unstable();
-        out.dedup();
-        Some(out)
+        slots.sort_unstable();
+        slots.dedup();
+        Some(Bound { slots, exact: true })
     }
 }
 
@@ -147,23 +178,27 @@ mod tests {
             json!({"s": "c"}),
             json!({"n": -0.0}),
             json!({"n": 0}),
+            json!({"n": 9_007_199_254_740_993_u64}),
+            json!({"n": 9_007_199_254_740_992.0}),
         ]
         .into_iter()
         .map(|v| v.as_object().cloned().unwrap_or_default())
         .collect()
     }
 
-    /// Every slot the filter passes (by a full scan) is a candidate.
+    /// The candidates hold every slot the filter passes (by a full scan), and only those
+    /// when the bound says it is exact; answers the candidates.
     fn assert_superset(p: &Postings, rows: &[Map<String, Value>], filters: &MetadataFilters) -> Option<Vec<u32>> {
-        let c = p.candidates(filters);
-        if let Some(c) = &c {
-            for (i, m) in rows.iter().enumerate() {
-                if filter::matches(filters, m).unwrap_or(false) {
-                    assert!(c.contains(&(i as u32)), "slot {i} passes {filters:?} but is not a candidate");
-                }
+        let c = p.candidates(filters)?;
+        for (i, m) in rows.iter().enumerate() {
+            let passes = filter::matches(filters, m).unwrap_or(false);
+            if passes {
+                assert!(c.slots.contains(&(i as u32)), "slot {i} passes {filters:?} but is not a candidate");
+            } else if c.exact {
+                assert!(!c.slots.contains(&(i as u32)), "slot {i} fails {filters:?} but the bound is exact");
             }
         }
-        c
+        Some(c.slots)
     }
 
     #[test]
@@ -179,6 +214,11 @@ mod tests {
         assert_eq!(assert_superset(&p, &rows, &eq1), Some(vec![0, 1, 2]));
         let eq0 = group(and, vec![f("n", json!(0.0), FilterOperator::Eq)]);
         assert_eq!(assert_superset(&p, &rows, &eq0), Some(vec![6, 7]));
+        // Integers compare exactly, beyond what a float holds.
+        let big = group(and, vec![f("n", json!(9_007_199_254_740_993_u64), FilterOperator::Eq)]);
+        assert_eq!(assert_superset(&p, &rows, &big), Some(vec![8]));
+        let big_float = group(and, vec![f("n", json!(9_007_199_254_740_992.0), FilterOperator::Eq)]);
+        assert_eq!(assert_superset(&p, &rows, &big_float), Some(vec![9]));
         let within = group(and, vec![f("s", json!(["a", "c"]), FilterOperator::In)]);
         assert_eq!(assert_superset(&p, &rows, &within), Some(vec![0, 2, 3, 5]));
         let null = group(and, vec![f("s", Value::Null, FilterOperator::Eq)]);
@@ -203,6 +243,10 @@ mod tests {
         assert_eq!(assert_superset(&p, &rows, &or_open), None);
         let not = group(FilterCondition::Not, vec![f("s", json!("a"), FilterOperator::Eq)]);
         assert_eq!(assert_superset(&p, &rows, &not), None);
+        // Exact only when every condition is an indexed one.
+        assert!(p.candidates(&leading).is_some_and(|b| b.exact));
+        assert!(p.candidates(&or).is_some_and(|b| b.exact));
+        assert!(p.candidates(&raising_later).is_some_and(|b| !b.exact));
         // Lists are not indexed: == on a list value gives no bound.
         let list = group(and, vec![f("l", json!([1, 2]), FilterOperator::Eq)]);
         assert_eq!(assert_superset(&p, &rows, &list), None);

@@ -113,6 +113,12 @@ fn python_equality_and_type_errors() {
     assert!(matches!(eval("n", json!(1), Op::Contains), Err(Error::InvalidFilter(_))), "1 in 2 is a TypeError");
     assert!(eval("s", json!("B"), Op::Contains).expect("substring"));
     assert!(eval("s", json!("ABC123 and more"), Op::In).expect("'ABC123' in '...'"));
+    // Python compares ints with floats exactly: 2**53 + 1 != 2.0**53, and is greater.
+    let big = md(json!({"n": 9_007_199_254_740_993_u64}));
+    let eval_big = |v: Value, op: Op| matches(&all(vec![f("n", v, op)], None), &big);
+    assert!(!eval_big(json!(9_007_199_254_740_992.0), Op::Eq).expect("2**53 + 1 == 2.0**53"));
+    assert!(eval_big(json!(9_007_199_254_740_992.0), Op::Gt).expect("2**53 + 1 > 2.0**53"));
+    assert!(eval_big(json!(9_007_199_254_740_993_u64), Op::Eq).expect("an int equals itself"));
 }
 
 #[test]

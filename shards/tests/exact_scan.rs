@@ -1,0 +1,66 @@
+//! The exact scan (`NamespaceIndex::top_k`) shortlists large candidate sets in f32 before
+//! scoring in f64: its answers must be those of scoring every candidate in f64, near-ties
+//! and exact ties (broken by node id, as LlamaIndex's heap does) included.
+
+mod common;
+
+use common::Rng;
+use strata_api::{Distance, JsonText, VectorRecord};
+use strata_shards::vector::index::NamespaceIndex;
+
+const DIM: usize = 48;
+const N: usize = 3_000;
+
+fn record(i: usize, embedding: Vec<f32>) -> VectorRecord {
+    VectorRecord {
+        node_id: format!("n{i:05}"),
+        embedding,
+        ref_doc_id: None,
+        metadata: JsonText::from_map(&serde_json::Map::new()),
+        node: None,
+    }
+}
+
+/// Every candidate scored in f64, best first, ties by the later node id first.
+fn reference(ix: &NamespaceIndex, query: &[f32], candidates: &[u32], k: usize) -> Vec<(String, f64)> {
+    let qn = query.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+    let mut all: Vec<(String, f64)> =
+        candidates.iter().map(|s| (ix.slots()[*s as usize].node_id.to_string(), ix.score(query, qn, *s))).collect();
+    all.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    all.truncate(k);
+    all
+}
+
+#[test]
+fn shortlisted_exact_scan_equals_scoring_every_candidate_in_f64() {
+    for distance in [Distance::Cosine, Distance::Dot] {
+        let mut rng = Rng(0xe7ac_7000_0000_0001);
+        let centres: Vec<Vec<f32>> = (0..20).map(|_| (0..DIM).map(|_| 2.0 * rng.next()).collect()).collect();
+        let mut ix = NamespaceIndex::new(DIM, distance);
+        let mut kept: Vec<Vec<f32>> = Vec::new();
+        for i in 0..N {
+            // Every seventh vector repeats an earlier one (exact ties), every eleventh is
+            // an earlier one nudged by one ulp-sized step (near-ties).
+            let v = match i {
+                i if i > 0 && i % 7 == 0 => kept[i / 2].clone(),
+                i if i > 0 && i % 11 == 0 => kept[i / 3].iter().map(|x| x * (1.0 + 1e-7)).collect(),
+                _ => rng.clustered(&centres, 0.3),
+            };
+            kept.push(v.clone());
+            ix.upsert(&record(i, v), i as u64).expect("upsert");
+        }
+        let all: Vec<u32> = (0..N as u32).collect();
+        for q in 0..40 {
+            // Half the queries are stored vectors: their duplicates tie at the top.
+            let query = if q % 2 == 0 { kept[q * 37].clone() } else { rng.clustered(&centres, 0.3) };
+            for k in [1, 10, 50] {
+                let got: Vec<(String, f64)> = ix
+                    .top_k(&query, &all, k)
+                    .iter()
+                    .map(|s| (ix.slots()[s.slot as usize].node_id.to_string(), s.similarity))
+                    .collect();
+                assert_eq!(got, reference(&ix, &query, &all, k), "{distance:?} query {q} k {k}");
+            }
+        }
+    }
+}

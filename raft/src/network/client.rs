@@ -85,7 +85,9 @@ impl PeerConn {
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(PeerError::Raft(e))) => Err(RPCError::RemoteError(RemoteError::new(self.target, *e))),
-            Ok(Err(e @ PeerError::NoGroup(_))) => Err(RPCError::Unreachable(Unreachable::new(&e))),
+            Ok(Err(e @ (PeerError::NoGroup(_) | PeerError::WrongNode { .. }))) => {
+                Err(RPCError::Unreachable(Unreachable::new(&e)))
+            }
             Err(e @ RpcError::DeadlineExceeded) => Err(RPCError::Network(NetworkError::new(&e))),
             Err(e) => {
                 self.pool.forget(&self.addr);
@@ -120,7 +122,7 @@ impl RaftNetwork<TypeConfig> for PeerConn {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
         let client = self.client().await?;
-        let (value, rest) = split(client.append(context_within(option.hard_ttl()), self.group, rpc).await);
+        let (value, rest) = split(client.append(context_within(option.hard_ttl()), self.group, self.target, rpc).await);
         self.map_err(rest)?;
         value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
     }
@@ -132,7 +134,8 @@ impl RaftNetwork<TypeConfig> for PeerConn {
     ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>>
     {
         let client = self.client().await?;
-        let (value, rest) = split(client.snapshot(context_within(option.hard_ttl()), self.group, rpc).await);
+        let (value, rest) =
+            split(client.snapshot(context_within(option.hard_ttl()), self.group, self.target, rpc).await);
         self.map_err(rest)?;
         value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
     }
@@ -143,7 +146,7 @@ impl RaftNetwork<TypeConfig> for PeerConn {
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
         let client = self.client().await?;
-        let (value, rest) = split(client.vote(context_within(option.hard_ttl()), self.group, rpc).await);
+        let (value, rest) = split(client.vote(context_within(option.hard_ttl()), self.group, self.target, rpc).await);
         self.map_err(rest)?;
         value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
     }

@@ -21,13 +21,23 @@ pub struct PeerServer {
     registry: Arc<Registry>,
 }
 
+impl PeerServer {
+    /// Refuses a call meant for another member.
+    fn check_target<E: std::error::Error>(&self, to: NodeId) -> Result<(), PeerError<E>> {
+        let me = self.registry.node_id();
+        if to == me { Ok(()) } else { Err(PeerError::WrongNode { to, me }) }
+    }
+}
+
 impl RaftPeer for PeerServer {
     async fn append(
         self,
         _: Context,
         group: GroupId,
+        to: NodeId,
         req: AppendEntriesRequest<TypeConfig>,
     ) -> Result<AppendEntriesResponse<NodeId>, PeerError<Infallible>> {
+        self.check_target(to)?;
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
         g.raft.append_entries(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }
@@ -36,8 +46,10 @@ impl RaftPeer for PeerServer {
         self,
         _: Context,
         group: GroupId,
+        to: NodeId,
         req: VoteRequest<NodeId>,
     ) -> Result<VoteResponse<NodeId>, PeerError<Infallible>> {
+        self.check_target(to)?;
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
         g.raft.vote(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }
@@ -46,8 +58,10 @@ impl RaftPeer for PeerServer {
         self,
         _: Context,
         group: GroupId,
+        to: NodeId,
         req: InstallSnapshotRequest<TypeConfig>,
     ) -> Result<InstallSnapshotResponse<NodeId>, PeerError<InstallSnapshotError>> {
+        self.check_target(to)?;
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
         g.raft.install_snapshot(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }

@@ -16,6 +16,15 @@ pub enum PeerError<E: std::error::Error> {
     /// The receiving node does not host the group (yet, or any more).
     #[error("raft group {0} is not hosted by the peer")]
     NoGroup(GroupId),
+    /// The call was meant for another member: a node that took over a removed member's
+    /// address must not answer (vote, append) as that member.
+    #[error("the call is for node {to}, this is node {me}")]
+    WrongNode {
+        /// The member the call was for.
+        to: NodeId,
+        /// The node that received it.
+        me: NodeId,
+    },
     /// The group's raft refused the call.
     #[error(transparent)]
     Raft(Box<RaftError<NodeId, E>>),
@@ -61,22 +70,26 @@ pub enum AdminOp {
     Elect,
 }
 
-/// The raft RPCs between nodes, each tagged by its group.
+/// The raft RPCs between nodes, each tagged by its group and (for openraft's calls) the
+/// member it is for.
 #[tarpc::service]
 pub trait RaftPeer {
     /// openraft's AppendEntries.
     async fn append(
         group: GroupId,
+        to: NodeId,
         req: AppendEntriesRequest<TypeConfig>,
     ) -> Result<AppendEntriesResponse<NodeId>, PeerError<openraft::error::Infallible>>;
     /// openraft's RequestVote.
     async fn vote(
         group: GroupId,
+        to: NodeId,
         req: VoteRequest<NodeId>,
     ) -> Result<VoteResponse<NodeId>, PeerError<openraft::error::Infallible>>;
     /// openraft's InstallSnapshot (one chunk).
     async fn snapshot(
         group: GroupId,
+        to: NodeId,
         req: InstallSnapshotRequest<TypeConfig>,
     ) -> Result<InstallSnapshotResponse<NodeId>, PeerError<InstallSnapshotError>>;
     /// A membership change, done by the group's leader (others answer `NotLeader`).

@@ -206,8 +206,13 @@ async fn embedded(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     // STRATA_BENCH_KEEP=DIR keeps the data directory (DIR/<set>) and, when it already
     // holds the whole set, reopens it instead of loading: the build is measured once.
     let kept = std::env::var_os("STRATA_BENCH_KEEP").map(|d| std::path::PathBuf::from(d).join(&set.name));
-    let temp = tempfile::tempdir().expect("tempdir");
-    let path = kept.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    let (path, _temp) = match kept {
+        Some(kept) => (kept, None),
+        None => {
+            let temp = tempfile::tempdir().expect("tempdir");
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    };
     std::fs::create_dir_all(&path).expect("bench dir");
     let me = std::process::id();
     let before = rss(me);

@@ -121,7 +121,7 @@ pub fn matches_one(f: &MetadataFilter, metadata: &Map<String, Value>) -> Result<
 }
 
 /// A number as Python sees it (bools are ints).
-fn number(v: &Value) -> Option<f64> {
+pub(crate) fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
@@ -140,7 +140,7 @@ fn integer(v: &Value) -> Option<i128> {
 
 /// A number as an exact integer when it holds one: ints, bools, and integral floats
 /// (Python compares ints with floats exactly, so `2**53 + 1 != 2.0**53`).
-fn exact_integer(v: &Value) -> Option<i128> {
+pub(crate) fn exact_integer(v: &Value) -> Option<i128> {
     integer(v).or_else(|| {
         let x = number(v)?;
         (x.is_finite() && x.fract() == 0.0 && x.abs() < 1e38).then_some(x as i128)

@@ -9,6 +9,7 @@
 //! `in [..]` conditions of an AND (Python's `all()` stops at the first false one), or an
 //! OR made only of those.
 
+use super::filter;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use strata_api::{FilterCondition, FilterItem, FilterOperator, MetadataFilter, MetadataFilters};
@@ -23,26 +24,14 @@ enum ValueKey {
 }
 
 impl ValueKey {
+    /// The key of a scalar (`None` for null, lists and objects, which are not indexed).
     fn of(v: &Value) -> Option<Self> {
         match v {
-            Value::Bool(b) => Some(ValueKey::Integer(i128::from(*b))),
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    return Some(ValueKey::Integer(i128::from(i)));
-                }
-                if let Some(u) = n.as_u64() {
-                    return Some(ValueKey::Integer(i128::from(u)));
-                }
-                let x = n.as_f64()?;
-                // An integral float equals the integer it holds (every float beyond 2^53
-                // is integral, and exactly that integer).
-                if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e38 {
-                    Some(ValueKey::Integer(x as i128))
-                } else {
-                    Some(ValueKey::Float(x.to_bits()))
-                }
-            }
             Value::String(s) => Some(ValueKey::Text(s.clone())),
+            Value::Bool(_) | Value::Number(_) => Some(match filter::exact_integer(v) {
+                Some(i) => ValueKey::Integer(i),
+                None => ValueKey::Float(filter::number(v)?.to_bits()),
+            }),
             _ => None,
         }
     }
@@ -68,9 +57,13 @@ impl Postings {
     /// Records `slot`'s scalar metadata values.
     pub fn add(&mut self, slot: u32, metadata: &Map<String, Value>) {
         for (key, value) in metadata {
-            if let Some(vk) = ValueKey::of(value) {
-                self.by_key.entry(key.clone()).or_default().entry(vk).or_default().push(slot);
-            }
+            let Some(vk) = ValueKey::of(value) else { continue };
+            // Most keys are known: look them up before allocating a copy of the name.
+            let values = match self.by_key.get_mut(key) {
+                Some(values) => values,
+                None => self.by_key.entry(key.clone()).or_default(),
+            };
+            values.entry(vk).or_default().push(slot);
         }
     }
 
@@ -157,7 +150,6 @@ fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vector::filter;
     use serde_json::json;
 
     fn f(key: &str, value: Value, operator: FilterOperator) -> FilterItem {

@@ -118,13 +118,16 @@ async fn add_replaces_and_delete_nodes_get_nodes_clear() {
     let (_d, ctx) = ctx().await;
     let vs = ctx.vector_store();
     vs.add(&three_nodes()).await.expect("add");
-    // Re-adding an id replaces its vector and keeps its place.
-    let mut moved = three_nodes().remove(0);
+    // Re-adding an id replaces its vector, text and source, and keeps its place.
+    let original = three_nodes().remove(0);
+    let mut moved = child("AF3BE6C4", "moved along", "test-9").with_metadata(original.metadata.clone());
     moved.embedding = Some(vec![0.0, 1.0]);
     vs.add(&[moved]).await.expect("re-add");
     let near_y = VectorStoreQuery { query_embedding: Some(vec![0.0, 1.0]), similarity_top_k: 2, ..Default::default() };
     let hits = vs.query(&near_y).await.expect("query");
     assert!(hits.similarities.iter().all(|s| (s - 1.0).abs() < 1e-9), "{hits:?}");
+    let replaced = hits.nodes.iter().find(|n| n.id == "AF3BE6C4").expect("the replaced node is a hit");
+    assert_eq!((replaced.text(), replaced.ref_doc_id()), ("moved along", Some("test-9")), "a hit is the new node");
     let listed: Vec<String> = vs.get_nodes(None, None).await.expect("all").iter().map(|n| n.id.clone()).collect();
     assert_eq!(listed, ["AF3BE6C4", "7D9CD555", "452D24AB"], "insertion order kept on replace");
     let stats = vs.index_stats().await.expect("index stats");

@@ -1,6 +1,7 @@
 //! One namespace's vectors in memory, derived from the shard's records (the truth stays
 //! in sled): a slot per stored vector with its node id, metadata (parsed once, for
-//! filters), source document and insertion sequence; the vectors contiguous in one
+//! filters), source document, insertion sequence and the stored metadata and node texts
+//! (so a search answers without reading a record); the vectors contiguous in one
 //! `Vec<f32>` with their norms. A replaced or deleted vector's slot is a tombstone until
 //! [`NamespaceIndex::compact`] sweeps it.
 //!
@@ -30,10 +31,29 @@ pub struct Slot {
     pub ref_doc_id: Option<Arc<str>>,
     /// Its filterable metadata.
     pub metadata: Arc<Map<String, Value>>,
+    /// The metadata as stored (JSON text): what a hit returns.
+    pub metadata_text: Arc<str>,
+    /// The node as stored (JSON text), if any: what a hit returns.
+    pub node_text: Option<Arc<str>>,
     /// Insertion order (LlamaIndex's dict order).
     pub seq: u64,
     /// False once replaced or deleted.
     pub alive: bool,
+}
+
+impl Slot {
+    /// The live slot of `record` (stored at `seq`, its metadata parsed).
+    fn live(node_id: Arc<str>, record: &VectorRecord, metadata: Map<String, Value>, seq: u64) -> Self {
+        Slot {
+            node_id,
+            ref_doc_id: record.ref_doc_id.as_deref().map(Arc::from),
+            metadata: Arc::new(metadata),
+            metadata_text: Arc::from(record.metadata.as_str()),
+            node_text: record.node.as_ref().map(|n| Arc::from(n.as_str())),
+            seq,
+            alive: true,
+        }
+    }
 }
 
 /// Below this many vectors a namespace is only searched exactly (no graph is built).
@@ -216,6 +236,7 @@ impl NamespaceIndex {
             self.vectors[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(v);
         }
         let empty = Arc::new(Map::new());
+        let empty_text: Arc<str> = Arc::from("{}");
         let mut names = Vec::with_capacity(n);
         for (i, (node_id, fp)) in manifest.node_ids.into_iter().zip(manifest.fingerprints).enumerate() {
             let node_id: Arc<str> = Arc::from(node_id);
@@ -225,6 +246,8 @@ impl NamespaceIndex {
                 node_id: node_id.clone(),
                 ref_doc_id: None,
                 metadata: empty.clone(),
+                metadata_text: empty_text.clone(),
+                node_text: None,
                 seq: 0,
                 alive: false,
             });
@@ -247,13 +270,7 @@ impl NamespaceIndex {
             if !self.slots[i].alive && self.saved_fingerprints.get(i) == Some(&fp) {
                 let metadata = record.metadata.to_map()?;
                 self.postings.add(slot, &metadata);
-                self.slots[i] = Slot {
-                    node_id: self.slots[i].node_id.clone(),
-                    ref_doc_id: record.ref_doc_id.as_deref().map(Arc::from),
-                    metadata: Arc::new(metadata),
-                    seq,
-                    alive: true,
-                };
+                self.slots[i] = Slot::live(self.slots[i].node_id.clone(), record, metadata, seq);
                 self.vectors[i * self.dim..(i + 1) * self.dim].copy_from_slice(&record.embedding);
                 let norm = norm64(&record.embedding);
                 self.norms[i] = norm;
@@ -307,13 +324,7 @@ impl NamespaceIndex {
         let slot = self.slots.len() as u32;
         let node_id: Arc<str> = Arc::from(record.node_id.as_str());
         self.postings.add(slot, &metadata);
-        self.slots.push(Slot {
-            node_id: node_id.clone(),
-            ref_doc_id: record.ref_doc_id.as_deref().map(Arc::from),
-            metadata: Arc::new(metadata),
-            seq,
-            alive: true,
-        });
+        self.slots.push(Slot::live(node_id.clone(), record, metadata, seq));
         self.vectors.extend_from_slice(&record.embedding);
         let norm = norm64(&record.embedding);
         self.norms.push(norm);

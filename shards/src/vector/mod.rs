@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use strata_api::{
-    DEFAULT_VECTOR_NAMESPACE, Distance, Error as ApiError, IMAGE_VECTOR_NAMESPACE, MetadataFilters, Response,
+    DEFAULT_VECTOR_NAMESPACE, Distance, Error as ApiError, IMAGE_VECTOR_NAMESPACE, JsonText, MetadataFilters, Response,
     VectorCommand, VectorHit, VectorNamespace, VectorQuery, VectorQueryMode, VectorRecord, VectorSearch,
 };
 
@@ -353,7 +353,7 @@ pub fn query(tree: &sled::Tree, indexes: &Indexes, q: &VectorQuery) -> Result<Re
         VectorQuery::Search { namespace, search } => {
             let s = require(tree, namespace)?;
             let Some(ix) = indexes.get(namespace) else { return Ok(Response::VectorHits(Vec::new())) };
-            search_namespace(tree, &s, ix, search)
+            search_namespace(&s, ix, search)
         }
     }
 }
@@ -419,7 +419,6 @@ fn validate_search(s: &VectorNamespace, search: &VectorSearch) -> Result<Vec<f32
 }
 
 fn search_namespace(
-    tree: &sled::Tree,
     s: &VectorNamespace,
     ix: &NamespaceIndex,
     search: &VectorSearch,
@@ -435,20 +434,17 @@ fn search_namespace(
     let mmr = (q.mode == VectorQueryMode::Mmr && !search.with_embeddings).then(|| q.mmr_threshold.unwrap_or(0.5));
     let k = if mmr.is_some() { q.similarity_top_k } else { search.candidates };
     let scored = ix.search(&embedding, &restriction, k, mmr)?;
+    // Hits come from the slots' copies of the stored texts: no record is read.
     let mut hits = Vec::with_capacity(scored.len());
     for sc in scored {
         let slot = &ix.slots()[sc.slot as usize];
-        let bytes = records(&s.name)
-            .get(tree, &slot.node_id)?
-            .ok_or_else(|| Error::Corrupt(format!("vector {} indexed but not stored", slot.node_id)))?;
-        let rec = record::decode_with(&slot.node_id, &bytes, search.with_embeddings)?;
         hits.push(VectorHit {
-            node_id: rec.node_id,
+            node_id: slot.node_id.to_string(),
             similarity: sc.similarity,
-            node: rec.node,
-            metadata: rec.metadata,
-            ref_doc_id: rec.ref_doc_id,
-            embedding: search.with_embeddings.then_some(rec.embedding),
+            node: slot.node_text.as_deref().map(|n| JsonText::from_stored(n.as_bytes())).transpose()?,
+            metadata: JsonText::from_stored(slot.metadata_text.as_bytes())?,
+            ref_doc_id: slot.ref_doc_id.as_deref().map(str::to_string),
+            embedding: search.with_embeddings.then(|| ix.vector(sc.slot).to_vec()),
         });
     }
     Ok(Response::VectorHits(hits))

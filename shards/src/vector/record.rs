@@ -60,20 +60,10 @@ impl<'a> Cursor<'a> {
 
 /// Decodes a record stored under `node_id`.
 pub fn decode(node_id: &str, bytes: &[u8]) -> Result<VectorRecord> {
-    decode_with(node_id, bytes, true)
-}
-
-/// Decodes a record stored under `node_id`, leaving its embedding empty unless
-/// `embedding` (a search hit needs only the rest).
-pub fn decode_with(node_id: &str, bytes: &[u8], embedding: bool) -> Result<VectorRecord> {
     let mut c = Cursor(bytes);
     let dim = c.u32()? as usize;
     let raw = c.take(dim.checked_mul(4).ok_or_else(|| Error::Corrupt("vector dimension overflows".into()))?)?;
-    let embedding = if embedding {
-        raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
-    } else {
-        Vec::new()
-    };
+    let embedding = raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     let ref_doc_id = c.opt_str()?.map(str::to_string);
     let metadata = c.opt_str()?.ok_or_else(|| Error::Corrupt("vector record without metadata".into()))?;
     let node = c.opt_str()?;

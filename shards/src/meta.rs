@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::ordered::Reader;
+use crate::placement::{Load, least_loaded};
 use crate::txn::Txn;
 use strata_api::{
     Error as ApiError, MetaCommand, MetaQuery, NodeId, Response, ShardInfo, ShardMap, VectorNamespace, VectorPartition,
@@ -129,19 +130,20 @@ fn create_vector_namespace(txn: &mut Txn<'_>, mut map: ShardMap, settings: &Vect
         if settings.partitions == 0 || settings.partitions > 1024 {
             return Err(ApiError::InvalidInput("a vector namespace has 1 to 1024 partitions".into()).into());
         }
-        let mut load: std::collections::BTreeMap<NodeId, usize> = map.active_nodes().map(|n| (n.id, 0)).collect();
+        let mut load: std::collections::BTreeMap<NodeId, Load> =
+            map.active_nodes().map(|n| (n.id, Load::default())).collect();
         for shard in &map.shards {
             for r in &shard.replicas {
-                if let Some(c) = load.get_mut(r) {
-                    *c += 1;
+                if let Some(l) = load.get_mut(r) {
+                    l.add(shard.vector.is_some());
                 }
             }
         }
         for partition in 0..settings.partitions {
-            let Some(node) = load.iter().min_by_key(|(id, c)| (**c, **id)).map(|(id, _)| *id) else {
+            let Some(node) = least_loaded(&load, &[], true) else {
                 return Err(ApiError::Cluster("no member to hold a vector partition".into()).into());
             };
-            *load.entry(node).or_default() += 1;
+            load.entry(node).or_default().add(true);
             let group = map.shards.iter().map(|s| s.group).max().unwrap_or(0) + 1;
             map.shards.push(ShardInfo {
                 group,

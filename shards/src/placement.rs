@@ -143,47 +143,95 @@ pub fn route_query(q: &Query, shard_count: u32) -> ReadRoute {
     }
 }
 
+/// How many replicas a member holds: of vector partitions (the heavy ones: each holds a
+/// vector index in memory), and of every kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Load {
+    /// Vector partition replicas.
+    pub vector: usize,
+    /// All replicas.
+    pub all: usize,
+}
+
+impl Load {
+    /// Counts one more replica (of a vector partition when `vector`).
+    pub(crate) fn add(&mut self, vector: bool) {
+        self.vector += usize::from(vector);
+        self.all += 1;
+    }
+
+    fn sub(&mut self, vector: bool) {
+        self.vector -= usize::from(vector);
+        self.all -= 1;
+    }
+
+    /// The count that balancing `vector` replicas (or the others) evens out.
+    fn of(&self, vector: bool) -> usize {
+        if vector { self.vector } else { self.all }
+    }
+}
+
 /// The voters each shard should have: current replicas on active (not leaving) members are kept
 /// (trimmed to the replication factor), missing ones are filled from the least-loaded
-/// members, then one replica moves from the most- to the least-loaded member while their
-/// counts differ by more than one. Deterministic: ties go to the lower node id.
+/// members, then replicas move from the most- to the least-loaded member while their
+/// counts differ by more than one: vector partitions first, by vector partitions held (so
+/// each member gets its share of vector indexes), then the other shards, by replicas held.
+/// Deterministic: ties go to the lower node id.
 pub fn plan_replicas(map: &ShardMap) -> BTreeMap<GroupId, Vec<NodeId>> {
     let members: Vec<NodeId> = map.active_nodes().map(|n| n.id).collect();
     let r = (map.replication as usize).min(members.len());
-    let mut load: BTreeMap<NodeId, usize> = members.iter().map(|n| (*n, 0)).collect();
+    let mut load: BTreeMap<NodeId, Load> = members.iter().map(|n| (*n, Load::default())).collect();
     let mut plan: BTreeMap<GroupId, Vec<NodeId>> = BTreeMap::new();
+    let vector: BTreeMap<GroupId, bool> = map.shards.iter().map(|s| (s.group, s.vector.is_some())).collect();
     for shard in &map.shards {
         let mut keep: Vec<NodeId> = shard.replicas.iter().copied().filter(|n| load.contains_key(n)).collect();
         keep.truncate(r);
         for n in &keep {
-            *load.entry(*n).or_default() += 1;
+            load.entry(*n).or_default().add(shard.vector.is_some());
         }
         plan.insert(shard.group, keep);
     }
-    for replicas in plan.values_mut() {
+    for (group, replicas) in plan.iter_mut() {
+        let is_vector = vector.get(group).copied().unwrap_or(false);
         while replicas.len() < r {
-            let Some(n) = least_loaded(&load, replicas) else { break };
+            let Some(n) = least_loaded(&load, replicas, is_vector) else { break };
             replicas.push(n);
-            *load.entry(n).or_default() += 1;
+            load.entry(n).or_default().add(is_vector);
         }
     }
-    // Even out: move replicas from the busiest member to the idlest.
-    while let (Some((&busy, &hi)), Some((&idle, &lo))) =
-        (load.iter().max_by_key(|(n, c)| (**c, std::cmp::Reverse(**n))), load.iter().min_by_key(|(n, c)| (**c, **n)))
-    {
-        if hi <= lo + 1 {
-            break;
+    for class in [true, false] {
+        even_out(&mut plan, &mut load, &vector, class);
+    }
+    plan
+}
+
+/// Moves replicas of shards of one class (vector partitions or the others) from the
+/// busiest member to the idlest while their counts differ by more than one.
+fn even_out(
+    plan: &mut BTreeMap<GroupId, Vec<NodeId>>,
+    load: &mut BTreeMap<NodeId, Load>,
+    vector: &BTreeMap<GroupId, bool>,
+    class: bool,
+) {
+    loop {
+        let busiest = load.iter().max_by_key(|(n, l)| (l.of(class), std::cmp::Reverse(**n))).map(|(n, l)| (*n, *l));
+        let idlest = load.iter().min_by_key(|(n, l)| (l.of(class), **n)).map(|(n, l)| (*n, *l));
+        let (Some((busy, hi)), Some((idle, lo))) = (busiest, idlest) else { return };
+        if hi.of(class) <= lo.of(class) + 1 {
+            return;
         }
-        let Some(replicas) = plan.values_mut().find(|rs| rs.contains(&busy) && !rs.contains(&idle)) else { break };
+        let movable = plan.iter_mut().find(|(g, rs)| {
+            vector.get(*g).copied().unwrap_or(false) == class && rs.contains(&busy) && !rs.contains(&idle)
+        });
+        let Some((_, replicas)) = movable else { return };
         for n in replicas.iter_mut() {
             if *n == busy {
                 *n = idle;
             }
         }
-        *load.entry(busy).or_default() -= 1;
-        *load.entry(idle).or_default() += 1;
+        load.entry(busy).or_default().sub(class);
+        load.entry(idle).or_default().add(class);
     }
-    plan
 }
 
 /// One leadership move that evens out how many shards each active member leads: a shard
@@ -213,8 +261,11 @@ pub fn leader_move(map: &ShardMap, leaders: &BTreeMap<GroupId, NodeId>) -> Optio
     best.map(|(_, g, from, to)| (g, from, to))
 }
 
-fn least_loaded(load: &BTreeMap<NodeId, usize>, exclude: &[NodeId]) -> Option<NodeId> {
-    load.iter().filter(|(n, _)| !exclude.contains(n)).min_by_key(|(n, c)| (**c, **n)).map(|(n, _)| *n)
+/// The member outside `exclude` that should take a new replica: of a vector partition, the
+/// one holding the fewest vector partitions, then the fewest replicas.
+pub fn least_loaded(load: &BTreeMap<NodeId, Load>, exclude: &[NodeId], vector: bool) -> Option<NodeId> {
+    let key = |l: &Load| if vector { (l.vector, l.all) } else { (l.all, 0) };
+    load.iter().filter(|(n, _)| !exclude.contains(n)).min_by_key(|(n, l)| (key(l), **n)).map(|(n, _)| *n)
 }
 
 #[cfg(test)]
@@ -235,6 +286,29 @@ mod tests {
             next_node_id: 10,
             leaders: Default::default(),
             vector_namespaces: Default::default(),
+        }
+    }
+
+    #[test]
+    fn vector_partitions_spread_over_the_members_before_the_other_shards() {
+        // Bootstrapped on node 1 with one replica per shard, then a namespace of three
+        // partitions created while node 1 was still alone.
+        let mut m = map(&[1, 2, 3], &[&[1u64][..]; 8]);
+        m.replication = 1;
+        for partition in 0..3 {
+            m.shards.push(ShardInfo {
+                group: 9 + partition as u64,
+                replicas: vec![1],
+                learners: vec![],
+                vector: Some(strata_api::VectorPartition { namespace: "v".into(), partition }),
+            });
+        }
+        let plan = plan_replicas(&m);
+        for node in [1, 2, 3] {
+            let vector = (9..12).filter(|g| plan[g] == [node]).count();
+            assert_eq!(vector, 1, "one partition on node {node}: {plan:?}");
+            let all = plan.values().filter(|r| r.contains(&node)).count();
+            assert!((3..=4).contains(&all), "11 replicas spread evenly: {plan:?}");
         }
     }
 

@@ -230,8 +230,8 @@ impl Shard {
                 if let strata_api::VectorQuery::Search { namespace, .. }
                 | strata_api::VectorQuery::IndexStats { namespace } = q
                 {
-                    let loaded = self.vectors.read().unwrap_or_else(|p| p.into_inner()).get(namespace).is_some();
-                    if !loaded {
+                    let ready = self.vectors.read().unwrap_or_else(|p| p.into_inner()).is_ready(namespace);
+                    if !ready {
                         self.vectors.write().unwrap_or_else(|p| p.into_inner()).ensure_loaded(r, namespace)?;
                     }
                 }

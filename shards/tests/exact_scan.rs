@@ -4,22 +4,12 @@
 
 mod common;
 
-use common::Rng;
-use strata_api::{Distance, JsonText, VectorRecord};
+use common::{Rng, record};
+use strata_api::Distance;
 use strata_shards::vector::index::NamespaceIndex;
 
 const DIM: usize = 48;
 const N: usize = 3_000;
-
-fn record(i: usize, embedding: Vec<f32>) -> VectorRecord {
-    VectorRecord {
-        node_id: format!("n{i:05}"),
-        embedding,
-        ref_doc_id: None,
-        metadata: JsonText::from_map(&serde_json::Map::new()),
-        node: None,
-    }
-}
 
 /// Every candidate scored in f64, best first, ties by the later node id first.
 fn reference(ix: &NamespaceIndex, query: &[f32], candidates: &[u32], k: usize) -> Vec<(String, f64)> {

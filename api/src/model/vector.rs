@@ -316,6 +316,10 @@ pub struct VectorIndexStats {
     pub tombstones: u64,
     /// Vectors found in a saved graph when the namespace was last loaded.
     pub revived: u64,
+    /// Partitions whose idle graph builder has saved its graph and dropped it from
+    /// memory (it is loaded back on the next write; searches are unaffected).
+    #[serde(default)]
+    pub parked: u64,
 }
 
 impl VectorIndexStats {
@@ -325,6 +329,7 @@ impl VectorIndexStats {
         self.unindexed += other.unindexed;
         self.tombstones += other.tombstones;
         self.revived += other.revived;
+        self.parked += other.parked;
     }
 }
 

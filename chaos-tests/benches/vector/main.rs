@@ -247,8 +247,9 @@ async fn embedded(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     }
     measure_queries(&vs, set, CONCURRENT_EMBEDDED, &mut row).await;
     let fr = filtered_recall(&vs, set, filtered_truth).await;
+    let parked = parked_memory(&vs, me, before, set.len()).await;
     if let Some(note) = reopen_note {
-        row.note = format!("{CONCURRENT_EMBEDDED} clients; {fr}; {note}");
+        row.note = format!("{CONCURRENT_EMBEDDED} clients; {fr}; {parked}; {note}");
         return row;
     }
     // Reopening: the saved graph is loaded, not rebuilt.
@@ -262,13 +263,26 @@ async fn embedded(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     let reopened = t.elapsed();
     let stats = vs.index_stats().await.expect("stats");
     row.note = format!(
-        "{} clients; {fr}; reopen to first answer {:.1} s ({} of {} vectors from the saved graph)",
+        "{} clients; {fr}; {parked}; reopen to first answer {:.1} s ({} of {} vectors from the saved graph)",
         CONCURRENT_EMBEDDED,
         reopened.as_secs_f64(),
         stats.revived,
         saved.vectors
     );
     row
+}
+
+/// Memory per vector once the idle graph builder has parked its graph on disk.
+async fn parked_memory(vs: &VectorStore, me: u32, before: u64, n: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(1_800);
+    while vs.index_stats().await.is_ok_and(|s| s.parked == 0) {
+        if Instant::now() > deadline {
+            return "the builder did not park".into();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let per_vector = rss(me).saturating_sub(before) as f64 / n as f64;
+    format!("{per_vector:.0} B/vector once the idle builder parked its graph")
 }
 
 fn has_saved_graph(dir: &std::path::Path) -> bool {

@@ -12,7 +12,7 @@
 //! the published graph does not cover yet; the winners are re-scored exactly.
 
 use super::ann::saved::{self, Loaded};
-use super::ann::{Ann, SaveTo, graph::Dist};
+use super::ann::{Ann, BuilderState, PARK_AFTER, SaveTo, graph::Dist};
 use super::filter;
 use super::mmr;
 use super::postings::Postings;
@@ -207,8 +207,19 @@ impl NamespaceIndex {
     /// [`NamespaceIndex::load_record`] with every stored record, then
     /// [`NamespaceIndex::finish_load`].
     pub fn with_saved_graph(dim: usize, distance: Distance, dir: std::path::PathBuf) -> Self {
+        Self::with_saved_graph_parking(dim, distance, dir, PARK_AFTER)
+    }
+
+    /// As [`NamespaceIndex::with_saved_graph`], the graph builder parking its graph on
+    /// disk after `park_after` idle (see [`super::ann`]).
+    pub fn with_saved_graph_parking(
+        dim: usize,
+        distance: Distance,
+        dir: std::path::PathBuf,
+        park_after: std::time::Duration,
+    ) -> Self {
         let mut ix = Self::new(dim, distance);
-        let save_to = SaveTo { dir, dim: dim as u32 };
+        let save_to = SaveTo { dir, dim: dim as u32, park_after };
         match saved::load(&save_to.dir, distance, dim as u32) {
             Ok(Some(loaded)) => ix.adopt(loaded, save_to.clone()),
             Ok(None) => {}
@@ -330,6 +341,9 @@ impl NamespaceIndex {
         self.norms.push(norm);
         self.inv_norms.push(if norm > 0.0 { (1.0 / norm) as f32 } else { 0.0 });
         self.by_id.insert(node_id, slot);
+        if self.restart_broken_builder() {
+            return Ok(slot); // the new builder got every slot, this one too
+        }
         match &self.ann {
             Some(ann) => ann.insert(
                 slot,
@@ -365,6 +379,27 @@ impl NamespaceIndex {
         self.ann = Some(ann);
     }
 
+    /// Where the graph builder's own graph is (`None` without a builder).
+    pub fn builder_state(&self) -> Option<BuilderState> {
+        self.ann.as_ref().map(Ann::builder_state)
+    }
+
+    /// Waits (at most `timeout`) until the graph builder is in state `wanted`; answers
+    /// whether it is.
+    pub fn wait_builder(&self, wanted: BuilderState, timeout: std::time::Duration) -> bool {
+        self.ann.as_ref().is_some_and(|a| a.wait_builder(wanted, timeout))
+    }
+
+    /// Starts a new graph builder in place of a broken one (see [`super::ann`]); answers
+    /// whether it did.
+    pub fn restart_broken_builder(&mut self) -> bool {
+        if self.builder_state() != Some(BuilderState::Broken) {
+            return false;
+        }
+        self.start_ann();
+        true
+    }
+
     /// Asks the graph builder to save the graph (when there is one to save).
     pub fn save_graph(&self) {
         if let Some(ann) = &self.ann {
@@ -398,6 +433,7 @@ impl NamespaceIndex {
             unindexed: unindexed as u64,
             tombstones: self.dead as u64,
             revived: self.revived as u64,
+            parked: u64::from(self.builder_state() == Some(BuilderState::Parked)),
         }
     }
 

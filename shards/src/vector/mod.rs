@@ -305,8 +305,10 @@ impl Indexes {
     }
 
     /// Loads `namespace` from the landed records if it is not loaded yet.
+    /// A loaded namespace whose graph builder broke gets a new builder.
     pub fn ensure_loaded(&mut self, tree: &sled::Tree, namespace: &str) -> Result<()> {
-        if self.loaded.contains_key(namespace) {
+        if let Some(ix) = self.loaded.get_mut(namespace) {
+            ix.restart_broken_builder();
             return Ok(());
         }
         let Some(s) = settings(tree, namespace)? else { return Ok(()) };
@@ -330,6 +332,12 @@ impl Indexes {
         }
         self.loaded.insert(namespace.to_string(), ix);
         Ok(())
+    }
+
+    /// Whether `namespace` is loaded with a sound graph builder (else
+    /// [`Indexes::ensure_loaded`] has work to do).
+    pub fn is_ready(&self, namespace: &str) -> bool {
+        self.loaded.get(namespace).is_some_and(|ix| ix.builder_state() != Some(ann::BuilderState::Broken))
     }
 
     /// The loaded index of `namespace`.

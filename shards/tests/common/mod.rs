@@ -19,3 +19,15 @@ impl Rng {
         c.iter().map(|x| x + noise * self.next()).collect()
     }
 }
+
+/// Record `n{i:05}` with `embedding` and empty metadata.
+#[allow(dead_code)] // not every test uses it
+pub fn record(i: usize, embedding: Vec<f32>) -> strata_api::VectorRecord {
+    strata_api::VectorRecord {
+        node_id: format!("n{i:05}"),
+        embedding,
+        ref_doc_id: None,
+        metadata: strata_api::JsonText::from_map(&serde_json::Map::new()),
+        node: None,
+    }
+}

@@ -4,6 +4,13 @@
 //! graph does not cover yet are searched exactly by the caller, so a write is searchable
 //! as soon as it is applied. The builder also saves the graph ([`saved`]) when asked (a
 //! raft snapshot) and when it goes idle having grown a good deal since its last save.
+//!
+//! hnsw_rs's graph holds a full f32 copy of every vector and a heap node per edge, about
+//! half a namespace's memory, yet only inserts need it: searches walk the published copy.
+//! So a builder that stays idle for [`SaveTo::park_after`] saves the graph in full and
+//! drops it ("parks"); the next insert loads it back from that save first. Should that
+//! load fail (the files gone or damaged), the builder reports itself broken and the
+//! namespace starts a new one from its vectors.
 
 pub mod graph;
 pub mod saved;
@@ -50,8 +57,28 @@ impl HnswDistance<f32> for BuildDistance {
 }
 
 struct Published {
-    graph: Mutex<Option<Arc<Graph>>>,
+    /// The searchable graph, and whether the builder holds hnsw_rs's graph or has parked it.
+    graph: Mutex<State>,
     changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    graph: Option<Arc<Graph>>,
+    builder: BuilderState,
+}
+
+/// Where the builder's hnsw_rs graph is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BuilderState {
+    /// In memory, taking inserts.
+    #[default]
+    Resident,
+    /// Saved in full and dropped from memory; loaded back on the next insert.
+    Parked,
+    /// Its saved graph could not be loaded back: the builder stopped, and the namespace
+    /// must start a new one.
+    Broken,
 }
 
 /// What the builder is asked to do.
@@ -63,6 +90,9 @@ enum Job {
     Save(Option<mpsc::Sender<bool>>),
 }
 
+/// How long a builder stays idle before it parks its graph (see the module doc).
+pub const PARK_AFTER: Duration = Duration::from_secs(60);
+
 /// Where and how a builder saves its graph.
 #[derive(Clone, Debug)]
 pub struct SaveTo {
@@ -70,6 +100,8 @@ pub struct SaveTo {
     pub dir: PathBuf,
     /// The namespace's dimension.
     pub dim: u32,
+    /// How long the builder stays idle before it parks its graph on disk.
+    pub park_after: Duration,
 }
 
 /// A namespace's approximate index. Dropping it stops its builder.
@@ -81,7 +113,8 @@ pub struct Ann {
 /// The builder's state: hnsw_rs's graph and who its points are.
 struct Builder {
     distance: Distance,
-    hnsw: HnswGraph,
+    /// `None` while parked (then the last save holds every point).
+    hnsw: Option<HnswGraph>,
     /// Node id and vector fingerprint of each slot inserted so far.
     names: Vec<(Arc<str>, u64)>,
     save_to: Option<SaveTo>,
@@ -92,7 +125,7 @@ impl Ann {
     /// Starts a builder for vectors under `distance`, saving to `save_to` when set.
     pub fn start(distance: Distance, expected: usize, save_to: Option<SaveTo>) -> Self {
         let hnsw = Hnsw::new(MAX_NEIGHBOURS, expected.max(1024), 16, EF_CONSTRUCTION, BuildDistance(distance));
-        Self::spawn(Builder { distance, hnsw, names: Vec::new(), save_to, saved_upto: 0 }, None)
+        Self::spawn(Builder { distance, hnsw: Some(hnsw), names: Vec::new(), save_to, saved_upto: 0 }, None)
     }
 
     /// Resumes building on a saved graph whose points are slots `0..names.len()` (named
@@ -100,12 +133,13 @@ impl Ann {
     pub fn resume(distance: Distance, hnsw: HnswGraph, names: Vec<(Arc<str>, u64)>, save_to: Option<SaveTo>) -> Self {
         let covered = names.len() as u32;
         let graph = Arc::new(Graph::export(&hnsw, covered, distance));
-        Self::spawn(Builder { distance, hnsw, names, save_to, saved_upto: covered }, Some(graph))
+        Self::spawn(Builder { distance, hnsw: Some(hnsw), names, save_to, saved_upto: covered }, Some(graph))
     }
 
     fn spawn(builder: Builder, graph: Option<Arc<Graph>>) -> Self {
         let (tx, rx) = mpsc::channel();
-        let published = Arc::new(Published { graph: Mutex::new(graph), changed: Condvar::new() });
+        let state = State { graph, builder: BuilderState::Resident };
+        let published = Arc::new(Published { graph: Mutex::new(state), changed: Condvar::new() });
         let shared = published.clone();
         let spawned = std::thread::Builder::new().name("strata-hnsw".into()).spawn(move || builder.run(rx, &shared));
         if let Err(e) = spawned {
@@ -139,19 +173,47 @@ impl Ann {
 
     /// The newest published graph.
     pub fn graph(&self) -> Option<Arc<Graph>> {
-        self.published.graph.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.published.state().graph.clone()
+    }
+
+    /// Where the builder's graph is.
+    pub fn builder_state(&self) -> BuilderState {
+        self.published.state().builder
     }
 
     /// Waits (at most `timeout`) until a published graph covers `slots` slots; answers
-    /// whether one does.
+    /// whether one does (false at once for a broken builder).
     pub fn wait_covering(&self, slots: u32, timeout: Duration) -> bool {
-        let guard = self.published.graph.lock().unwrap_or_else(|p| p.into_inner());
+        let covers = |s: &State| s.graph.as_ref().is_some_and(|g| g.covered >= slots);
+        let guard = self.published.state();
         let (guard, _) = self
             .published
             .changed
-            .wait_timeout_while(guard, timeout, |g| g.as_ref().is_none_or(|g| g.covered < slots))
+            .wait_timeout_while(guard, timeout, |s| !covers(s) && s.builder != BuilderState::Broken)
             .unwrap_or_else(|p| p.into_inner());
-        guard.as_ref().is_some_and(|g| g.covered >= slots)
+        covers(&guard)
+    }
+
+    /// Waits (at most `timeout`) until the builder is in state `wanted`; answers whether it is.
+    pub fn wait_builder(&self, wanted: BuilderState, timeout: Duration) -> bool {
+        let guard = self.published.state();
+        let (guard, _) = self
+            .published
+            .changed
+            .wait_timeout_while(guard, timeout, |s| s.builder != wanted)
+            .unwrap_or_else(|p| p.into_inner());
+        guard.builder == wanted
+    }
+}
+
+impl Published {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.graph.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_builder(&self, builder: BuilderState) {
+        self.state().builder = builder;
+        self.changed.notify_all();
     }
 }
 
@@ -165,14 +227,19 @@ impl Builder {
         f64::from(self.covered()) >= f64::from(self.saved_upto) * (1.0 + SAVE_GROWTH) + 1.0
     }
 
+    /// Whether the builder may park: its graph is in memory and can be saved.
+    fn can_park(&self) -> bool {
+        self.hnsw.is_some() && self.save_to.is_some() && self.covered() > 0
+    }
+
     fn run(mut self, rx: mpsc::Receiver<Job>, published: &Published) {
-        let mut published_upto =
-            published.graph.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |g| g.covered);
+        let mut published_upto = published.state().graph.as_ref().map_or(0, |g| g.covered);
         loop {
             // With points not yet published or saved, wait only a little: an idle builder
-            // publishes and saves.
+            // publishes and saves; with nothing pending, wait to park.
             let pending = self.covered() > published_upto || (self.save_to.is_some() && self.grown());
-            let wait = if pending { IDLE_PUBLISH } else { Duration::from_secs(3600) };
+            let park_after = self.save_to.as_ref().map(|s| s.park_after).filter(|_| !pending && self.can_park());
+            let wait = if pending { IDLE_PUBLISH } else { park_after.unwrap_or(Duration::from_secs(3600)) };
             let mut inserts = Vec::new();
             let mut waiters: Vec<Option<mpsc::Sender<bool>>> = Vec::new();
             let idle = match rx.recv_timeout(wait) {
@@ -192,13 +259,26 @@ impl Builder {
                 Err(mpsc::RecvTimeoutError::Timeout) => true,
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             };
+            if idle && park_after.is_some() {
+                self.park(published);
+                continue;
+            }
+            if !inserts.is_empty() && self.hnsw.is_none() && !self.unpark(published) {
+                for waiter in waiters.into_iter().flatten() {
+                    let _ = waiter.send(false);
+                }
+                return;
+            }
             self.insert_all(inserts);
             // Copying the graph costs a pass over it: do it when enough is new, when idle,
             // or before a save.
             let new = self.covered() - published_upto;
-            if new > 0 && (idle || !waiters.is_empty() || new >= PUBLISH_MIN.max(published_upto / 10)) {
-                let graph = Arc::new(Graph::export(&self.hnsw, self.covered(), self.distance));
-                *published.graph.lock().unwrap_or_else(|p| p.into_inner()) = Some(graph);
+            if let Some(hnsw) = &self.hnsw
+                && new > 0
+                && (idle || !waiters.is_empty() || new >= PUBLISH_MIN.max(published_upto / 10))
+            {
+                let graph = Arc::new(Graph::export(hnsw, self.covered(), self.distance));
+                published.state().graph = Some(graph);
                 published.changed.notify_all();
                 published_upto = self.covered();
             }
@@ -211,16 +291,50 @@ impl Builder {
         }
     }
 
+    /// Saves the whole graph and drops it from memory (kept when the save fails).
+    fn park(&mut self, published: &Published) {
+        if self.save() {
+            self.hnsw = None;
+            release_freed_memory();
+            published.set_builder(BuilderState::Parked);
+            tracing::debug!(points = self.covered(), "HNSW builder parked its graph on disk");
+        }
+    }
+
+    /// Loads the parked graph back; answers whether it did (else the builder is broken).
+    fn unpark(&mut self, published: &Published) -> bool {
+        let Some(to) = &self.save_to else { return false };
+        let loaded = saved::load(&to.dir, self.distance, to.dim).and_then(|l| {
+            let l = l.ok_or_else(|| std::io::Error::other("no saved graph"))?;
+            let same = l.manifest.fingerprints.len() == self.names.len()
+                && l.manifest.fingerprints.iter().zip(&self.names).all(|(fp, (_, mine))| fp == mine);
+            if same { Ok(l.hnsw) } else { Err(std::io::Error::other("the saved graph is not the parked one")) }
+        });
+        match loaded {
+            Ok(hnsw) => {
+                self.hnsw = Some(hnsw);
+                published.set_builder(BuilderState::Resident);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(dir = %to.dir.display(), error = %e, "cannot load a parked HNSW graph back (rebuilding it)");
+                published.set_builder(BuilderState::Broken);
+                false
+            }
+        }
+    }
+
     fn insert_all(&mut self, batch: Vec<(u32, Vec<f32>, Arc<str>, u64)>) {
         if batch.is_empty() {
             return;
         }
+        let Some(hnsw) = &mut self.hnsw else { return };
         let refs: Vec<(&[f32], usize)> = batch.iter().map(|(s, v, _, _)| (v.as_slice(), *s as usize)).collect();
         if refs.len() >= 256 {
-            self.hnsw.parallel_insert_slice(&refs);
+            hnsw.parallel_insert_slice(&refs);
         } else {
             for r in refs {
-                self.hnsw.insert_slice(r);
+                hnsw.insert_slice(r);
             }
         }
         for (slot, _, name, fp) in batch {
@@ -234,11 +348,10 @@ impl Builder {
     /// graph now holds every point.
     fn save(&mut self) -> bool {
         let Some(to) = &self.save_to else { return false };
-        if self.covered() == self.saved_upto {
-            return true;
-        }
+        // A parked graph is saved whole.
+        let Some(hnsw) = self.hnsw.as_ref().filter(|_| self.covered() != self.saved_upto) else { return true };
         let manifest = saved::manifest(self.distance, to.dim, &self.names);
-        match saved::save(&to.dir, &self.hnsw, manifest) {
+        match saved::save(&to.dir, hnsw, manifest) {
             Ok(()) => {
                 self.saved_upto = self.covered();
                 true
@@ -250,3 +363,18 @@ impl Builder {
         }
     }
 }
+
+/// Hands memory just freed back to the system: glibc keeps freed heap pages of small
+/// allocations (a parked graph is millions of them) for reuse otherwise.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn release_freed_memory() {
+    // SAFETY: `malloc_trim` works on the allocator's own free lists under its own locks; it
+    // is safe to call from any thread at any time and touches no memory of ours.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_freed_memory() {}

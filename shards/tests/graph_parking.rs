@@ -1,7 +1,8 @@
 //! An idle graph builder saves its hnsw_rs graph in full and drops it from memory
 //! ("parks"); the next insert loads it back first. Searches answer the same while it is
-//! parked, inserts after it are indexed, and a parked graph that cannot be loaded back
-//! (its files gone) is rebuilt from the namespace's own vectors.
+//! parked, inserts after it are indexed, a reopened namespace starts parked (searching
+//! the saved searchable copy), and a parked graph that cannot be loaded back (its files
+//! gone) is rebuilt from the namespace's own vectors.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code
 
 mod common;
@@ -38,6 +39,7 @@ struct Setup {
     rng: Rng,
     centres: Vec<Vec<f32>>,
     queries: Vec<Vec<f32>>,
+    stored: Vec<Vec<f32>>,
 }
 
 /// A namespace of `N` vectors whose builder has parked its graph.
@@ -47,14 +49,17 @@ fn parked() -> Setup {
     let mut ix = NamespaceIndex::with_saved_graph_parking(DIM, Distance::Cosine, graphs.clone(), PARK_AFTER);
     let mut rng = Rng(0x9a4c_0000_0000_0007);
     let centres: Vec<Vec<f32>> = (0..16).map(|_| (0..DIM).map(|_| 2.0 * rng.next()).collect()).collect();
+    let mut stored = Vec::new();
     for i in 0..N {
-        ix.upsert(&record(i, rng.clustered(&centres, 0.3)), i as u64).expect("upsert");
+        let v = rng.clustered(&centres, 0.3);
+        ix.upsert(&record(i, v.clone()), i as u64).expect("upsert");
+        stored.push(v);
     }
     assert!(ix.wait_indexed(WAIT), "the graph covers every vector");
     assert!(ix.wait_builder(BuilderState::Parked, WAIT), "an idle builder parks its graph");
     assert!(graphs.join("CURRENT").exists(), "parked on disk");
     let queries = (0..20).map(|_| rng.clustered(&centres, 0.3)).collect();
-    Setup { _dir: dir, graphs, ix, rng, centres, queries }
+    Setup { _dir: dir, graphs, ix, rng, centres, queries, stored }
 }
 
 /// The stored vector `v` is found through the graph, at similarity 1.
@@ -94,6 +99,30 @@ fn a_parked_graph_answers_the_same_and_is_loaded_back_for_inserts() {
             }
         }
     }
+}
+
+#[test]
+fn a_reopened_namespace_starts_parked_on_the_saved_search_graph() {
+    let s = parked();
+    let before = answers(&s.ix, &s.queries);
+    drop(s.ix);
+    let mut ix = NamespaceIndex::with_saved_graph_parking(DIM, Distance::Cosine, s.graphs.clone(), PARK_AFTER);
+    assert_eq!(ix.builder_state(), Some(BuilderState::Parked), "hnsw_rs's graph stays on disk");
+    for (i, v) in s.stored.iter().enumerate() {
+        ix.load_record(&record(i, v.clone()), i as u64).expect("load");
+    }
+    ix.finish_load();
+    assert_eq!(ix.revived(), N, "every stored vector is in the saved graph");
+    assert_eq!(ix.stats().unindexed, 0);
+    assert_eq!(ix.builder_state(), Some(BuilderState::Parked));
+    assert_eq!(answers(&ix, &s.queries), before, "the same answers from the saved copy");
+
+    // A write loads hnsw_rs's graph and is indexed.
+    let mut rng = Rng(0x9a4c_0000_0000_0099);
+    let v = rng.clustered(&s.centres, 0.3);
+    ix.upsert(&record(N, v.clone()), N as u64).expect("upsert");
+    assert!(ix.wait_indexed(WAIT), "the new vector is indexed");
+    assert_found(&ix, &format!("n{N:05}"), &v);
 }
 
 #[test]

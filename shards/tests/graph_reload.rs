@@ -168,21 +168,22 @@ fn a_saved_graph_is_reloaded_not_rebuilt() {
 fn a_damaged_saved_graph_is_ignored() {
     let dir = tempfile::tempdir().expect("tempdir");
     let world = build(dir.path());
-    // Flip bytes in the middle of every saved data file.
+    // Flip bytes in the middle of the saved vectors and of the searchable copy.
     let mut damaged = 0;
     for ns in std::fs::read_dir(dir.path().join("hnsw")).expect("graphs").flatten() {
         for generation in std::fs::read_dir(ns.path()).expect("generations").flatten() {
-            let data = generation.path().join("graph.hnsw.data");
-            if let Ok(mut bytes) = std::fs::read(&data) {
-                let mid = bytes.len() / 2;
-                bytes[mid] ^= 0xff;
-                bytes[mid + 1] ^= 0xff;
-                std::fs::write(&data, bytes).expect("damage");
-                damaged += 1;
+            for file in ["graph.hnsw.data", "search.graph"] {
+                if let Ok(mut bytes) = std::fs::read(generation.path().join(file)) {
+                    let mid = bytes.len() / 2;
+                    bytes[mid] ^= 0xff;
+                    bytes[mid + 1] ^= 0xff;
+                    std::fs::write(generation.path().join(file), bytes).expect("damage");
+                    damaged += 1;
+                }
             }
         }
     }
-    assert_eq!(damaged, 1, "one saved generation");
+    assert_eq!(damaged, 2, "one saved generation, both files");
     let (_db, shard) = open(dir.path());
     let revived = shard
         .with_vector_index(NS, |ix| {

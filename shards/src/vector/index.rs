@@ -11,7 +11,7 @@
 //! ([`super::ann`]) with the filter applied on the way, plus an exact scan of the slots
 //! the published graph does not cover yet; the winners are re-scored exactly.
 
-use super::ann::saved::{self, Loaded};
+use super::ann::saved::{self, Loaded, LoadedSearch};
 use super::ann::{Ann, BuilderState, PARK_AFTER, SaveTo, graph::Dist};
 use super::filter;
 use super::mmr;
@@ -220,6 +220,19 @@ impl NamespaceIndex {
     ) -> Self {
         let mut ix = Self::new(dim, distance);
         let save_to = SaveTo { dir, dim: dim as u32, park_after };
+        // The searchable copy alone when the save has one (hnsw_rs's graph stays on disk
+        // until a write needs it), else hnsw_rs's graph.
+        match saved::load_search(&save_to.dir, distance, dim as u32) {
+            Ok(Some(loaded)) => {
+                ix.adopt_search(loaded, save_to.clone());
+                ix.save_to = Some(save_to);
+                return ix;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(dir = %save_to.dir.display(), error = %e, "ignoring a saved search graph");
+            }
+        }
         match saved::load(&save_to.dir, distance, dim as u32) {
             Ok(Some(loaded)) => ix.adopt(loaded, save_to.clone()),
             Ok(None) => {}
@@ -229,6 +242,44 @@ impl NamespaceIndex {
         }
         ix.save_to = Some(save_to);
         ix
+    }
+
+    /// Takes a saved graph's searchable copy: its points become tombstone slots, revived
+    /// by [`NamespaceIndex::load_record`] (vectors and all) when the record they stand for
+    /// is still stored.
+    fn adopt_search(&mut self, loaded: LoadedSearch, save_to: SaveTo) {
+        let LoadedSearch { graph, manifest } = loaded;
+        let n = manifest.node_ids.len();
+        self.vectors = vec![0.0; n * self.dim];
+        self.norms = vec![0.0; n];
+        self.inv_norms = vec![0.0; n];
+        let names = self.add_tombstones(manifest);
+        self.ann = Some(Ann::resume_parked(self.distance, graph, names, save_to));
+    }
+
+    /// Adds a tombstone slot per point of a saved graph; answers the points' names.
+    fn add_tombstones(&mut self, manifest: saved::Manifest) -> Vec<(Arc<str>, u64)> {
+        let empty = Arc::new(Map::new());
+        let empty_text: Arc<str> = Arc::from("{}");
+        let mut names = Vec::with_capacity(manifest.node_ids.len());
+        for (i, (node_id, fp)) in manifest.node_ids.into_iter().zip(manifest.fingerprints).enumerate() {
+            let node_id: Arc<str> = Arc::from(node_id);
+            // Only a node's last point can be live (earlier ones were replaced).
+            self.by_id.insert(node_id.clone(), i as u32);
+            self.slots.push(Slot {
+                node_id: node_id.clone(),
+                ref_doc_id: None,
+                metadata: empty.clone(),
+                metadata_text: empty_text.clone(),
+                node_text: None,
+                seq: 0,
+                alive: false,
+            });
+            names.push((node_id, fp));
+        }
+        self.dead = names.len();
+        self.saved_fingerprints = names.iter().map(|(_, fp)| *fp).collect();
+        names
     }
 
     /// Takes a saved graph: its points become tombstone slots, revived by
@@ -246,29 +297,12 @@ impl NamespaceIndex {
             }
             self.vectors[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(v);
         }
-        let empty = Arc::new(Map::new());
-        let empty_text: Arc<str> = Arc::from("{}");
-        let mut names = Vec::with_capacity(n);
-        for (i, (node_id, fp)) in manifest.node_ids.into_iter().zip(manifest.fingerprints).enumerate() {
-            let node_id: Arc<str> = Arc::from(node_id);
-            // Only a node's last point can be live (earlier ones were replaced).
-            self.by_id.insert(node_id.clone(), i as u32);
-            self.slots.push(Slot {
-                node_id: node_id.clone(),
-                ref_doc_id: None,
-                metadata: empty.clone(),
-                metadata_text: empty_text.clone(),
-                node_text: None,
-                seq: 0,
-                alive: false,
-            });
-            names.push((node_id, fp));
+        let names = self.add_tombstones(manifest);
+        for i in 0..n {
             let norm = norm64(&self.vectors[i * self.dim..(i + 1) * self.dim]);
             self.norms.push(norm);
             self.inv_norms.push(if norm > 0.0 { (1.0 / norm) as f32 } else { 0.0 });
         }
-        self.dead = n;
-        self.saved_fingerprints = names.iter().map(|(_, fp)| *fp).collect();
         self.ann = Some(Ann::resume(self.distance, hnsw, names, Some(save_to)));
     }
 

@@ -426,11 +426,7 @@ fn validate_search(s: &VectorNamespace, search: &VectorSearch) -> Result<Vec<f32
     Ok(embedding)
 }
 
-fn search_namespace(
-    s: &VectorNamespace,
-    ix: &NamespaceIndex,
-    search: &VectorSearch,
-) -> Result<Response> {
+fn search_namespace(s: &VectorNamespace, ix: &NamespaceIndex, search: &VectorSearch) -> Result<Response> {
     let embedding = validate_search(s, search)?;
     if ix.is_empty() {
         return Ok(Response::VectorHits(Vec::new()));

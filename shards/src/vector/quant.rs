@@ -35,6 +35,21 @@ impl Quantizer {
         Self { scale, inverse }
     }
 
+    /// The quantiser of these per-dimension scales (as [`Quantizer::scales`] gave them);
+    /// `None` unless every scale is finite and positive.
+    pub fn from_scales(scale: Vec<f32>) -> Option<Self> {
+        if !scale.iter().all(|s| s.is_finite() && *s > 0.0) {
+            return None;
+        }
+        let inverse = scale.iter().map(|s| 1.0 / s).collect();
+        Some(Self { scale, inverse })
+    }
+
+    /// The per-dimension scales.
+    pub fn scales(&self) -> &[f32] {
+        &self.scale
+    }
+
     /// Appends `v`'s codes (offset by 128) to `out`.
     pub fn encode(&self, v: &[f32], out: &mut Vec<u8>) {
         out.extend(v.iter().zip(&self.scale).map(|(x, s)| ((x * s).round().clamp(-127.0, 127.0) as i32 + 128) as u8));

@@ -21,7 +21,7 @@ const AHEAD: usize = 2;
 /// Vectors the quantiser's scales are fitted to (the first slots).
 const QUANT_SAMPLE: usize = 4_096;
 /// Blocks are padded to whole cache lines.
-const LINE: usize = 64;
+pub(super) const LINE: usize = 64;
 /// How many of a block's lines are prefetched before it is measured: the start of its
 /// codes; the CPU's own prefetcher follows the rest as the kernel streams through them
 /// (prefetching all seven at 384 dimensions measured ~10% slower at a million vectors:
@@ -59,17 +59,17 @@ pub struct GraphQuery {
 pub struct Graph {
     /// Slots `0..covered` are in the graph.
     pub covered: u32,
-    distance: Distance,
-    dim: usize,
+    pub(super) distance: Distance,
+    pub(super) dim: usize,
     /// Neighbours a block has room for.
-    degree: usize,
+    pub(super) degree: usize,
     /// Bytes per block: `[term: f32][codes: dim × u8][count: u32][neighbours: degree × u32]`,
     /// padded to whole cache lines.
-    block: usize,
-    blocks: Vec<u8>,
-    upper: Vec<HashMap<u32, Vec<u32>>>,
-    entry: Option<u32>,
-    quantizer: Quantizer,
+    pub(super) block: usize,
+    pub(super) blocks: Vec<u8>,
+    pub(super) upper: Vec<HashMap<u32, Vec<u32>>>,
+    pub(super) entry: Option<u32>,
+    pub(super) quantizer: Quantizer,
 }
 
 impl Graph {

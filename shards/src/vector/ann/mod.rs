@@ -10,9 +10,12 @@
 //! So a builder that stays idle for [`SaveTo::park_after`] saves the graph in full and
 //! drops it ("parks"); the next insert loads it back from that save first. Should that
 //! load fail (the files gone or damaged), the builder reports itself broken and the
-//! namespace starts a new one from its vectors.
+//! namespace starts a new one from its vectors. Each save also holds the searchable copy
+//! ([`graph_file`]), so a reopened namespace starts parked: it searches that copy and
+//! loads hnsw_rs's graph only when a write comes.
 
 pub mod graph;
+pub mod graph_file;
 pub mod saved;
 
 use super::simd;
@@ -119,13 +122,18 @@ struct Builder {
     names: Vec<(Arc<str>, u64)>,
     save_to: Option<SaveTo>,
     saved_upto: u32,
+    /// Whether the last save holds the searchable copy too (saves of older versions do
+    /// not: the next save writes everything again).
+    saved_search: bool,
 }
 
 impl Ann {
     /// Starts a builder for vectors under `distance`, saving to `save_to` when set.
     pub fn start(distance: Distance, expected: usize, save_to: Option<SaveTo>) -> Self {
         let hnsw = Hnsw::new(MAX_NEIGHBOURS, expected.max(1024), 16, EF_CONSTRUCTION, BuildDistance(distance));
-        Self::spawn(Builder { distance, hnsw: Some(hnsw), names: Vec::new(), save_to, saved_upto: 0 }, None)
+        let builder =
+            Builder { distance, hnsw: Some(hnsw), names: Vec::new(), save_to, saved_upto: 0, saved_search: false };
+        Self::spawn(builder, None)
     }
 
     /// Resumes building on a saved graph whose points are slots `0..names.len()` (named
@@ -133,12 +141,25 @@ impl Ann {
     pub fn resume(distance: Distance, hnsw: HnswGraph, names: Vec<(Arc<str>, u64)>, save_to: Option<SaveTo>) -> Self {
         let covered = names.len() as u32;
         let graph = Arc::new(Graph::export(&hnsw, covered, distance));
-        Self::spawn(Builder { distance, hnsw: Some(hnsw), names, save_to, saved_upto: covered }, Some(graph))
+        let builder = Builder { distance, hnsw: Some(hnsw), names, save_to, saved_upto: covered, saved_search: false };
+        Self::spawn(builder, Some(graph))
+    }
+
+    /// Resumes from a saved graph's searchable copy alone, whose points are slots
+    /// `0..names.len()`: the builder starts parked (the save holds hnsw_rs's graph, loaded
+    /// when a point is inserted), so a reopened namespace that only answers queries never
+    /// loads hnsw_rs's graph.
+    pub fn resume_parked(distance: Distance, graph: Graph, names: Vec<(Arc<str>, u64)>, save_to: SaveTo) -> Self {
+        let covered = names.len() as u32;
+        let builder =
+            Builder { distance, hnsw: None, names, save_to: Some(save_to), saved_upto: covered, saved_search: true };
+        Self::spawn(builder, Some(Arc::new(graph)))
     }
 
     fn spawn(builder: Builder, graph: Option<Arc<Graph>>) -> Self {
         let (tx, rx) = mpsc::channel();
-        let state = State { graph, builder: BuilderState::Resident };
+        let state = if builder.hnsw.is_some() { BuilderState::Resident } else { BuilderState::Parked };
+        let state = State { graph, builder: state };
         let published = Arc::new(Published { graph: Mutex::new(state), changed: Condvar::new() });
         let shared = published.clone();
         let spawned = std::thread::Builder::new().name("strata-hnsw".into()).spawn(move || builder.run(rx, &shared));
@@ -283,7 +304,7 @@ impl Builder {
                 published_upto = self.covered();
             }
             if !waiters.is_empty() || (idle && self.grown()) {
-                let ok = self.save();
+                let ok = self.save(published);
                 for waiter in waiters.into_iter().flatten() {
                     let _ = waiter.send(ok);
                 }
@@ -293,7 +314,7 @@ impl Builder {
 
     /// Saves the whole graph and drops it from memory (kept when the save fails).
     fn park(&mut self, published: &Published) {
-        if self.save() {
+        if self.save(published) {
             self.hnsw = None;
             release_freed_memory();
             published.set_builder(BuilderState::Parked);
@@ -346,14 +367,19 @@ impl Builder {
 
     /// Saves the graph if it has points the last save lacks; answers whether the saved
     /// graph now holds every point.
-    fn save(&mut self) -> bool {
+    fn save(&mut self, published: &Published) -> bool {
         let Some(to) = &self.save_to else { return false };
         // A parked graph is saved whole.
-        let Some(hnsw) = self.hnsw.as_ref().filter(|_| self.covered() != self.saved_upto) else { return true };
+        let stale = self.covered() != self.saved_upto || !self.saved_search;
+        let Some(hnsw) = self.hnsw.as_ref().filter(|_| stale) else { return true };
         let manifest = saved::manifest(self.distance, to.dim, &self.names);
-        match saved::save(&to.dir, hnsw, manifest) {
+        // The published copy goes with it when it covers every point (it does unless
+        // inserts came in since the last publication).
+        let search = published.state().graph.clone().filter(|g| g.covered == self.covered());
+        match saved::save(&to.dir, hnsw, search.as_deref(), manifest) {
             Ok(()) => {
                 self.saved_upto = self.covered();
+                self.saved_search = search.is_some();
                 true
             }
             Err(e) => {

@@ -8,13 +8,17 @@
 //! replaced vectors become tombstones; vectors the graph lacks are inserted anew).
 //!
 //! Layout, per namespace (`<dir>/<hex of the name>/`): one folder per saved generation
-//! holding hnsw_rs's own dump (`*.hnsw.graph`, `*.hnsw.data`) and our `slots` manifest
-//! (node ids, fingerprints, sizes and checksums of both dump files), and a `CURRENT` file
+//! holding hnsw_rs's own dump (`*.hnsw.graph`, `*.hnsw.data`), the searchable copy of the
+//! graph ([`super::graph_file`], `search.graph`; absent in saves of older versions) and
+//! our `slots` manifest (node ids, fingerprints, sizes and checksums of those files), and
+//! a `CURRENT` file
 //! naming the live generation, replaced by rename after everything it names is synced. A
 //! crash mid-save leaves the previous generation current. The checksums are verified
 //! before hnsw_rs reads a dump: its loader exits the process on some malformed input.
 
 use super::BuildDistance;
+use super::graph::Graph;
+use super::graph_file;
 use hnsw_rs::hnswio::HnswIo;
 use hnsw_rs::prelude::{AnnT, Hnsw};
 use serde::{Deserialize, Serialize};
@@ -30,6 +34,8 @@ const FORMAT: u32 = 1;
 /// The dump's base name inside a generation folder.
 const BASENAME: &str = "graph";
 const MANIFEST: &str = "slots";
+const SEARCH_GRAPH: &str = "search.graph";
+const HNSW_FILES: [&str; 2] = ["graph.hnsw.graph", "graph.hnsw.data"];
 const CURRENT: &str = "CURRENT";
 
 /// The graph of a namespace as hnsw_rs holds it.
@@ -55,6 +61,14 @@ struct FileSum {
     name: String,
     len: u64,
     sum: u64,
+}
+
+/// The searchable copy of a saved graph, loaded without hnsw_rs's.
+pub struct LoadedSearch {
+    /// The graph to search.
+    pub graph: Graph,
+    /// Who its points are.
+    pub manifest: Manifest,
 }
 
 /// A saved graph, loaded.
@@ -104,8 +118,9 @@ fn sync_file(path: &Path) -> io::Result<()> {
     fs::File::open(path)?.sync_all()
 }
 
-/// Saves `hnsw`, whose points are named by `manifest`, as the current generation of `ns_dir`.
-pub fn save(ns_dir: &Path, hnsw: &HnswGraph, mut manifest: Manifest) -> io::Result<()> {
+/// Saves `hnsw`, whose points are named by `manifest`, as the current generation of
+/// `ns_dir`, with `search`, its searchable copy, when given (it must cover every point).
+pub fn save(ns_dir: &Path, hnsw: &HnswGraph, search: Option<&Graph>, mut manifest: Manifest) -> io::Result<()> {
     fs::create_dir_all(ns_dir)?;
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let generation = format!("gen-{nanos:x}");
@@ -120,8 +135,14 @@ pub fn save(ns_dir: &Path, hnsw: &HnswGraph, mut manifest: Manifest) -> io::Resu
         }
         manifest.format = FORMAT;
         manifest.files = Vec::new();
-        for ext in ["hnsw.graph", "hnsw.data"] {
-            let path = gen_dir.join(format!("{BASENAME}.{ext}"));
+        if let Some(graph) = search {
+            let mut out = io::BufWriter::with_capacity(1 << 20, fs::File::create(gen_dir.join(SEARCH_GRAPH))?);
+            graph_file::write(graph, &mut out)?;
+            out.flush()?;
+        }
+        let written = HNSW_FILES.iter().chain(search.map(|_| &SEARCH_GRAPH));
+        for name in written {
+            let path = gen_dir.join(name);
             sync_file(&path)?;
             manifest.files.push(checksum(&path)?);
         }
@@ -163,9 +184,8 @@ pub fn manifest(distance: Distance, dim: u32, names: &[(Arc<str>, u64)]) -> Mani
     }
 }
 
-/// Loads the current saved graph of `ns_dir` if there is one for `distance` and `dim`;
-/// anything missing, stale in format, or damaged answers why (the caller rebuilds).
-pub fn load(ns_dir: &Path, distance: Distance, dim: u32) -> io::Result<Option<Loaded>> {
+/// The current generation's folder and manifest, if it is one for `distance` and `dim`.
+fn current(ns_dir: &Path, distance: Distance, dim: u32) -> io::Result<Option<(PathBuf, Manifest)>> {
     let generation = match fs::read_to_string(ns_dir.join(CURRENT)) {
         Ok(g) => g,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -177,14 +197,48 @@ pub fn load(ns_dir: &Path, distance: Distance, dim: u32) -> io::Result<Option<Lo
     if manifest.format != FORMAT || manifest.distance != distance || manifest.dim != dim {
         return Ok(None);
     }
-    if manifest.node_ids.len() != manifest.fingerprints.len() || manifest.files.len() != 2 {
+    if manifest.node_ids.len() != manifest.fingerprints.len() || !(2..=3).contains(&manifest.files.len()) {
         return Err(io::Error::other("manifest lists are inconsistent"));
     }
-    for expected in &manifest.files {
-        let found = checksum(&gen_dir.join(&expected.name))?;
-        if found.len != expected.len || found.sum != expected.sum {
-            return Err(io::Error::other(format!("{} does not match its checksum", expected.name)));
-        }
+    Ok(Some((gen_dir, manifest)))
+}
+
+/// Checks the file `name` of `gen_dir` against its checksum in `manifest`.
+fn verify(gen_dir: &Path, manifest: &Manifest, name: &str) -> io::Result<()> {
+    let expected = manifest
+        .files
+        .iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| io::Error::other(format!("the manifest does not list {name}")))?;
+    let found = checksum(&gen_dir.join(name))?;
+    if found.len != expected.len || found.sum != expected.sum {
+        return Err(io::Error::other(format!("{name} does not match its checksum")));
+    }
+    Ok(())
+}
+
+/// Loads the searchable copy of the current saved graph of `ns_dir`, if there is one for
+/// `distance` and `dim` (older saves have none: `Ok(None)`, as for no save at all).
+pub fn load_search(ns_dir: &Path, distance: Distance, dim: u32) -> io::Result<Option<LoadedSearch>> {
+    let Some((gen_dir, manifest)) = current(ns_dir, distance, dim)? else { return Ok(None) };
+    if !manifest.files.iter().any(|f| f.name == SEARCH_GRAPH) {
+        return Ok(None);
+    }
+    verify(&gen_dir, &manifest, SEARCH_GRAPH)?;
+    let file = io::BufReader::with_capacity(1 << 20, fs::File::open(gen_dir.join(SEARCH_GRAPH))?);
+    let graph = graph_file::read(file, distance, dim as usize)?;
+    if graph.covered as usize != manifest.node_ids.len() {
+        return Err(io::Error::other("the search graph does not cover its manifest's points"));
+    }
+    Ok(Some(LoadedSearch { graph, manifest }))
+}
+
+/// Loads the current saved graph of `ns_dir` if there is one for `distance` and `dim`;
+/// anything missing, stale in format, or damaged answers why (the caller rebuilds).
+pub fn load(ns_dir: &Path, distance: Distance, dim: u32) -> io::Result<Option<Loaded>> {
+    let Some((gen_dir, manifest)) = current(ns_dir, distance, dim)? else { return Ok(None) };
+    for name in HNSW_FILES {
+        verify(&gen_dir, &manifest, name)?;
     }
     // The reloaded graph borrows its loader for its whole life, and ours lives as long as
     // the namespace: the loader (a path and options, the data being copied) is leaked.

@@ -61,7 +61,7 @@ impl HnswDistance<f32> for BuildDistance {
 
 struct Published {
     /// The searchable graph, and whether the builder holds hnsw_rs's graph or has parked it.
-    graph: Mutex<State>,
+    state: Mutex<State>,
     changed: Condvar,
 }
 
@@ -160,7 +160,7 @@ impl Ann {
         let (tx, rx) = mpsc::channel();
         let state = if builder.hnsw.is_some() { BuilderState::Resident } else { BuilderState::Parked };
         let state = State { graph, builder: state };
-        let published = Arc::new(Published { graph: Mutex::new(state), changed: Condvar::new() });
+        let published = Arc::new(Published { state: Mutex::new(state), changed: Condvar::new() });
         let shared = published.clone();
         let spawned = std::thread::Builder::new().name("strata-hnsw".into()).spawn(move || builder.run(rx, &shared));
         if let Err(e) = spawned {
@@ -229,7 +229,7 @@ impl Ann {
 
 impl Published {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.graph.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn set_builder(&self, builder: BuilderState) {

@@ -17,8 +17,9 @@
 //! nodes, as a user gets them). Build time runs from the first `add` until the HNSW graph
 //! covers every vector (`index_stats`); memory is the growth of resident memory (the
 //! bench process for embedded; the three node processes, all replicas, for the cluster)
-//! per vector. The peers run from `bench/vector_peers.py` with `.venv-bench/bin/python`
-//! (skipped with a note when it is missing) on the same `.npy` files.
+//! per vector, after the build and again once the idle builders parked their graphs.
+//! The peers run from `bench/vector_peers.py` with `.venv-bench/bin/python` (skipped
+//! with a note when it is missing) on the same `.npy` files.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)] // a bench binary
 

@@ -154,8 +154,8 @@ pub enum MetaCommand {
         id: NodeId,
     },
     /// Creates a vector namespace with `settings.partitions` partitions, each a new raft
-    /// group started on the member holding the fewest replicas (the rebalancer then
-    /// replicates it). An existing namespace with the same settings is left as it is; one
+    /// group started on the member holding the fewest vector partitions, then the fewest
+    /// replicas (the rebalancer then replicates it). An existing namespace with the same settings is left as it is; one
     /// without a dimension yet takes `settings.dim`.
     CreateVectorNamespace {
         /// The settings.

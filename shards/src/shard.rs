@@ -46,21 +46,34 @@ impl Default for OpenOptions {
     }
 }
 
-/// Opens (creating if needed) the sled database in `dir`; a locked directory is `AlreadyOpen`.
+/// How long [`open_db`] waits for a locked directory to be released.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens (creating if needed) the sled database in `dir`; a directory still locked after
+/// [`LOCK_WAIT`] is `AlreadyOpen`. The wait is for this very process: sled releases its
+/// lock only when its flusher thread lets go of the files, a moment after the last
+/// handle is dropped, so an immediate reopen can find it still held.
 pub fn open_db(dir: &Path, options: &OpenOptions) -> Result<sled::Db> {
     let config = sled::Config::new()
         .path(dir)
         .cache_capacity(options.cache_capacity)
         .flush_every_ms(Some(500))
         .mode(sled::Mode::HighThroughput);
-    config.open().map_err(|e| match &e {
-        sled::Error::Io(io)
-            if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") =>
-        {
-            Error::AlreadyOpen { path: dir.display().to_string() }
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io))
+                if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") =>
+            {
+                if std::time::Instant::now() >= deadline {
+                    return Err(Error::AlreadyOpen { path: dir.display().to_string() });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(Error::Sled(e)),
         }
-        _ => Error::Sled(e),
-    })
+    }
 }
 
 impl Shard {

@@ -38,6 +38,11 @@ impl JsonText {
             .map_err(|e| Error::InvalidData(format!("stored value is not UTF-8: {e}")))
     }
 
+    /// Wraps text kept from our own store (validated when it was written).
+    pub fn from_stored_text(text: &str) -> Self {
+        Self(text.to_string())
+    }
+
     /// Decodes to an object.
     pub fn to_map(&self) -> Result<Map<String, Value>, Error> {
         serde_json::from_str(&self.0).map_err(|e| Error::InvalidData(format!("stored value is not a JSON object: {e}")))

@@ -276,7 +276,7 @@ async fn embedded(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
 /// Waits (up to half an hour) until `partitions` graph builders have parked their graphs.
 async fn wait_parked(vs: &VectorStore, partitions: u64) -> bool {
     let deadline = Instant::now() + Duration::from_secs(1_800);
-    while vs.index_stats().await.is_ok_and(|s| s.parked < partitions) {
+    while !vs.index_stats().await.is_ok_and(|s| s.parked >= partitions) {
         if Instant::now() > deadline {
             return false;
         }
@@ -315,12 +315,11 @@ async fn cluster(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     measure_queries(&vs, set, CONCURRENT_CLUSTER, &mut row).await;
     let fr = filtered_recall(&vs, set, filtered_truth).await;
     // Parked builders, as index_stats counts them: one replica (the one answering) per partition.
-    let parked = match wait_parked(&vs, 3).await {
-        true => format!(
-            "{:.0} B/vector once the idle builders parked their graphs",
-            total_rss().saturating_sub(before) as f64 / set.len() as f64
-        ),
-        false => "the builders did not park".into(),
+    let parked = if wait_parked(&vs, 3).await {
+        let per_vector = total_rss().saturating_sub(before) as f64 / set.len() as f64;
+        format!("{per_vector:.0} B/vector once the idle builders parked their graphs")
+    } else {
+        "the builders did not park".into()
     };
     row.note = format!("{CONCURRENT_CLUSTER} clients; {fr}; memory is all {replicas} replica(s); {parked}");
     row

@@ -445,8 +445,8 @@ fn search_namespace(s: &VectorNamespace, ix: &NamespaceIndex, search: &VectorSea
         hits.push(VectorHit {
             node_id: slot.node_id.to_string(),
             similarity: sc.similarity,
-            node: slot.node_text.as_deref().map(|n| JsonText::from_stored(n.as_bytes())).transpose()?,
-            metadata: JsonText::from_stored(slot.metadata_text.as_bytes())?,
+            node: slot.node_text.as_deref().map(JsonText::from_stored_text),
+            metadata: JsonText::from_stored_text(&slot.metadata_text),
             ref_doc_id: slot.ref_doc_id.as_deref().map(str::to_string),
             embedding: search.with_embeddings.then(|| ix.vector(sc.slot).to_vec()),
         });

@@ -10,7 +10,10 @@
 //! So a builder that stays idle for [`SaveTo::park_after`] saves the graph in full and
 //! drops it ("parks"); the next insert loads it back from that save first. Should that
 //! load fail (the files gone or damaged), the builder reports itself broken and the
-//! namespace starts a new one from its vectors. Each save also holds the searchable copy
+//! namespace starts a new one from its vectors. A builder that had to load its graph back
+//! waits twice as long before parking again (up to an hour), so a namespace written every
+//! few minutes stays resident rather than saving and loading its whole graph each time.
+//! Each save also holds the searchable copy
 //! ([`graph_file`]), so a reopened namespace starts parked: it searches that copy and
 //! loads hnsw_rs's graph only when a write comes.
 
@@ -95,6 +98,8 @@ enum Job {
 
 /// How long a builder stays idle before it parks its graph (see the module doc).
 pub const PARK_AFTER: Duration = Duration::from_secs(60);
+/// The longest a builder that keeps taking writes waits before parking.
+const PARK_AFTER_MAX: Duration = Duration::from_secs(3600);
 
 /// Where and how a builder saves its graph.
 #[derive(Clone, Debug)]
@@ -125,24 +130,38 @@ struct Builder {
     /// Whether the last save holds the searchable copy too (saves of older versions do
     /// not: the next save writes everything again).
     saved_search: bool,
+    /// How long to stay idle before parking: [`SaveTo::park_after`], doubled by every
+    /// load back.
+    park_after: Duration,
+}
+
+impl Builder {
+    /// A builder whose points so far, `names`, all came from the last save.
+    fn new(
+        distance: Distance,
+        hnsw: Option<HnswGraph>,
+        names: Vec<(Arc<str>, u64)>,
+        save_to: Option<SaveTo>,
+        saved_search: bool,
+    ) -> Self {
+        let saved_upto = names.len() as u32;
+        let park_after = save_to.as_ref().map_or(PARK_AFTER, |s| s.park_after);
+        Self { distance, hnsw, names, save_to, saved_upto, saved_search, park_after }
+    }
 }
 
 impl Ann {
     /// Starts a builder for vectors under `distance`, saving to `save_to` when set.
     pub fn start(distance: Distance, expected: usize, save_to: Option<SaveTo>) -> Self {
         let hnsw = Hnsw::new(MAX_NEIGHBOURS, expected.max(1024), 16, EF_CONSTRUCTION, BuildDistance(distance));
-        let builder =
-            Builder { distance, hnsw: Some(hnsw), names: Vec::new(), save_to, saved_upto: 0, saved_search: false };
-        Self::spawn(builder, None)
+        Self::spawn(Builder::new(distance, Some(hnsw), Vec::new(), save_to, false), None)
     }
 
     /// Resumes building on a saved graph whose points are slots `0..names.len()` (named
     /// by node id and fingerprint); its copy is searchable as soon as this returns.
     pub fn resume(distance: Distance, hnsw: HnswGraph, names: Vec<(Arc<str>, u64)>, save_to: Option<SaveTo>) -> Self {
-        let covered = names.len() as u32;
-        let graph = Arc::new(Graph::export(&hnsw, covered, distance));
-        let builder = Builder { distance, hnsw: Some(hnsw), names, save_to, saved_upto: covered, saved_search: false };
-        Self::spawn(builder, Some(graph))
+        let graph = Arc::new(Graph::export(&hnsw, names.len() as u32, distance));
+        Self::spawn(Builder::new(distance, Some(hnsw), names, save_to, false), Some(graph))
     }
 
     /// Resumes from a saved graph's searchable copy alone, whose points are slots
@@ -150,10 +169,7 @@ impl Ann {
     /// when a point is inserted), so a reopened namespace that only answers queries never
     /// loads hnsw_rs's graph.
     pub fn resume_parked(distance: Distance, graph: Graph, names: Vec<(Arc<str>, u64)>, save_to: SaveTo) -> Self {
-        let covered = names.len() as u32;
-        let builder =
-            Builder { distance, hnsw: None, names, save_to: Some(save_to), saved_upto: covered, saved_search: true };
-        Self::spawn(builder, Some(Arc::new(graph)))
+        Self::spawn(Builder::new(distance, None, names, Some(save_to), true), Some(Arc::new(graph)))
     }
 
     fn spawn(builder: Builder, graph: Option<Arc<Graph>>) -> Self {
@@ -259,7 +275,7 @@ impl Builder {
             // With points not yet published or saved, wait only a little: an idle builder
             // publishes and saves; with nothing pending, wait to park.
             let pending = self.covered() > published_upto || (self.save_to.is_some() && self.grown());
-            let park_after = self.save_to.as_ref().map(|s| s.park_after).filter(|_| !pending && self.can_park());
+            let park_after = Some(self.park_after).filter(|_| !pending && self.can_park());
             let wait = if pending { IDLE_PUBLISH } else { park_after.unwrap_or(Duration::from_secs(3600)) };
             let mut inserts = Vec::new();
             let mut waiters: Vec<Option<mpsc::Sender<bool>>> = Vec::new();
@@ -334,6 +350,7 @@ impl Builder {
         match loaded {
             Ok(hnsw) => {
                 self.hnsw = Some(hnsw);
+                self.park_after = (self.park_after * 2).min(PARK_AFTER_MAX);
                 published.set_builder(BuilderState::Resident);
                 true
             }

@@ -240,8 +240,9 @@ pub fn load(ns_dir: &Path, distance: Distance, dim: u32) -> io::Result<Option<Lo
     for name in HNSW_FILES {
         verify(&gen_dir, &manifest, name)?;
     }
-    // The reloaded graph borrows its loader for its whole life, and ours lives as long as
-    // the namespace: the loader (a path and options, the data being copied) is leaked.
+    // The reloaded graph borrows its loader for its whole life, so the loader (a path and
+    // options; the data is copied out) is leaked: a few bytes per load, which happens on
+    // a reopen and when a parked builder takes a write (rarely: see `Builder::park_after`).
     let io: &'static HnswIo = Box::leak(Box::new(HnswIo::new(&gen_dir, BASENAME)));
     let hnsw =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| io.load_hnsw_with_dist(BuildDistance(distance))))

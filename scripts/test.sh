@@ -24,3 +24,7 @@ target/debug/strata import "$SHARED/fixtures/llamaindex-persist" --data "$tmp/da
 target/debug/strata export "$tmp/export" --data "$tmp/data" >/dev/null
 "$VENV/bin/python" scripts/check_llamaindex_export.py "$tmp/export" \
   "$SHARED/fixtures/llamaindex-persist" "$SHARED/fixtures/llamaindex-persist.expected.json"
+
+echo "== random vector queries: llama-index-core and strata agree =="
+mkdir "$tmp/random"
+"$VENV/bin/python" scripts/check_vector_queries.py target/debug/strata "$tmp/random"

@@ -131,10 +131,17 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
         }
     }
     names.sort();
-    if !names.iter().any(|n| n == files::DOCSTORE || n == files::INDEX_STORE || n == files::CHAT_STORE) {
+    // A directory holding only vector store files (a persisted SimpleVectorStore) is a
+    // persist dir too.
+    if !names.iter().any(|n| {
+        n == files::DOCSTORE
+            || n == files::INDEX_STORE
+            || n == files::CHAT_STORE
+            || vector_file::namespace_of(n).is_some()
+    }) {
         return Err(invalid(
             dir,
-            "not a LlamaIndex persist dir: no docstore.json, index_store.json or chat_store.json",
+            "not a LlamaIndex persist dir: no docstore.json, index_store.json, chat_store.json or *vector_store.json",
         ));
     }
     for file in [files::DOCSTORE, files::INDEX_STORE] {

@@ -119,3 +119,19 @@ async fn export_reproduces_the_fixture_files() {
     };
     assert_eq!(parse(src.join("chat_store.json")), parse(out.join("chat_store.json")));
 }
+
+#[tokio::test]
+async fn a_dir_holding_only_vector_store_files_imports() {
+    // A SimpleVectorStore persisted on its own (`persist(persist_path)`) is a persist dir
+    // too: its namespace comes in, nothing else is written.
+    let (dir, ctx) = crate::support::ctx().await;
+    let only = dir.path().join("vectors-only");
+    std::fs::create_dir_all(&only).expect("mkdir");
+    let file = "default__vector_store.json";
+    std::fs::copy(fixtures().join("llamaindex-persist").join(file), only.join(file)).expect("copy");
+    let summary = ctx.import_persist_dir(&only, &quiet).await.expect("import");
+    let vectors = expected()["counts"]["vector_store_default"].as_u64().expect("count") as usize;
+    assert_eq!(summary.vector_namespaces, vec![("default".to_string(), vectors)]);
+    assert!(summary.collections.is_empty() && summary.chat_keys == 0);
+    assert_eq!(ctx.vector_store().get_nodes(None, None).await.expect("nodes").len(), vectors);
+}

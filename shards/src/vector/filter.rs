@@ -9,41 +9,85 @@ use std::cmp::Ordering;
 use strata_api::{Error, FilterCondition, FilterItem, FilterOperator, MetadataFilter, MetadataFilters};
 
 /// Whether `metadata` passes `filters` (no filters: everything passes).
+///
+/// Every filter of a group is evaluated before they are combined, as LlamaIndex builds
+/// the whole list of matches before `all()`/`any()`: a filter that raises raises even
+/// when an earlier one already decided the answer.
 pub fn matches(filters: &MetadataFilters, metadata: &Map<String, Value>) -> Result<bool, Error> {
-    let mut results = filters.filters.iter().map(|item| match item {
-        FilterItem::Filter(f) => matches_one(f, metadata),
-        FilterItem::Group(g) => matches(g, metadata),
-    });
-    // Short-circuits as Python's all()/any() do, so an error after the deciding filter
-    // is not raised (as in LlamaIndex).
-    match filters.condition.unwrap_or_default() {
-        FilterCondition::And => {
-            for r in results.by_ref() {
-                if !r? {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
+    let (mut any, mut all) = (false, true);
+    for item in &filters.filters {
+        let passed = match item {
+            FilterItem::Filter(f) => matches_one(f, metadata)?,
+            FilterItem::Group(g) => matches(g, metadata)?,
+        };
+        any |= passed;
+        all &= passed;
+    }
+    Ok(match filters.condition.unwrap_or_default() {
+        FilterCondition::And => all,
+        FilterCondition::Or => any || filters.filters.is_empty(),
+        FilterCondition::Not => !any,
+    })
+}
+
+/// The kinds of stored metadata values a filter can meet, as far as whether it raises
+/// Python's `TypeError` goes (bools are numbers; nulls never raise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Ints, floats and bools.
+    Number,
+    /// Strings.
+    Text,
+    /// Lists.
+    List,
+    /// Dicts.
+    Dict,
+}
+
+impl ValueKind {
+    /// Every kind.
+    pub const ALL: [ValueKind; 4] = [ValueKind::Number, ValueKind::Text, ValueKind::List, ValueKind::Dict];
+
+    /// The kind of a stored value (`None` for null).
+    pub fn of(v: &Value) -> Option<Self> {
+        match v {
+            Value::Null => None,
+            Value::Bool(_) | Value::Number(_) => Some(ValueKind::Number),
+            Value::String(_) => Some(ValueKind::Text),
+            Value::Array(_) => Some(ValueKind::List),
+            Value::Object(_) => Some(ValueKind::Dict),
         }
-        FilterCondition::Or => {
-            if filters.filters.is_empty() {
-                return Ok(true);
-            }
-            for r in results.by_ref() {
-                if r? {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
+    }
+
+    /// One value of the kind: whether `in` raises depends only on the kinds of its sides.
+    fn example(self) -> Value {
+        match self {
+            ValueKind::Number => Value::from(0),
+            ValueKind::Text => Value::String(String::new()),
+            ValueKind::List => Value::Array(Vec::new()),
+            ValueKind::Dict => Value::Object(Map::new()),
         }
-        FilterCondition::Not => {
-            for r in results.by_ref() {
-                if r? {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
+    }
+}
+
+/// Whether `f` can raise on a stored value of `kind` (true where unsure).
+pub fn may_raise(f: &MetadataFilter, kind: ValueKind) -> bool {
+    let v = &f.value;
+    let m = kind.example();
+    match f.operator {
+        FilterOperator::Eq | FilterOperator::Ne | FilterOperator::IsEmpty => false,
+        FilterOperator::Gt | FilterOperator::Gte | FilterOperator::Lt | FilterOperator::Lte => match kind {
+            ValueKind::Number => number(v).is_none(),
+            ValueKind::Text => !v.is_string(),
+            // Lists compare item by item, which can raise on any item.
+            ValueKind::List | ValueKind::Dict => true,
+        },
+        FilterOperator::In | FilterOperator::Nin => py_in(&m, v).is_none(),
+        FilterOperator::Contains => py_in(v, &m).is_none(),
+        FilterOperator::Any | FilterOperator::All => {
+            py_iter(v).is_none_or(|items| items.iter().any(|x| py_in(x, &m).is_none()))
         }
+        FilterOperator::TextMatch | FilterOperator::TextMatchInsensitive => !(kind == ValueKind::Text && v.is_string()),
     }
 }
 

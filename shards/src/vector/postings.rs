@@ -3,13 +3,14 @@
 //!
 //! [`Postings::candidates`] answers a superset of the slots a filter lets through
 //! (tombstones included), and says when it is exactly that set: then the caller needs
-//! no metadata at all, else it evaluates the filter on each candidate, so answers, type
-//! errors included, are those of a full scan. A slot is skipped only where a full scan
-//! would reject it without evaluating anything that can raise: a leading run of `==` /
-//! `in [..]` conditions of an AND (Python's `all()` stops at the first false one), or an
-//! OR made only of those.
+//! no metadata at all, else it evaluates the filter on each candidate. LlamaIndex
+//! evaluates every filter on every vector, so a slot may be skipped only when no filter
+//! can raise on it: the postings also record which kinds of values each key holds, and
+//! give no bound when some filter could raise on one of them (the caller then scans every
+//! slot and meets the error a full scan meets). An AND is bounded by its `==` / `in [..]`
+//! conditions, an OR only when all of its branches are.
 
-use super::filter;
+use super::filter::{self, ValueKind};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use strata_api::{FilterCondition, FilterItem, FilterOperator, MetadataFilter, MetadataFilters};
@@ -51,12 +52,27 @@ pub struct Bound {
 #[derive(Debug, Default)]
 pub struct Postings {
     by_key: HashMap<String, HashMap<ValueKey, Vec<u32>>>,
+    /// The kinds of values each key has held (a bit per [`ValueKind`]); never cleared,
+    /// like the postings, so it may name a kind no live vector holds any more.
+    kinds: HashMap<String, u8>,
+}
+
+fn kind_bit(kind: ValueKind) -> u8 {
+    1 << (kind as u8)
 }
 
 impl Postings {
     /// Records `slot`'s scalar metadata values.
     pub fn add(&mut self, slot: u32, metadata: &Map<String, Value>) {
         for (key, value) in metadata {
+            if let Some(kind) = ValueKind::of(value) {
+                match self.kinds.get_mut(key) {
+                    Some(bits) => *bits |= kind_bit(kind),
+                    None => {
+                        self.kinds.insert(key.clone(), kind_bit(kind));
+                    }
+                }
+            }
             let Some(vk) = ValueKey::of(value) else { continue };
             // Most keys are known: look them up before allocating a copy of the name.
             let values = match self.by_key.get_mut(key) {
@@ -68,8 +84,26 @@ impl Postings {
     }
 
     /// The slots `filters` can let through, or `None` when the filters give no cheap
-    /// bound.
+    /// bound or some filter could raise on a slot outside it.
     pub fn candidates(&self, filters: &MetadataFilters) -> Option<Bound> {
+        if self.may_raise(filters) {
+            return None;
+        }
+        self.bound(filters)
+    }
+
+    /// Whether some filter could raise on a value some slot holds.
+    fn may_raise(&self, filters: &MetadataFilters) -> bool {
+        filters.filters.iter().any(|item| match item {
+            FilterItem::Group(g) => self.may_raise(g),
+            FilterItem::Filter(f) => {
+                let bits = self.kinds.get(&f.key).copied().unwrap_or(0);
+                ValueKind::ALL.iter().any(|k| bits & kind_bit(*k) != 0 && filter::may_raise(f, *k))
+            }
+        })
+    }
+
+    fn bound(&self, filters: &MetadataFilters) -> Option<Bound> {
         if filters.filters.is_empty() {
             return None;
         }
@@ -77,10 +111,11 @@ impl Postings {
             FilterCondition::And => {
                 let mut bound: Option<Bound> = None;
                 let mut every = true;
+                // Any indexed condition bounds an AND: nothing can raise (checked above).
                 for item in &filters.filters {
                     let Some(c) = self.item(item) else {
                         every = false;
-                        break;
+                        continue;
                     };
                     bound = Some(match bound {
                         None => c,
@@ -107,7 +142,7 @@ impl Postings {
     fn item(&self, item: &FilterItem) -> Option<Bound> {
         match item {
             FilterItem::Filter(f) => self.filter(f),
-            FilterItem::Group(g) => self.candidates(g),
+            FilterItem::Group(g) => self.bound(g),
         }
     }
 
@@ -215,15 +250,32 @@ mod tests {
         assert_eq!(assert_superset(&p, &rows, &within), Some(vec![0, 2, 3, 5]));
         let null = group(and, vec![f("s", Value::Null, FilterOperator::Eq)]);
         assert_eq!(assert_superset(&p, &rows, &null), Some(vec![]));
-        // AND: only the leading run of never-raising filters narrows.
+        // AND: every indexed condition narrows, wherever it stands.
         let leading = group(and, vec![f("n", json!(1), FilterOperator::Eq), f("s", json!("a"), FilterOperator::Eq)]);
         assert_eq!(assert_superset(&p, &rows, &leading), Some(vec![0, 2]));
+        let ordered_first =
+            group(and, vec![f("s", json!("0"), FilterOperator::Gt), f("n", json!(1), FilterOperator::Eq)]);
+        assert_eq!(assert_superset(&p, &rows, &ordered_first), Some(vec![0, 1, 2]));
+        // ...unless a filter could raise on a kind of value the key holds (`n` holds the
+        // string "1", and `"1" > 1` raises), wherever that filter stands: LlamaIndex
+        // evaluates every filter on every vector.
         let raising_first =
             group(and, vec![f("n", json!(1), FilterOperator::Gt), f("s", json!("a"), FilterOperator::Eq)]);
         assert_eq!(assert_superset(&p, &rows, &raising_first), None);
         let raising_later =
             group(and, vec![f("s", json!("a"), FilterOperator::Eq), f("n", json!(1), FilterOperator::Gt)]);
-        assert_eq!(assert_superset(&p, &rows, &raising_later), Some(vec![0, 2, 3]));
+        assert_eq!(assert_superset(&p, &rows, &raising_later), None);
+        let raising_nested = group(
+            and,
+            vec![
+                f("s", json!("a"), FilterOperator::Eq),
+                FilterItem::Group(group(FilterCondition::Or, vec![f("n", json!("x"), FilterOperator::Contains)])),
+            ],
+        );
+        assert_eq!(p.candidates(&raising_nested), None, "'x' in 1 raises");
+        let substring =
+            group(and, vec![f("s", json!("a"), FilterOperator::Eq), f("s", json!("x"), FilterOperator::Contains)]);
+        assert_eq!(assert_superset(&p, &rows, &substring), Some(vec![0, 2, 3]), "'x' in a string never raises");
         // OR narrows only when every branch does; NOT never.
         let or =
             group(FilterCondition::Or, vec![f("s", json!("b"), FilterOperator::Eq), FilterItem::Group(eq0.clone())]);
@@ -238,7 +290,7 @@ mod tests {
         // Exact only when every condition is an indexed one.
         assert!(p.candidates(&leading).is_some_and(|b| b.exact));
         assert!(p.candidates(&or).is_some_and(|b| b.exact));
-        assert!(p.candidates(&raising_later).is_some_and(|b| !b.exact));
+        assert!(p.candidates(&ordered_first).is_some_and(|b| !b.exact));
         // Lists are not indexed: == on a list value gives no bound.
         let list = group(and, vec![f("l", json!([1, 2]), FilterOperator::Eq)]);
         assert_eq!(assert_superset(&p, &rows, &list), None);

@@ -131,3 +131,56 @@ fn strict_filter_value_types() {
     assert!(!ok(json!([1, "a"])), "a mixed list is refused");
     assert!(!ok(json!([[1]])), "a nested list is refused");
 }
+
+#[test]
+fn every_filter_is_evaluated_before_they_combine() {
+    // LlamaIndex builds the list of matches before all()/any(): a later filter raises
+    // even when an earlier one already decided.
+    let m = md(json!({"s": "abc", "n": 2}));
+    let decided_then_raising =
+        |condition| matches(&all(vec![f("s", json!("zzz"), Op::Eq), f("s", json!(3), Op::Gt)], Some(condition)), &m);
+    assert!(matches!(decided_then_raising(FilterCondition::And), Err(Error::InvalidFilter(_))));
+    let true_then_raising = |condition| {
+        matches(&all(vec![f("s", json!("abc"), Op::Eq), f("n", json!("x"), Op::TextMatch)], Some(condition)), &m)
+    };
+    assert!(matches!(true_then_raising(FilterCondition::Or), Err(Error::InvalidFilter(_))));
+    assert!(matches!(true_then_raising(FilterCondition::Not), Err(Error::InvalidFilter(_))));
+}
+
+#[test]
+fn may_raise_names_every_kind_a_filter_raises_on() {
+    use super::{ValueKind, may_raise};
+    let examples = [
+        (ValueKind::Number, json!(3)),
+        (ValueKind::Text, json!("abc")),
+        (ValueKind::List, json!(["a", 1])),
+        (ValueKind::Dict, json!({"a": 1})),
+    ];
+    let values = [json!(1), json!(2.5), json!("a"), json!(["a", "b"]), json!([1, 2]), Value::Null];
+    let ops = [
+        Op::Eq,
+        Op::Ne,
+        Op::Gt,
+        Op::Gte,
+        Op::Lt,
+        Op::Lte,
+        Op::In,
+        Op::Nin,
+        Op::Any,
+        Op::All,
+        Op::Contains,
+        Op::TextMatch,
+        Op::TextMatchInsensitive,
+        Op::IsEmpty,
+    ];
+    for (kind, stored) in &examples {
+        let m = md(json!({ "k": stored }));
+        for v in &values {
+            for op in ops {
+                let filter = MetadataFilter::new("k", v.clone(), op);
+                let raised = matches_one(&filter, &m).is_err();
+                assert!(!raised || may_raise(&filter, *kind), "{op:?} {v} on {stored} raises but may_raise says no");
+            }
+        }
+    }
+}

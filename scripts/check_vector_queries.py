@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Random vector queries answered by llama-index-core and by `strata vector query`.
 
-Usage: check_vector_queries.py STRATA_BIN WORK_DIR [--seed N] [--queries N]
+Usage: check_vector_queries.py STRATA_BIN WORK_DIR [--seed N] [--nodes N] [--queries N]
+                               [--cluster ADDRS]
 
 Builds a SimpleVectorStore of random nodes (varied metadata types, missing keys, nodes
 with and without a source document), persists it as a LlamaIndex persist dir, imports
-that into an embedded Strata data dir, then asks both the same random queries: every
+that into an embedded Strata data dir (or a running cluster), then asks both the same random queries: every
 filter operator with fitting and ill-typed values, AND / OR / NOT, node_ids, top-k, and
 MMR with and without `mmr_threshold`. Where llama-index-core answers, Strata must give
 the same ids in the same order and similarities within 1e-6; where it raises, Strata
@@ -159,6 +160,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261126)
     ap.add_argument("--nodes", type=int, default=600)
     ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--cluster", help="client addresses of a running cluster, instead of a data dir")
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
@@ -168,8 +170,9 @@ def main() -> None:
     persist = os.path.join(args.work, "persist")
     os.makedirs(persist, exist_ok=True)
     store.persist(os.path.join(persist, "default__vector_store.json"))
-    data = os.path.join(args.work, "data")
-    subprocess.run([args.strata, "import", persist, "--data", data], check=True,
+    target = (["--cluster", args.cluster] if args.cluster
+              else ["--data", os.path.join(args.work, "data")])
+    subprocess.run([args.strata, "import", persist, *target], check=True,
                    stdout=subprocess.DEVNULL)
 
     ids = [n.node_id for n in nodes]
@@ -182,7 +185,7 @@ def main() -> None:
         except Exception as e:  # LlamaIndex refuses the query (TypeError, ...)
             want = e
         got = subprocess.run([args.strata, "vector", "query", "--namespace", "default",
-                              "--data", data], input=json.dumps(as_json),
+                              *target], input=json.dumps(as_json),
                              capture_output=True, text=True)
         name = f"query {i} {json.dumps(as_json)[:2000]}"
         if isinstance(want, Exception):

@@ -204,6 +204,12 @@ pub enum VectorCommand {
         namespace: String,
         /// Records in call order.
         records: Vec<VectorRecord>,
+        /// Insertion stamps, one per record, or none: then each partition numbers new
+        /// records itself. A cluster client stamps its writes from one clock so that
+        /// partitions agree on the order nodes were added in (LlamaIndex's dict order,
+        /// which breaks MMR ties and orders listings).
+        #[serde(default)]
+        order: Vec<u64>,
     },
     /// `delete(ref_doc_id)`: removes every node of that source document (`"None"`: the
     /// nodes without one).

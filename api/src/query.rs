@@ -187,8 +187,14 @@ pub enum Response {
     NodeId(u64),
     /// Search hits, best first.
     VectorHits(Vec<VectorHit>),
-    /// Stored vector records.
-    VectorRecords(Vec<VectorRecord>),
+    /// Stored vector records, with their insertion positions (parallel lists).
+    VectorRecords {
+        /// The records.
+        records: Vec<VectorRecord>,
+        /// Where each was inserted: larger is later (comparable across a namespace's
+        /// partitions for records a cluster client stamped).
+        positions: Vec<u64>,
+    },
     /// Vector namespaces.
     VectorNamespaces(Vec<VectorNamespace>),
     /// A vector namespace's index progress.

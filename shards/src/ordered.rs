@@ -57,13 +57,20 @@ impl<'n> OrderedMap<'n> {
 
     /// The payload under `key`.
     pub fn get(&self, r: &impl Reader, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.get_positioned(r, key)?.map(|(_, v)| v))
+    }
+
+    /// The position and payload under `key`.
+    pub fn get_positioned(&self, r: &impl Reader, key: &str) -> Result<Option<(u64, Vec<u8>)>> {
         match r.get_raw(&self.entry_key(key))? {
             None => Ok(None),
-            Some(mut v) if v.len() >= 8 => {
+            Some(mut v) => {
+                let seq = keys::read_u64(&v).ok_or_else(|| {
+                    Error::Corrupt(format!("entry {key:?} of {:?} lacks its sequence number", self.name))
+                })?;
                 v.drain(..8);
-                Ok(Some(v))
+                Ok(Some((seq, v)))
             }
-            Some(_) => Err(Error::Corrupt(format!("entry {key:?} of {:?} lacks its sequence number", self.name))),
         }
     }
 
@@ -74,16 +81,22 @@ impl<'n> OrderedMap<'n> {
 
     /// Sets `key`, keeping its position when it exists.
     pub fn put(&self, txn: &mut Txn<'_>, key: &str, payload: &[u8]) -> Result<()> {
+        self.put_from(txn, key, payload, 0).map(|_| ())
+    }
+
+    /// Sets `key`, keeping its position when it exists, else at a position of at least
+    /// `least`; answers the position.
+    pub fn put_from(&self, txn: &mut Txn<'_>, key: &str, payload: &[u8], least: u64) -> Result<u64> {
         let ek = self.entry_key(key);
         let seq = match txn.get_u64_prefix(&ek)? {
             Some(seq) => seq,
-            None => txn.next_seq()?,
+            None => txn.next_seq_from(least)?,
         };
         let mut value = Vec::with_capacity(8 + payload.len());
         value.extend_from_slice(&seq.to_be_bytes());
         value.extend_from_slice(payload);
         txn.put(ek, value);
-        Ok(())
+        Ok(seq)
     }
 
     /// Removes `key`; answers whether it was there.
@@ -103,6 +116,11 @@ impl<'n> OrderedMap<'n> {
 
     /// `(key, payload)` pairs in insertion order.
     pub fn entries(&self, r: &impl Reader) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self.positioned_entries(r)?.into_iter().map(|(_, k, v)| (k, v)).collect())
+    }
+
+    /// `(position, key, payload)` in insertion order.
+    pub fn positioned_entries(&self, r: &impl Reader) -> Result<Vec<(u64, String, Vec<u8>)>> {
         let prefix = keys::prefix(self.entry, self.name);
         let mut rows = r
             .scan_raw(&prefix)?
@@ -117,6 +135,6 @@ impl<'n> OrderedMap<'n> {
             })
             .collect::<Result<Vec<_>>>()?;
         rows.sort_unstable_by_key(|(seq, ..)| *seq);
-        Ok(rows.into_iter().map(|(_, k, v)| (k, v)).collect())
+        Ok(rows)
     }
 }

@@ -121,14 +121,20 @@ impl<'a> Txn<'a> {
 
     /// A fresh sequence number: insertion order for every ordered map of the shard.
     pub fn next_seq(&mut self) -> Result<u64> {
-        let current = match self.next_seq {
+        self.next_seq_from(0)
+    }
+
+    /// The next sequence number, at least `least` (later numbers follow it).
+    pub fn next_seq_from(&mut self, least: u64) -> Result<u64> {
+        let stored = match self.next_seq {
             Some(n) => n,
             None => match self.tree.get(keys::META_NEXT_SEQ)? {
                 Some(v) => keys::read_u64(&v).ok_or_else(|| Error::Corrupt("next_seq is not a u64".into()))?,
                 None => 1,
             },
         };
-        self.next_seq = Some(current + 1);
+        let current = stored.max(least);
+        self.next_seq = Some(current.saturating_add(1));
         Ok(current)
     }
 

@@ -88,7 +88,7 @@ fn build(dir: &Path) -> World {
         records.push(record(&format!("n{i}"), v));
     }
     for chunk in records.chunks(1000) {
-        apply(&shard, VectorCommand::Add { namespace: NS.into(), records: chunk.to_vec() });
+        apply(&shard, VectorCommand::Add { namespace: NS.into(), records: chunk.to_vec(), order: Vec::new() });
     }
     let queries: Vec<Vec<f32>> = (0..30).map(|_| rng.clustered(&centres, 0.3)).collect();
     search(&shard, &queries[0], 10); // loads the namespace and starts its graph
@@ -126,7 +126,7 @@ fn build(dir: &Path) -> World {
         live.insert(id.clone(), v.clone());
         changed.push(record(&id, v));
     }
-    apply(&shard, VectorCommand::Add { namespace: NS.into(), records: changed });
+    apply(&shard, VectorCommand::Add { namespace: NS.into(), records: changed, order: Vec::new() });
     shard.flush().expect("flush");
     World { live, deleted, queries }
 }

@@ -350,6 +350,9 @@ pub struct VectorHit {
     /// The embedding, when the search asked for it.
     #[serde(default, with = "super::f32_bytes::option")]
     pub embedding: Option<Vec<f32>>,
+    /// Where the record was inserted (see `VectorCommand::Add`'s `order`).
+    #[serde(default)]
+    pub position: u64,
 }
 
 /// What a search asks of one partition.

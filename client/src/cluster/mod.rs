@@ -37,6 +37,8 @@ pub struct Cluster {
     map: RwLock<ShardMap>,
     client_id: u64,
     next_seq: AtomicU64,
+    /// The last vector insertion stamp handed out (see `vector::insertion_stamps`).
+    insertion_clock: AtomicU64,
     rotate: AtomicUsize,
     deadline: Duration,
     /// A node answered with a newer map epoch than ours: fetch the map before routing.
@@ -62,6 +64,7 @@ impl Cluster {
             map: RwLock::new(ShardMap::default()),
             client_id: random_u64(),
             next_seq: AtomicU64::new(1),
+            insertion_clock: AtomicU64::new(0),
             rotate: AtomicUsize::new(0),
             deadline: DEFAULT_DEADLINE,
             stale: AtomicBool::new(false),

@@ -8,10 +8,16 @@
 //! raises any filter error) before it deletes by id, so bad input never leaves half a
 //! write. A search goes to every partition at once; their top-k lists are merged, and
 //! MMR re-ranks the merged candidates (the partitions send embeddings for it).
+//!
+//! LlamaIndex keeps vectors in insertion order, which breaks MMR's ties and orders
+//! `get_nodes`. Partitions are separate raft groups, so this client stamps the records
+//! of each `add` from one clock (wall-clock microseconds, never going back): every
+//! partition files a record at its stamp, and merges sort by it.
 
 use super::Cluster;
 use crate::error::{Error, Result};
 use futures::future::try_join_all;
+use std::sync::atomic::Ordering;
 use strata_api::{
     Command, DEFAULT_VECTOR_NAMESPACE, Distance, Error as ApiError, GroupId, IMAGE_VECTOR_NAMESPACE, MetadataFilters,
     Query, ReadConsistency, Response, VectorCommand, VectorHit, VectorIndexStats, VectorNamespace, VectorQuery,
@@ -21,6 +27,10 @@ use strata_shards::vector::{index, mmr};
 
 /// Candidates each partition sends for MMR: at least this many (or 20 per result).
 const MMR_CANDIDATES: usize = 500;
+
+/// Insertion stamps per microsecond: room for a thousand records a microsecond before
+/// the stamps run ahead of the clock (u64 lasts until the year 2500 at this rate).
+const STAMPS_PER_MICROSECOND: u64 = 1024;
 
 fn implicit(namespace: &str) -> bool {
     namespace == DEFAULT_VECTOR_NAMESPACE || namespace == IMAGE_VECTOR_NAMESPACE
@@ -48,6 +58,21 @@ fn ids(r: Response) -> Result<Vec<String>> {
 }
 
 impl Cluster {
+    /// The first of `n` consecutive insertion stamps, all later than any this client
+    /// handed out before.
+    fn insertion_stamps(&self, n: usize) -> u64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+            .saturating_mul(STAMPS_PER_MICROSECOND);
+        let mut base = 0;
+        let _ = self.insertion_clock.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            base = last.max(now);
+            Some(base.saturating_add(n as u64))
+        });
+        base
+    }
+
     /// The settings and partition groups of `namespace`, fetching the map again if this
     /// client does not know it yet.
     async fn vector_namespace(&self, namespace: &str) -> Result<Option<(VectorNamespace, Vec<GroupId>)>> {
@@ -106,7 +131,7 @@ impl Cluster {
                 self.create_vector_namespace(settings).await?;
                 Ok(Response::Done)
             }
-            VectorCommand::Add { namespace, records } => self.add(&namespace, records).await,
+            VectorCommand::Add { namespace, records, .. } => self.add(&namespace, records).await,
             VectorCommand::Delete { namespace, ref_doc_id } => {
                 let Some((_, groups)) = self.vector_namespace(&namespace).await? else {
                     return if implicit(&namespace) { Ok(Response::Ids(Vec::new())) } else { Err(unknown(&namespace)) };
@@ -152,19 +177,22 @@ impl Cluster {
             }
             index::check_vector(settings.distance, &r.embedding, &format!("node {}", r.node_id))?;
         }
-        let order: Vec<String> = records.iter().map(|r| r.node_id.clone()).collect();
-        let mut parts: Vec<Vec<VectorRecord>> = vec![Vec::new(); groups.len()];
-        for r in records {
-            parts[partition_of(&r.node_id, groups.len())].push(r);
+        let added: Vec<String> = records.iter().map(|r| r.node_id.clone()).collect();
+        let first_stamp = self.insertion_stamps(records.len());
+        let mut parts: Vec<(Vec<VectorRecord>, Vec<u64>)> = vec![(Vec::new(), Vec::new()); groups.len()];
+        for (stamp, r) in (first_stamp..).zip(records) {
+            let part = &mut parts[partition_of(&r.node_id, groups.len())];
+            part.0.push(r);
+            part.1.push(stamp);
         }
-        let writes = parts.into_iter().enumerate().filter(|(_, p)| !p.is_empty()).map(|(i, records)| {
-            let cmd = VectorCommand::Add { namespace: namespace.to_string(), records };
+        let writes = parts.into_iter().enumerate().filter(|(_, p)| !p.0.is_empty()).map(|(i, (records, order))| {
+            let cmd = VectorCommand::Add { namespace: namespace.to_string(), records, order };
             self.write_group(groups[i], Command::Vector(cmd))
         });
         for answer in try_join_all(writes).await? {
             ids(answer)?;
         }
-        Ok(Response::Ids(order))
+        Ok(Response::Ids(added))
     }
 
     async fn delete_nodes(
@@ -188,7 +216,7 @@ impl Cluster {
             )
             .await?
         {
-            Response::VectorRecords(r) => r.into_iter().map(|r| r.node_id).collect::<Vec<_>>(),
+            Response::VectorRecords { records, .. } => records.into_iter().map(|r| r.node_id).collect::<Vec<_>>(),
             other => return Err(Error::Protocol(format!("get_nodes answered {other:?}"))),
         };
         let mut parts: Vec<Vec<String>> = vec![Vec::new(); groups.len()];
@@ -231,14 +259,15 @@ impl Cluster {
                 }
                 let Some((_, groups)) = self.vector_namespace(&namespace).await? else {
                     return if implicit(&namespace) {
-                        Ok(Response::VectorRecords(Vec::new()))
+                        Ok(Response::VectorRecords { records: Vec::new(), positions: Vec::new() })
                     } else {
                         Err(unknown(&namespace))
                     };
                 };
                 let mut parts: Vec<Option<Vec<String>>> = vec![node_ids.as_ref().map(|_| Vec::new()); groups.len()];
                 if let Some(ids) = &node_ids {
-                    for id in ids {
+                    let mut seen = std::collections::HashSet::new();
+                    for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
                         if let Some(p) = parts[partition_of(id, groups.len())].as_mut() {
                             p.push(id.clone());
                         }
@@ -253,14 +282,16 @@ impl Cluster {
                         };
                         self.read_group(*g, Query::Vector(q), consistency)
                     });
-                let mut out = Vec::new();
+                let mut found: Vec<(u64, VectorRecord)> = Vec::new();
                 for a in try_join_all(reads).await? {
                     match a {
-                        Response::VectorRecords(r) => out.extend(r),
+                        Response::VectorRecords { records, positions } if records.len() == positions.len() => {
+                            found.extend(positions.into_iter().zip(records));
+                        }
                         other => return Err(Error::Protocol(format!("get_nodes answered {other:?}"))),
                     }
                 }
-                Ok(Response::VectorRecords(out))
+                Ok(merge_records(found, node_ids.as_deref()))
             }
             VectorQuery::Search { namespace, search } => self.search(&namespace, *search, consistency).await,
             VectorQuery::IndexStats { namespace } => {
@@ -314,9 +345,8 @@ impl Cluster {
             hits.truncate(k);
             return Ok(Response::VectorHits(hits));
         }
-        // MMR breaks ties by candidate order: LlamaIndex's is insertion order, which has no
-        // meaning across partitions; here it is similarity, then node id.
-        hits.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then_with(|| a.node_id.cmp(&b.node_id)));
+        // MMR breaks ties by candidate order, which is insertion order in LlamaIndex.
+        hits.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.node_id.cmp(&b.node_id)));
         let lambda = search.query.mmr_threshold.unwrap_or(0.5);
         let sims: Vec<f64> = hits.iter().map(|h| h.similarity).collect();
         let embeddings: Vec<Vec<f32>> = hits.iter().map(|h| h.embedding.clone().unwrap_or_default()).collect();
@@ -330,4 +360,21 @@ impl Cluster {
             .collect();
         Ok(Response::VectorHits(out))
     }
+}
+
+/// Records from every partition in one list: in the order of `node_ids` when given (a
+/// repeated id repeated, as one partition answers), else in insertion order.
+fn merge_records(mut found: Vec<(u64, VectorRecord)>, node_ids: Option<&[String]>) -> Response {
+    let (records, positions) = match node_ids {
+        Some(ids) => {
+            let by_id: std::collections::HashMap<&str, &(u64, VectorRecord)> =
+                found.iter().map(|f| (f.1.node_id.as_str(), f)).collect();
+            ids.iter().filter_map(|id| by_id.get(id.as_str())).map(|(p, r)| (r.clone(), *p)).unzip()
+        }
+        None => {
+            found.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.node_id.cmp(&b.1.node_id)));
+            found.into_iter().map(|(p, r)| (r, p)).unzip()
+        }
+    };
+    Response::VectorRecords { records, positions }
 }

@@ -99,7 +99,8 @@ impl VectorStore {
 
     /// Stores prepared records (what `add` and a persist-dir import use).
     pub async fn add_records(&self, records: Vec<VectorRecord>) -> Result<Vec<String>> {
-        match self.write(VectorCommand::Add { namespace: self.namespace.clone(), records }).await? {
+        let cmd = VectorCommand::Add { namespace: self.namespace.clone(), records, order: Vec::new() };
+        match self.write(cmd).await? {
             Response::Ids(ids) => Ok(ids),
             other => Err(unexpected("add", &other)),
         }
@@ -143,7 +144,7 @@ impl VectorStore {
             filters: filters.cloned(),
         };
         match self.backend.query(Query::Vector(q)).await? {
-            Response::VectorRecords(r) => Ok(r),
+            Response::VectorRecords { records, .. } => Ok(records),
             other => Err(unexpected("get_nodes", &other)),
         }
     }

@@ -246,3 +246,49 @@ async fn namespaces_are_separate_and_keep_their_settings() {
     let names: Vec<String> = ctx.vector_namespaces().await.expect("namespaces").into_iter().map(|n| n.name).collect();
     assert_eq!(names, ["default", "image", "products"]);
 }
+
+/// LlamaIndex keeps vectors in insertion order (a dict): listings follow it, and MMR's
+/// ties go to the earlier vector. On a cluster the nodes land in separate partitions
+/// (raft groups) and must still come back in the order they were added.
+#[tokio::test]
+async fn insertion_order_holds_across_calls_and_partitions() {
+    let (_d, ctx) = ctx().await;
+    let vs = ctx.vector_store();
+    let ids: Vec<String> = (0..24).map(|i| format!("n{:02}", (i * 7) % 24)).collect();
+    let nodes: Vec<Node> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let angle = i as f64 * 0.37;
+            let mut n = Node::text_node(id, id).with_metadata(obj(json!({ "rank": i })));
+            n.embedding = Some(vec![angle.cos(), angle.sin()]);
+            n
+        })
+        .collect();
+    for chunk in nodes.chunks(5) {
+        vs.add(chunk).await.expect("add");
+    }
+    let listed = |vs: strata_client::VectorStore| async move {
+        vs.get_nodes(None, None).await.expect("all").into_iter().map(|n| n.id).collect::<Vec<_>>()
+    };
+    assert_eq!(listed(vs.clone()).await, ids, "get_nodes lists in insertion order");
+    // λ = 0 scores every first candidate 0: LlamaIndex picks the earliest inserted.
+    let mmr = |filters: Option<MetadataFilters>| VectorStoreQuery {
+        query_embedding: Some(vec![0.0, 1.0]),
+        similarity_top_k: 1,
+        mode: VectorQueryMode::Mmr,
+        mmr_threshold: Some(0.0),
+        filters,
+        ..Default::default()
+    };
+    assert_eq!(vs.query(&mmr(None)).await.expect("mmr").ids, [ids[0].clone()]);
+    let later = filters(vec![("rank", json!(10), Op::Gte)], FilterCondition::And);
+    assert_eq!(vs.query(&mmr(Some(later))).await.expect("mmr").ids, [ids[10].clone()]);
+    // Removed and added again: to the end, as a dict does.
+    vs.delete_nodes(Some(&[ids[0].clone()]), None).await.expect("delete");
+    vs.add(&nodes[..1]).await.expect("re-add");
+    let mut moved = ids[1..].to_vec();
+    moved.push(ids[0].clone());
+    assert_eq!(listed(vs.clone()).await, moved);
+    assert_eq!(vs.query(&mmr(None)).await.expect("mmr").ids, [ids[1].clone()]);
+}

@@ -132,7 +132,7 @@ pub fn namespaces(r: &impl Reader) -> Result<Vec<VectorNamespace>> {
 pub fn apply(txn: &mut Txn<'_>, cmd: &VectorCommand) -> Result<Response> {
     match cmd {
         VectorCommand::CreateNamespace { settings: wanted } => create(txn, wanted),
-        VectorCommand::Add { namespace, records } => add(txn, namespace, records),
+        VectorCommand::Add { namespace, records, order } => add(txn, namespace, records, order),
         VectorCommand::Delete { namespace, ref_doc_id } => {
             require(txn, namespace)?;
             let prefix = ref_doc_prefix(namespace, ref_doc_id);
@@ -207,7 +207,7 @@ fn create(txn: &mut Txn<'_>, wanted: &VectorNamespace) -> Result<Response> {
     }
 }
 
-fn add(txn: &mut Txn<'_>, namespace: &str, recs: &[VectorRecord]) -> Result<Response> {
+fn add(txn: &mut Txn<'_>, namespace: &str, recs: &[VectorRecord], order: &[u64]) -> Result<Response> {
     let mut s = require(txn, namespace)?;
     if s.dim == 0 {
         let Some(first) = recs.first() else { return Ok(Response::Ids(Vec::new())) };
@@ -229,17 +229,20 @@ fn add(txn: &mut Txn<'_>, namespace: &str, recs: &[VectorRecord]) -> Result<Resp
         }
         index::check_vector(s.distance, &r.embedding, &format!("node {}", r.node_id))?;
     }
+    if !order.is_empty() && order.len() != recs.len() {
+        return Err(
+            ApiError::InvalidInput(format!("{} insertion stamps for {} records", order.len(), recs.len())).into()
+        );
+    }
     let mut ids = Vec::with_capacity(recs.len());
-    for r in recs {
+    for (i, r) in recs.iter().enumerate() {
         if let Some(old) = records(namespace).get(txn, &r.node_id)? {
             let old = record::decode(&r.node_id, &old)?;
             txn.remove(ref_doc_key(namespace, ref_doc_name(old.ref_doc_id.as_deref()), &r.node_id));
         }
-        records(namespace).put(txn, &r.node_id, &record::encode(r))?;
+        let least = order.get(i).copied().unwrap_or(0);
+        let seq = records(namespace).put_from(txn, &r.node_id, &record::encode(r), least)?;
         txn.put(ref_doc_key(namespace, ref_doc_name(r.ref_doc_id.as_deref()), &r.node_id), Vec::new());
-        let seq = txn
-            .get_u64_prefix(&keys::key(Space::VectorRecord, namespace, r.node_id.as_bytes()))?
-            .ok_or_else(|| Error::Corrupt("a vector record just written is missing".into()))?;
         txn.vector_changes.push(Change::Upsert { namespace: namespace.to_string(), record: Arc::new(r.clone()), seq });
         ids.push(r.node_id.clone());
     }
@@ -375,29 +378,30 @@ fn get_nodes(
     if let Some(f) = filters {
         f.validate().map_err(ApiError::InvalidFilter)?;
     }
-    let rows: Vec<(String, Vec<u8>)> = match node_ids {
-        None => records(namespace).entries(tree)?,
+    let rows: Vec<(u64, String, Vec<u8>)> = match node_ids {
+        None => records(namespace).positioned_entries(tree)?,
         Some(ids) => {
             let mut rows = Vec::new();
             for id in ids {
-                if let Some(v) = records(namespace).get(tree, id)? {
-                    rows.push((id.clone(), v));
+                if let Some((seq, v)) = records(namespace).get_positioned(tree, id)? {
+                    rows.push((seq, id.clone(), v));
                 }
             }
             rows
         }
     };
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, bytes) in rows {
+    let (mut records_out, mut positions) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+    for (seq, id, bytes) in rows {
         let rec = record::decode(&id, &bytes)?;
         if let Some(f) = filters
             && !filter::matches(f, &rec.metadata.to_map()?)?
         {
             continue;
         }
-        out.push(rec);
+        records_out.push(rec);
+        positions.push(seq);
     }
-    Ok(Response::VectorRecords(out))
+    Ok(Response::VectorRecords { records: records_out, positions })
 }
 
 /// Checks a search and resolves what the query asks into a restriction and a mode.
@@ -449,6 +453,7 @@ fn search_namespace(s: &VectorNamespace, ix: &NamespaceIndex, search: &VectorSea
             metadata: JsonText::from_stored_text(&slot.metadata_text),
             ref_doc_id: slot.ref_doc_id.as_deref().map(str::to_string),
             embedding: search.with_embeddings.then(|| ix.vector(sc.slot).to_vec()),
+            position: slot.seq,
         });
     }
     Ok(Response::VectorHits(hits))

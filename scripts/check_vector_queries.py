@@ -69,7 +69,12 @@ def make_nodes(rng: random.Random, n: int):
         rel = {}
         if rng.random() < 0.8:
             rel[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=f"doc-{rng.randint(0, 40)}")
-        emb = [f32(rng.gauss(0.0, 1.0)) for _ in range(DIM)]
+        # Some nodes repeat an earlier embedding (the same chunk text embedded twice):
+        # exactly equal similarities, whose order LlamaIndex's heap decides.
+        if nodes and rng.random() < 0.1:
+            emb = list(rng.choice(nodes).embedding)
+        else:
+            emb = [f32(rng.gauss(0.0, 1.0)) for _ in range(DIM)]
         nodes.append(TextNode(id_=f"node-{i:04d}", text=f"text {i}", metadata=md,
                               relationships=rel, embedding=emb))
     return nodes

@@ -1,24 +1,25 @@
 //! The exact scan (`NamespaceIndex::top_k`) shortlists large candidate sets in f32 before
-//! scoring in f64: its answers must be those of scoring every candidate in f64, near-ties
-//! and exact ties (broken by node id, as LlamaIndex's heap does) included.
+//! scoring in f64: its answers must be those of scoring every candidate in f64 and
+//! running LlamaIndex's heap over them, near-ties and exact ties included.
 
 mod common;
 
 use common::{Rng, record};
 use strata_api::Distance;
 use strata_shards::vector::index::NamespaceIndex;
+use strata_shards::vector::pyheap;
 
 const DIM: usize = 48;
 const N: usize = 3_000;
 
-/// Every candidate scored in f64, best first, ties by the later node id first.
+/// Every candidate (in insertion order) scored in f64, through LlamaIndex's heap
+/// (`pyheap` is checked against llama-index-core's answers in its own tests).
 fn reference(ix: &NamespaceIndex, query: &[f32], candidates: &[u32], k: usize) -> Vec<(String, f64)> {
     let qn = query.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
-    let mut all: Vec<(String, f64)> =
-        candidates.iter().map(|s| (ix.slots()[*s as usize].node_id.to_string(), ix.score(query, qn, *s))).collect();
-    all.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
-    all.truncate(k);
-    all
+    let all: Vec<(f64, String)> =
+        candidates.iter().map(|s| (ix.score(query, qn, *s), ix.slots()[*s as usize].node_id.to_string())).collect();
+    let entries: Vec<pyheap::Entry<'_>> = all.iter().map(|(s, id)| (*s, id.as_str())).collect();
+    pyheap::llamaindex_top_k(&entries, k).into_iter().map(|i| (all[i].1.clone(), all[i].0)).collect()
 }
 
 #[test]

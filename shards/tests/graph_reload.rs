@@ -43,7 +43,7 @@ fn apply(shard: &Shard, cmd: VectorCommand) {
 
 fn search(shard: &Shard, query: &[f32], k: usize) -> Vec<(String, f64)> {
     let q = VectorStoreQuery { query_embedding: Some(query.to_vec()), similarity_top_k: k, ..Default::default() };
-    let search = VectorSearch { query: q, candidates: k, with_embeddings: false };
+    let search = VectorSearch { query: q, candidates: k, with_embeddings: false, every_candidate: false };
     match shard
         .query(&Query::Vector(VectorQuery::Search { namespace: NS.into(), search: Box::new(search) }))
         .expect("search")

@@ -364,6 +364,11 @@ pub struct VectorSearch {
     pub candidates: usize,
     /// Whether to include embeddings (MMR done by the caller over several partitions).
     pub with_embeddings: bool,
+    /// Answer every allowed vector, exactly scored, in insertion order, but no more than
+    /// `candidates + 1` (so the caller can tell there were more): what a cluster client
+    /// replays LlamaIndex's heap over when equal similarities make its order matter.
+    #[serde(default)]
+    pub every_candidate: bool,
 }
 
 /// The keys [`filter_view`] adds to a node's metadata.

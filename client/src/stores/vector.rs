@@ -189,7 +189,7 @@ impl VectorStore {
             };
         }
         let candidates = query.similarity_top_k;
-        let search = VectorSearch { with_embeddings: false, candidates, query };
+        let search = VectorSearch { with_embeddings: false, candidates, query, every_candidate: false };
         let hits = self.search(search).await?;
         Self::result_of(hits)
     }

@@ -292,3 +292,33 @@ async fn insertion_order_holds_across_calls_and_partitions() {
     assert_eq!(listed(vs.clone()).await, moved);
     assert_eq!(vs.query(&mmr(None)).await.expect("mmr").ids, [ids[1].clone()]);
 }
+
+/// Equal similarities (the same chunk embedded twice) come back in the order
+/// llama-index-core's bounded heap leaves them; answers recorded from 0.14.25's
+/// `get_top_k_embeddings` on these vectors.
+#[tokio::test]
+async fn equal_similarities_come_in_llamaindex_heap_order() {
+    let (_d, ctx) = ctx().await;
+    let vs = ctx.vector_store();
+    let sims = [0.5, 0.9, 0.5, 0.7, 0.9, 0.5, 0.1, 0.9, 0.5, 0.7];
+    let nodes: Vec<Node> = sims
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"])
+        .map(|(s, id)| {
+            let mut n = Node::text_node(id, id);
+            n.embedding = Some(vec![*s, (1.0 - s * s).sqrt()]);
+            n
+        })
+        .collect();
+    vs.add(&nodes).await.expect("add");
+    for (k, want) in [
+        (3, vec!["b", "e", "h"]),
+        (4, vec!["b", "e", "h", "j"]),
+        (6, vec!["b", "e", "h", "d", "j", "i"]),
+        (10, vec!["h", "b", "e", "d", "j", "i", "a", "f", "c", "g"]),
+    ] {
+        let query =
+            VectorStoreQuery { query_embedding: Some(vec![1.0, 0.0]), similarity_top_k: k, ..Default::default() };
+        assert_eq!(vs.query(&query).await.expect("query").ids, want, "top {k}");
+    }
+}

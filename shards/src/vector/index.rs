@@ -16,6 +16,7 @@ use super::ann::{Ann, BuilderState, PARK_AFTER, SaveTo, graph::Dist};
 use super::filter;
 use super::mmr;
 use super::postings::Postings;
+use super::pyheap;
 use super::simd;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -598,9 +599,27 @@ impl NamespaceIndex {
         Ok(out)
     }
 
-    /// The `k` most similar of `candidates` (all when `k` exceeds them), best first; equal
-    /// similarities keep the later id first, as LlamaIndex's bounded heap does at its cut.
+    /// The `k` most similar of `candidates` (all when `k` exceeds them), best first; at
+    /// the cut equal similarities keep the later id, and within the answer they come in
+    /// the order LlamaIndex's heap leaves them (see [`pyheap`]).
     pub fn top_k(&self, query: &[f32], candidates: &[u32], k: usize) -> Vec<Scored> {
+        let scored = self.top_k_by_similarity(query, candidates, k);
+        if !scored.windows(2).any(|w| w[0].similarity == w[1].similarity) {
+            return scored;
+        }
+        // Ties: LlamaIndex's order depends on every candidate, in insertion order.
+        let mut in_order = candidates.to_vec();
+        in_order.sort_by_key(|s| self.slots[*s as usize].seq);
+        let qn = norm64(query);
+        let entries: Vec<pyheap::Entry<'_>> =
+            in_order.iter().map(|s| (self.score(query, qn, *s), &*self.slots[*s as usize].node_id)).collect();
+        pyheap::llamaindex_top_k(&entries, k)
+            .into_iter()
+            .map(|i| Scored { slot: in_order[i], similarity: entries[i].0 })
+            .collect()
+    }
+
+    fn top_k_by_similarity(&self, query: &[f32], candidates: &[u32], k: usize) -> Vec<Scored> {
         let shortlist;
         let candidates = if k > 0 && candidates.len() > SHORTLIST_MIN.max(4 * k) && self.distance != Distance::L2 {
             shortlist = self.shortlist(query, candidates, k);

@@ -21,6 +21,7 @@ pub mod filter;
 pub mod index;
 pub mod mmr;
 pub mod postings;
+pub mod pyheap;
 pub mod quant;
 pub mod record;
 pub mod simd;
@@ -441,7 +442,14 @@ fn search_namespace(s: &VectorNamespace, ix: &NamespaceIndex, search: &VectorSea
     // MMR over several partitions is the caller's: it asks for candidates with embeddings.
     let mmr = (q.mode == VectorQueryMode::Mmr && !search.with_embeddings).then(|| q.mmr_threshold.unwrap_or(0.5));
     let k = if mmr.is_some() { q.similarity_top_k } else { search.candidates };
-    let scored = ix.search(&embedding, &restriction, k, mmr)?;
+    let scored = if search.every_candidate {
+        let mut allowed = ix.allowed(&restriction)?;
+        allowed.truncate(search.candidates.saturating_add(1));
+        let qn = index::norm64(&embedding);
+        allowed.into_iter().map(|slot| index::Scored { slot, similarity: ix.score(&embedding, qn, slot) }).collect()
+    } else {
+        ix.search(&embedding, &restriction, k, mmr)?
+    };
     // Hits come from the slots' copies of the stored texts: no record is read.
     let mut hits = Vec::with_capacity(scored.len());
     for sc in scored {

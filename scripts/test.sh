@@ -18,7 +18,13 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import llama_index.co
     || { echo "llama-index-core could not be installed: check skipped"; exit 0; }
 fi
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cleanup() {
+  if [ -s "$tmp/cluster/pids" ]; then
+    deploy/local-cluster.sh down "$tmp/cluster" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 cargo build --locked -q --bin strata
 target/debug/strata import "$SHARED/fixtures/llamaindex-persist" --data "$tmp/data" >/dev/null
 target/debug/strata export "$tmp/export" --data "$tmp/data" >/dev/null
@@ -28,3 +34,9 @@ target/debug/strata export "$tmp/export" --data "$tmp/data" >/dev/null
 echo "== random vector queries: llama-index-core and strata agree =="
 mkdir "$tmp/random"
 "$VENV/bin/python" scripts/check_vector_queries.py target/debug/strata "$tmp/random"
+
+echo "== the same on a 3-node cluster =="
+addrs=$(STRATA_BIN="$PWD/target/debug/strata" deploy/local-cluster.sh up 3 "$tmp/cluster" | tail -1)
+mkdir "$tmp/random-cluster"
+"$VENV/bin/python" scripts/check_vector_queries.py target/debug/strata "$tmp/random-cluster" \
+  --cluster "$addrs" --queries 150

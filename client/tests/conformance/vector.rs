@@ -209,8 +209,19 @@ async fn bad_vector_input_gets_typed_errors_and_changes_nothing() {
     assert!(matches!(err.as_store(), Some(ApiError::WrongDimension { .. })), "{err}");
     let err = vs.query(&VectorStoreQuery { query_embedding: None, ..q(1, None) }).await.expect_err("no embedding");
     assert!(matches!(err.as_store(), Some(ApiError::InvalidInput(_))), "{err}");
-    let svm = VectorStoreQuery { mode: VectorQueryMode::Svm, ..q(1, None) };
-    assert!(matches!(vs.query(&svm).await.expect_err("svm").as_store(), Some(ApiError::UnsupportedQueryMode(_))));
+    // The learner modes (scikit-learn in LlamaIndex) are refused, unless nothing is
+    // allowed: then LlamaIndex answers nothing, and so does Strata. Other modes never.
+    for mode in [VectorQueryMode::Svm, VectorQueryMode::LinearRegression, VectorQueryMode::LogisticRegression] {
+        let learner = VectorStoreQuery { mode, ..q(1, None) };
+        let err = vs.query(&learner).await.expect_err("learner");
+        assert!(matches!(err.as_store(), Some(ApiError::UnsupportedQueryMode(_))), "{err}");
+        let nothing = filters(vec![("rank", json!("zzz"), Op::Eq)], FilterCondition::And);
+        let none_allowed = VectorStoreQuery { mode, ..q(1, Some(nothing)) };
+        let answer = vs.query(&none_allowed).await.expect("no candidates");
+        assert!(answer.ids.is_empty() && answer.similarities.is_empty(), "{answer:?}");
+    }
+    let sparse = VectorStoreQuery { mode: VectorQueryMode::Sparse, ..q(1, None) };
+    assert!(matches!(vs.query(&sparse).await.expect_err("sparse").as_store(), Some(ApiError::UnsupportedQueryMode(_))));
     let type_error = filters(vec![("rank", json!(3), Op::Gt)], FilterCondition::And);
     let err = vs.query(&q(3, Some(type_error))).await.expect_err("str > int");
     assert!(matches!(err.as_store(), Some(ApiError::InvalidFilter(_))), "{err}");

@@ -410,6 +410,8 @@ fn validate_search(s: &VectorNamespace, search: &VectorSearch) -> Result<Vec<f32
     let q = &search.query;
     match q.mode {
         VectorQueryMode::Default | VectorQueryMode::Mmr => {}
+        // Answered empty when nothing is allowed, refused otherwise (see search_namespace).
+        VectorQueryMode::Svm | VectorQueryMode::LinearRegression | VectorQueryMode::LogisticRegression => {}
         other => {
             let name = serde_json::to_string(&other).unwrap_or_default();
             return Err(ApiError::UnsupportedQueryMode(name.trim_matches('"').to_string()).into());
@@ -439,6 +441,15 @@ fn search_namespace(s: &VectorNamespace, ix: &NamespaceIndex, search: &VectorSea
     let q = &search.query;
     let restriction =
         Restriction { node_ids: q.node_ids.as_deref(), doc_ids: q.doc_ids.as_deref(), filters: q.filters.as_ref() };
+    if !matches!(q.mode, VectorQueryMode::Default | VectorQueryMode::Mmr) {
+        // LlamaIndex fits a scikit-learn model for these modes, which Strata does not
+        // reproduce; with no candidate there is nothing to fit, and it answers nothing.
+        if ix.allowed(&restriction)?.is_empty() {
+            return Ok(Response::VectorHits(Vec::new()));
+        }
+        let name = serde_json::to_string(&q.mode).unwrap_or_default();
+        return Err(ApiError::UnsupportedQueryMode(name.trim_matches('"').to_string()).into());
+    }
     // MMR over several partitions is the caller's: it asks for candidates with embeddings.
     let mmr = (q.mode == VectorQueryMode::Mmr && !search.with_embeddings).then(|| q.mmr_threshold.unwrap_or(0.5));
     let k = if mmr.is_some() { q.similarity_top_k } else { search.candidates };

@@ -38,7 +38,7 @@ pub use model::{
     ChatMessage, ContentBlock, DEFAULT_VECTOR_NAMESPACE, Distance, FILTER_VIEW_KEYS, FilterCondition, FilterItem,
     FilterOperator, IMAGE_VECTOR_NAMESPACE, IndexStruct, MessageRole, Metadata, MetadataFilter, MetadataFilters, Node,
     NodeBody, NodeRelationship, ObjectType, RefDocInfo, Related, RelatedNodeInfo, VectorHit, VectorIndexStats,
-    VectorNamespace, VectorQueryMode, VectorRecord, VectorSearch, VectorStoreQuery, filter_view,
+    VectorNamespace, VectorQueryMode, VectorRecord, VectorSearch, VectorStoreQuery, embedding_to_f32, filter_view,
 };
 pub use query::{ChatQuery, DocstoreQuery, IndexStoreQuery, KvQuery, Query, Response, VectorQuery};
 

@@ -145,6 +145,7 @@ fn every_operator_and_nesting_matches_the_exact_filtered_scan() {
             ref_doc_id: None,
             metadata: JsonText::from_map(m.as_object().expect("object")),
             node: None,
+            exact_f32: false,
         };
         ix.upsert(&record, i as u64).expect("upsert");
     }

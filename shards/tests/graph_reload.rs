@@ -28,6 +28,7 @@ fn record(id: &str, embedding: Vec<f32>) -> VectorRecord {
         ref_doc_id: None,
         metadata: JsonText::from_map(serde_json::json!({"n": id}).as_object().expect("object")),
         node: None,
+        exact_f32: false,
     }
 }
 

@@ -54,6 +54,7 @@ fn hnsw_recall_at_10_on_real_embeddings() {
             ref_doc_id: None,
             metadata: JsonText::from_map(metadata.as_object().expect("object")),
             node: None,
+            exact_f32: false,
         };
         ix.upsert(&record, i as u64).expect("upsert");
     }

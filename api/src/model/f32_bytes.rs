@@ -86,6 +86,7 @@ mod tests {
             ref_doc_id: None,
             metadata: crate::JsonText::from_map(&serde_json::Map::new()),
             node: None,
+            exact_f32: false,
         }
     }
 

@@ -54,6 +54,19 @@ pub struct VectorRecord {
     /// writer had it: query results return it. Records imported from a
     /// `SimpleVectorStore` file have none.
     pub node: Option<JsonText>,
+    /// Whether every embedding component arrived as an exact f32 value (what a float32
+    /// model hands Python): an export then writes each as Python's `repr` of that value,
+    /// the very text LlamaIndex wrote; otherwise as the shortest text of the f32.
+    #[serde(default)]
+    pub exact_f32: bool,
+}
+
+/// An embedding as stored (f32) from LlamaIndex's floats, and whether every component
+/// was an f32 value exactly.
+pub fn embedding_to_f32(values: &[f64]) -> (Vec<f32>, bool) {
+    let stored: Vec<f32> = values.iter().map(|x| *x as f32).collect();
+    let exact = values.iter().zip(&stored).all(|(x, s)| f64::from(*s) == *x);
+    (stored, exact)
 }
 
 /// `FilterOperator`.

@@ -139,8 +139,16 @@ pub fn float_repr(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
     }
-    // `{:e}` gives the shortest digits that round-trip, e.g. "1.2345e-7".
-    layout(&format!("{:e}", f.abs()), f < 0.0)
+    // `{:e}` gives the shortest digits that round-trip, e.g. "1.2345e-7", but where two
+    // strings of that length both round-trip it may pick either. Python (David Gay's
+    // dtoa) prints the one nearest the value, an exact tie going to the even digit:
+    // what exact formatting at that length gives (Rust rounds it half to even too).
+    let a = f.abs();
+    let shortest = format!("{a:e}");
+    let digits = shortest.split('e').next().map_or(1, |m| m.chars().filter(char::is_ascii_digit).count());
+    let nearest = format!("{a:.*e}", digits.saturating_sub(1));
+    let chosen = if nearest.parse::<f64>() == Ok(a) { nearest } else { shortest };
+    layout(&chosen, f < 0.0)
 }
 
 /// Python's `repr()` layout of an f32's shortest round-trip digits: what

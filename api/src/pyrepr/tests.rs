@@ -18,6 +18,12 @@ fn float_repr_matches_python() {
         (std::f64::consts::PI, "3.141592653589793"),
         (1.5e300, "1.5e+300"),
         (-0.0, "-0.0"),
+        // Two 17-digit strings round-trip and the value lies exactly between them:
+        // Python prints the even one (Rust's shortest formatting picks the odd one).
+        (94.70803833007812, "94.70803833007812"),
+        (-668.8753051757812, "-668.8753051757812"),
+        (-19.030105590820312, "-19.030105590820312"),
+        (-1.0769119262695312, "-1.0769119262695312"),
     ];
     for (f, want) in cases {
         assert_eq!(float_repr(f), want, "repr({f:?})");

@@ -59,6 +59,7 @@ fn record(set: &Set, i: usize) -> VectorRecord {
         ref_doc_id: None,
         metadata: JsonText::from_map(metadata.as_object().expect("object")),
         node: None,
+        exact_f32: false,
     }
 }
 

@@ -1,7 +1,8 @@
 //! `<namespace>__vector_store.json`, LlamaIndex's `SimpleVectorStore` file:
 //! `{"embedding_dict": {id: [floats]}, "text_id_to_ref_doc_id": {id: ref doc or "None"},
 //! "metadata_dict": {id: {...}}}`, read into records and written back in `json.dumps`
-//! style (embeddings as the shortest text of their f32 value).
+//! style (embeddings as Python's `repr` of their value when they came as exact f32
+//! values, as a float32 model's do, else as the shortest text of the stored f32).
 
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
@@ -43,14 +44,15 @@ pub fn parse(path: &Path, doc: &Value) -> Result<Vec<VectorRecord>> {
         let Value::Array(values) = values else {
             return Err(invalid(path, format!("embedding_dict[{id:?}] is not a list")));
         };
-        let mut embedding = Vec::with_capacity(values.len());
+        let mut floats = Vec::with_capacity(values.len());
         for v in &values {
             let x = v
                 .as_f64()
                 .filter(|x| x.is_finite())
                 .ok_or_else(|| invalid(path, format!("embedding_dict[{id:?}] holds {v}, not a finite number")))?;
-            embedding.push(x as f32);
+            floats.push(x);
         }
+        let (embedding, exact_f32) = strata_api::embedding_to_f32(&floats);
         if *dim.get_or_insert(embedding.len()) != embedding.len() {
             return Err(invalid(
                 path,
@@ -68,7 +70,8 @@ pub fn parse(path: &Path, doc: &Value) -> Result<Vec<VectorRecord>> {
             Some(Value::Object(m)) => m.clone(),
             Some(_) => return Err(invalid(path, format!("metadata_dict[{id:?}] is not an object"))),
         };
-        out.push(VectorRecord { node_id: id, embedding, ref_doc_id, metadata: JsonText::from_map(&md), node: None });
+        let metadata = JsonText::from_map(&md);
+        out.push(VectorRecord { node_id: id, embedding, ref_doc_id, metadata, node: None, exact_f32 });
     }
     Ok(out)
 }
@@ -87,7 +90,11 @@ pub fn dump(records: &[VectorRecord]) -> Result<String> {
             if j > 0 {
                 out.push_str(", ");
             }
-            out.push_str(&pyrepr::float32_repr(*x));
+            if r.exact_f32 {
+                out.push_str(&pyrepr::float_repr(f64::from(*x)));
+            } else {
+                out.push_str(&pyrepr::float32_repr(*x));
+            }
         }
         out.push(']');
     }
@@ -111,4 +118,26 @@ pub fn dump(records: &[VectorRecord]) -> Result<String> {
     }
     out.push_str("}}");
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+    use super::*;
+
+    /// A float32 model's values (exact f32, printed by Python at full f64 length) and
+    /// short decimals (not f32 values) both come back as written.
+    #[test]
+    fn embeddings_are_written_back_as_read() {
+        let text = concat!(
+            r#"{"embedding_dict": {"f32": [0.36180317401885986, -1.0769119262695312, 0.5], "#,
+            r#""short": [0.898745, 0.68244, -0.5]}, "#,
+            r#""text_id_to_ref_doc_id": {"f32": "doc", "short": "None"}, "#,
+            r#""metadata_dict": {"f32": {"x": 1e+16}, "short": {}}}"#
+        );
+        let doc: Value = serde_json::from_str(text).expect("json");
+        let records = parse(Path::new("default__vector_store.json"), &doc).expect("parse");
+        assert_eq!(records.iter().map(|r| r.exact_f32).collect::<Vec<_>>(), [true, false]);
+        assert_eq!(dump(&records).expect("dump"), text);
+    }
 }

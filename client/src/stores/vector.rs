@@ -41,12 +41,14 @@ pub fn record_of(node: &Node) -> Result<VectorRecord> {
     let metadata = strata_api::filter_view(&node.metadata, node.class_name(), ref_doc_id.as_deref());
     let mut bare = node.clone();
     bare.embedding = None;
+    let (embedding, exact_f32) = strata_api::embedding_to_f32(embedding);
     Ok(VectorRecord {
         node_id: node.id.clone(),
-        embedding: embedding.iter().map(|x| *x as f32).collect(),
+        embedding,
         ref_doc_id,
         metadata: JsonText::from_map(&metadata),
         node: Some(JsonText::from_node(&bare)),
+        exact_f32,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The stored form of a vector record (sled value after the ordered map's sequence
 //! number): `dim:u32, dim × f32 (LE), ref_doc_id, metadata JSON, node JSON`, the last
-//! three as optional length-prefixed UTF-8 (`u32::MAX` length = absent).
+//! three as optional length-prefixed UTF-8 (`u32::MAX` length = absent), then one byte:
+//! whether the embedding arrived as exact f32 values (absent in older records: no).
 
 use crate::error::{Error, Result};
 use strata_api::{JsonText, VectorRecord};
@@ -28,6 +29,7 @@ pub fn encode(r: &VectorRecord) -> Vec<u8> {
     push_opt(&mut out, r.ref_doc_id.as_deref());
     push_opt(&mut out, Some(r.metadata.as_str()));
     push_opt(&mut out, r.node.as_ref().map(|n| n.as_str()));
+    out.push(u8::from(r.exact_f32));
     out
 }
 
@@ -67,11 +69,13 @@ pub fn decode(node_id: &str, bytes: &[u8]) -> Result<VectorRecord> {
     let ref_doc_id = c.opt_str()?.map(str::to_string);
     let metadata = c.opt_str()?.ok_or_else(|| Error::Corrupt("vector record without metadata".into()))?;
     let node = c.opt_str()?;
+    let exact_f32 = c.0.first().is_some_and(|b| *b == 1);
     Ok(VectorRecord {
         node_id: node_id.to_string(),
         embedding,
         ref_doc_id,
         metadata: JsonText::from_stored(metadata.as_bytes())?,
         node: node.map(|n| JsonText::from_stored(n.as_bytes())).transpose()?,
+        exact_f32,
     })
 }

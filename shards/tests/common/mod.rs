@@ -29,5 +29,6 @@ pub fn record(i: usize, embedding: Vec<f32>) -> strata_api::VectorRecord {
         ref_doc_id: None,
         metadata: strata_api::JsonText::from_map(&serde_json::Map::new()),
         node: None,
+        exact_f32: false,
     }
 }

@@ -11,7 +11,7 @@ filter operator with fitting and ill-typed values, AND / OR / NOT, node_ids, top
 MMR with and without `mmr_threshold`. Where llama-index-core answers, Strata must give
 the same ids in the same order and similarities within 1e-6; where it raises, Strata
 must refuse the query. Queries whose meaning Strata deliberately changes (nested
-filters, doc_ids, top-k 0; docs/compatibility.md) are not generated.
+filters, doc_ids, top-k 0; docs/compatibility.md) are not generated; top-k None is.
 Prints one closing line "check: N passed, M failed" and exits non-zero on any failure.
 """
 
@@ -152,7 +152,7 @@ def make_query(rng: random.Random, ids):
         kwargs["mmr_threshold"] = rng.choice([0.0, 0.2, 0.5, 0.8, 1.0])
     q = VectorStoreQuery(
         query_embedding=[f32(rng.gauss(0.0, 1.0)) for _ in range(DIM)],
-        similarity_top_k=rng.choice([1, 2, 3, 5, 10, 25, 1000]),
+        similarity_top_k=rng.choice([1, 2, 3, 5, 10, 25, 1000, None]),
         filters=filters, node_ids=node_ids, mode=mode,
     )
     as_json = {

@@ -36,9 +36,10 @@ pub use error::{Error, Result};
 pub use json::JsonText;
 pub use model::{
     ChatMessage, ContentBlock, DEFAULT_VECTOR_NAMESPACE, Distance, FILTER_VIEW_KEYS, FilterCondition, FilterItem,
-    FilterOperator, IMAGE_VECTOR_NAMESPACE, IndexStruct, MessageRole, Metadata, MetadataFilter, MetadataFilters, Node,
-    NodeBody, NodeRelationship, ObjectType, RefDocInfo, Related, RelatedNodeInfo, VectorHit, VectorIndexStats,
-    VectorNamespace, VectorQueryMode, VectorRecord, VectorSearch, VectorStoreQuery, embedding_to_f32, filter_view,
+    FilterOperator, IMAGE_VECTOR_NAMESPACE, IndexStruct, MessageRole, Metadata, MetadataFilter, MetadataFilters,
+    NO_LIMIT, Node, NodeBody, NodeRelationship, ObjectType, RefDocInfo, Related, RelatedNodeInfo, VectorHit,
+    VectorIndexStats, VectorNamespace, VectorQueryMode, VectorRecord, VectorSearch, VectorStoreQuery, embedding_to_f32,
+    filter_view,
 };
 pub use query::{ChatQuery, DocstoreQuery, IndexStoreQuery, KvQuery, Query, Response, VectorQuery};
 

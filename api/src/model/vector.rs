@@ -253,14 +253,22 @@ fn default_top_k() -> usize {
     1
 }
 
+/// `similarity_top_k` for LlamaIndex's `None`: every allowed vector.
+pub const NO_LIMIT: usize = usize::MAX;
+
+fn top_k_or_no_limit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    Ok(Option::<usize>::deserialize(d)?.unwrap_or(NO_LIMIT))
+}
+
 /// LlamaIndex's `VectorStoreQuery` (field names and defaults as its dataclass has them).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VectorStoreQuery {
     /// The query vector.
     #[serde(default)]
     pub query_embedding: Option<Vec<f32>>,
-    /// How many results (default 1; 0 answers nothing, as upstream's main does).
-    #[serde(default = "default_top_k")]
+    /// How many results (default 1; 0 answers nothing, as upstream's main does; `None`
+    /// in Python, null in JSON, is no limit: [`NO_LIMIT`]).
+    #[serde(default = "default_top_k", deserialize_with = "top_k_or_no_limit")]
     pub similarity_top_k: usize,
     /// Only nodes of these source documents.
     #[serde(default)]

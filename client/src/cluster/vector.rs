@@ -355,7 +355,7 @@ impl Cluster {
         let k = search.query.similarity_top_k;
         let mmr = search.query.mode == VectorQueryMode::Mmr;
         let per_partition = VectorSearch {
-            candidates: if mmr { (20 * k).max(MMR_CANDIDATES) } else { k },
+            candidates: if mmr { k.saturating_mul(20).max(MMR_CANDIDATES) } else { k },
             with_embeddings: mmr,
             query: search.query.clone(),
             every_candidate: false,

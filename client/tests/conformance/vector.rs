@@ -333,3 +333,22 @@ async fn equal_similarities_come_in_llamaindex_heap_order() {
         assert_eq!(vs.query(&query).await.expect("query").ids, want, "top {k}");
     }
 }
+
+/// `similarity_top_k=None` (null in JSON) is no limit in LlamaIndex: every allowed
+/// vector, best first (or all of them through MMR).
+#[tokio::test]
+async fn no_top_k_limit_answers_every_allowed_vector() {
+    let (_d, ctx) = ctx().await;
+    let vs = ctx.vector_store();
+    vs.add(&three_nodes()).await.expect("add");
+    let query: VectorStoreQuery =
+        serde_json::from_value(json!({"query_embedding": [1.0, 1.0], "similarity_top_k": null})).expect("query");
+    assert_eq!(query.similarity_top_k, strata_client::api::NO_LIMIT);
+    let all = vs.query(&query).await.expect("query");
+    assert_eq!(all.ids, ["452D24AB", "7D9CD555", "AF3BE6C4"]);
+    let mmr = VectorStoreQuery { mode: VectorQueryMode::Mmr, ..query.clone() };
+    assert_eq!(vs.query(&mmr).await.expect("mmr").ids.len(), 3);
+    let some = filters(vec![("rank", json!("c"), Op::Eq)], FilterCondition::And);
+    let filtered = VectorStoreQuery { filters: Some(some), ..query };
+    assert_eq!(vs.query(&filtered).await.expect("filtered").ids, ["452D24AB", "7D9CD555"]);
+}

@@ -621,12 +621,13 @@ impl NamespaceIndex {
 
     fn top_k_by_similarity(&self, query: &[f32], candidates: &[u32], k: usize) -> Vec<Scored> {
         let shortlist;
-        let candidates = if k > 0 && candidates.len() > SHORTLIST_MIN.max(4 * k) && self.distance != Distance::L2 {
-            shortlist = self.shortlist(query, candidates, k);
-            shortlist.as_slice()
-        } else {
-            candidates
-        };
+        let candidates =
+            if k > 0 && candidates.len() > SHORTLIST_MIN.max(k.saturating_mul(4)) && self.distance != Distance::L2 {
+                shortlist = self.shortlist(query, candidates, k);
+                shortlist.as_slice()
+            } else {
+                candidates
+            };
         let qn = norm64(query);
         let mut scored: Vec<Scored> =
             candidates.iter().map(|s| Scored { slot: *s, similarity: self.score(query, qn, *s) }).collect();
@@ -690,6 +691,10 @@ impl NamespaceIndex {
         k: usize,
         mmr: Option<f64>,
     ) -> Result<Vec<Scored>, Error> {
+        if k >= self.len() {
+            // Every vector may be wanted (LlamaIndex's `similarity_top_k=None`): scan.
+            return self.search_exact(query, restriction, k, mmr);
+        }
         let graph = self.ann.as_ref().and_then(Ann::graph);
         let Some(graph) = graph.filter(|_| restriction.node_ids.is_none() && k > 0) else {
             return self.search_exact(query, restriction, k, mmr);
@@ -715,7 +720,7 @@ impl NamespaceIndex {
             }
             (Some(mask), list.len())
         };
-        let want = if mmr.is_some() { (20 * k).max(500) } else { k };
+        let want = if mmr.is_some() { k.saturating_mul(20).max(500) } else { k };
         let selectivity = allowed as f64 / self.len().max(1) as f64;
         let ef = ((base_ef(graph.covered as usize).max(2 * want) as f64) / selectivity.max(0.05)).ceil() as usize;
         let unit: Vec<f32>;
@@ -734,7 +739,7 @@ impl NamespaceIndex {
         // Walk on the codes, then measure the walk's first finds exactly: codes misplace
         // a vector by ~1e-3 at most, so the exact top k is among the first few k.
         let mut walked = graph.search(&graph.prepare(q), ef, &accept);
-        walked.truncate(if mmr.is_some() { walked.len() } else { RESCORE_MIN.max(RESCORE_FACTOR * k) });
+        walked.truncate(if mmr.is_some() { walked.len() } else { RESCORE_MIN.max(RESCORE_FACTOR.saturating_mul(k)) });
         let mut found = Vec::with_capacity(walked.len());
         for (i, (_, s)) in walked.iter().enumerate() {
             if let Some((_, ahead)) = walked.get(i + 2) {

@@ -59,6 +59,7 @@ fn sift_up(heap: &mut [usize], entries: &[Entry<'_>], mut pos: usize) {
 /// Indexes of `entries` (in insertion order) as LlamaIndex answers the top `k` of them
 /// (`k` = 0: none).
 pub fn llamaindex_top_k(entries: &[Entry<'_>], k: usize) -> Vec<usize> {
+    let k = k.min(entries.len());
     if k == 0 {
         return Vec::new();
     }

@@ -6,13 +6,14 @@
 //! can get wrong is checked here before the first write (dimension, NaN, zero vectors,
 //! filter values), and a delete by filter first reads what matches everywhere (which
 //! raises any filter error) before it deletes by id, so bad input never leaves half a
-//! write. A search goes to every partition at once; their top-k lists are merged, and
-//! MMR re-ranks the merged candidates (the partitions send embeddings for it).
+//! write. Searches: `search.rs`.
 //!
 //! LlamaIndex keeps vectors in insertion order, which breaks MMR's ties and orders
 //! `get_nodes`. Partitions are separate raft groups, so this client stamps the records
 //! of each `add` from one clock (wall-clock microseconds, never going back): every
 //! partition files a record at its stamp, and merges sort by it.
+
+mod search;
 
 use super::Cluster;
 use crate::error::{Error, Result};
@@ -20,17 +21,9 @@ use futures::future::try_join_all;
 use std::sync::atomic::Ordering;
 use strata_api::{
     Command, DEFAULT_VECTOR_NAMESPACE, Distance, Error as ApiError, GroupId, IMAGE_VECTOR_NAMESPACE, MetadataFilters,
-    Query, ReadConsistency, Response, VectorCommand, VectorHit, VectorIndexStats, VectorNamespace, VectorQuery,
-    VectorQueryMode, VectorRecord, VectorSearch,
+    Query, ReadConsistency, Response, VectorCommand, VectorIndexStats, VectorNamespace, VectorQuery, VectorRecord,
 };
-use strata_shards::vector::{index, mmr, pyheap};
-
-/// Candidates each partition sends for MMR: at least this many (or 20 per result).
-const MMR_CANDIDATES: usize = 500;
-
-/// Most allowed vectors per partition for which a top-k with equal similarities is
-/// replayed exactly as LlamaIndex's heap orders them (beyond: over the hits at hand).
-const TIE_REPLAY_MAX: usize = 4_096;
+use strata_shards::vector::index;
 
 /// Insertion stamps per microsecond: room for a thousand records a microsecond before
 /// the stamps run ahead of the clock (u64 lasts until the year 2500 at this rate).
@@ -321,75 +314,6 @@ impl Cluster {
             }
         }
     }
-
-    /// Asks every partition; answers their hits and whether some partition answered more
-    /// than `search.candidates` less one (so may hold more than it sent).
-    async fn search_partitions(
-        &self,
-        namespace: &str,
-        groups: &[GroupId],
-        search: &VectorSearch,
-        consistency: ReadConsistency,
-    ) -> Result<(Vec<VectorHit>, bool)> {
-        let reads = groups.iter().map(|g| {
-            let q = VectorQuery::Search { namespace: namespace.to_string(), search: Box::new(search.clone()) };
-            self.read_group(*g, Query::Vector(q), consistency)
-        });
-        let (mut hits, mut full) = (Vec::new(), false);
-        for a in try_join_all(reads).await? {
-            match a {
-                Response::VectorHits(h) => {
-                    full |= h.len() >= search.candidates + usize::from(search.every_candidate);
-                    hits.extend(h);
-                }
-                other => return Err(Error::Protocol(format!("a search answered {other:?}"))),
-            }
-        }
-        Ok((hits, full))
-    }
-
-    async fn search(&self, namespace: &str, search: VectorSearch, consistency: ReadConsistency) -> Result<Response> {
-        let Some((settings, groups)) = self.vector_namespace(namespace).await? else {
-            return if implicit(namespace) { Ok(Response::VectorHits(Vec::new())) } else { Err(unknown(namespace)) };
-        };
-        let k = search.query.similarity_top_k;
-        let mmr = search.query.mode == VectorQueryMode::Mmr;
-        let per_partition = VectorSearch {
-            candidates: if mmr { k.saturating_mul(20).max(MMR_CANDIDATES) } else { k },
-            with_embeddings: mmr,
-            query: search.query.clone(),
-            every_candidate: false,
-        };
-        let (hits, some_full) = self.search_partitions(namespace, &groups, &per_partition, consistency).await?;
-        if !mmr {
-            let mut pool = hits;
-            if some_full && ties_in_top(&pool, k) {
-                // LlamaIndex orders equal similarities by its heap, which saw every
-                // allowed vector: fetch them all (when few) and replay it.
-                let every = VectorSearch { candidates: TIE_REPLAY_MAX, every_candidate: true, ..per_partition };
-                let (all, too_many) = self.search_partitions(namespace, &groups, &every, consistency).await?;
-                if !too_many {
-                    pool = all;
-                }
-            }
-            return Ok(Response::VectorHits(llamaindex_order(pool, k)));
-        }
-        let mut hits = hits;
-        // MMR breaks ties by candidate order, which is insertion order in LlamaIndex.
-        hits.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.node_id.cmp(&b.node_id)));
-        let lambda = search.query.mmr_threshold.unwrap_or(0.5);
-        let sims: Vec<f64> = hits.iter().map(|h| h.similarity).collect();
-        let embeddings: Vec<Vec<f32>> = hits.iter().map(|h| h.embedding.clone().unwrap_or_default()).collect();
-        let norms: Vec<f64> = embeddings.iter().map(|e| index::norm64(e)).collect();
-        let picks = mmr::select(&sims, k, lambda, |i, j| {
-            index::similarity(settings.distance, &embeddings[i], norms[i], &embeddings[j], norms[j])
-        });
-        let out = picks
-            .into_iter()
-            .map(|(i, score)| VectorHit { similarity: score, embedding: None, ..hits[i].clone() })
-            .collect();
-        Ok(Response::VectorHits(out))
-    }
 }
 
 /// Records from every partition in one list: in the order of `node_ids` when given (a
@@ -407,33 +331,4 @@ fn merge_records(mut found: Vec<(u64, VectorRecord)>, node_ids: Option<&[String]
         }
     };
     Response::VectorRecords { records, positions }
-}
-
-/// The `k` best hits by similarity (the later id first at equal similarity, as the
-/// heap's cut keeps the larger `(similarity, id)`).
-fn by_similarity(mut hits: Vec<VectorHit>, k: usize) -> Vec<VectorHit> {
-    hits.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then_with(|| b.node_id.cmp(&a.node_id)));
-    hits.truncate(k);
-    hits
-}
-
-/// Whether the `k` best of `hits` hold equal similarities.
-fn ties_in_top(hits: &[VectorHit], k: usize) -> bool {
-    let mut sims: Vec<f64> = hits.iter().map(|h| h.similarity).collect();
-    sims.sort_by(|a, b| b.total_cmp(a));
-    sims.truncate(k);
-    sims.windows(2).any(|w| w[0] == w[1])
-}
-
-/// The top `k` of `hits` as LlamaIndex answers them: equal similarities in the order its
-/// heap leaves them, replayed over the hits in insertion order (exact when the hits are
-/// every allowed vector).
-fn llamaindex_order(mut hits: Vec<VectorHit>, k: usize) -> Vec<VectorHit> {
-    if !ties_in_top(&hits, k) {
-        return by_similarity(hits, k);
-    }
-    hits.sort_by_key(|h| h.position);
-    let entries: Vec<pyheap::Entry<'_>> = hits.iter().map(|h| (h.similarity, h.node_id.as_str())).collect();
-    let order = pyheap::llamaindex_top_k(&entries, k);
-    order.into_iter().map(|i| hits[i].clone()).collect()
 }

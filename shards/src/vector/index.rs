@@ -198,6 +198,21 @@ pub fn check_vector(distance: Distance, v: &[f32], what: &str) -> Result<(), Err
     Ok(())
 }
 
+/// Checks records for `namespace` (settings `s`) before anything is written: an id, the
+/// namespace's dimension, finite components (and not all zero under cosine).
+pub fn check_records(s: &strata_api::VectorNamespace, records: &[VectorRecord]) -> Result<(), Error> {
+    for r in records {
+        if r.node_id.is_empty() {
+            return Err(Error::InvalidInput("a node without an id".into()));
+        }
+        if r.embedding.len() != s.dim as usize {
+            return Err(Error::WrongDimension { namespace: s.name.clone(), expected: s.dim, got: r.embedding.len() });
+        }
+        check_vector(s.distance, &r.embedding, &format!("node {}", r.node_id))?;
+    }
+    Ok(())
+}
+
 impl NamespaceIndex {
     /// An empty index for vectors of `dim` components.
     pub fn new(dim: usize, distance: Distance) -> Self {

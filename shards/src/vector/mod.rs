@@ -216,20 +216,7 @@ fn add(txn: &mut Txn<'_>, namespace: &str, recs: &[VectorRecord], order: &[u64])
         save_settings(txn, &s)?;
     }
     // Every record checked before the first write: a bad one fails the whole call.
-    for r in recs {
-        if r.node_id.is_empty() {
-            return Err(ApiError::InvalidInput("a node without an id".into()).into());
-        }
-        if r.embedding.len() != s.dim as usize {
-            return Err(ApiError::WrongDimension {
-                namespace: namespace.to_string(),
-                expected: s.dim,
-                got: r.embedding.len(),
-            }
-            .into());
-        }
-        index::check_vector(s.distance, &r.embedding, &format!("node {}", r.node_id))?;
-    }
+    index::check_records(&s, recs)?;
     if !order.is_empty() && order.len() != recs.len() {
         return Err(
             ApiError::InvalidInput(format!("{} insertion stamps for {} records", order.len(), recs.len())).into()

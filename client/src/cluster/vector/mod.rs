@@ -160,20 +160,7 @@ impl Cluster {
     async fn add(&self, namespace: &str, records: Vec<VectorRecord>) -> Result<Response> {
         let Some(first) = records.first() else { return Ok(Response::Ids(Vec::new())) };
         let (settings, groups) = self.namespace_for_write(namespace, Some(first.embedding.len())).await?;
-        for r in &records {
-            if r.node_id.is_empty() {
-                return Err(ApiError::InvalidInput("a node without an id".into()).into());
-            }
-            if r.embedding.len() != settings.dim as usize {
-                return Err(ApiError::WrongDimension {
-                    namespace: namespace.to_string(),
-                    expected: settings.dim,
-                    got: r.embedding.len(),
-                }
-                .into());
-            }
-            index::check_vector(settings.distance, &r.embedding, &format!("node {}", r.node_id))?;
-        }
+        index::check_records(&settings, &records)?;
         let added: Vec<String> = records.iter().map(|r| r.node_id.clone()).collect();
         let first_stamp = self.insertion_stamps(records.len());
         let mut parts: Vec<(Vec<VectorRecord>, Vec<u64>)> = vec![(Vec::new(), Vec::new()); groups.len()];

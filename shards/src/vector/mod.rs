@@ -420,6 +420,20 @@ fn validate_search(s: &VectorNamespace, search: &VectorSearch) -> Result<Vec<f32
     Ok(embedding)
 }
 
+/// A partition holding at most this many allowed vectors sends them all as MMR
+/// candidates: LlamaIndex's MMR weighs every allowed vector, not only the most similar.
+const MMR_ALL_MAX: usize = 4_096;
+
+/// Every allowed vector (insertion order), when the caller merges partitions for MMR
+/// and they are few.
+fn all_for_mmr(ix: &NamespaceIndex, restriction: &Restriction<'_>, search: &VectorSearch) -> Result<Option<Vec<u32>>> {
+    if !search.with_embeddings || (restriction.is_open() && ix.len() > MMR_ALL_MAX) {
+        return Ok(None);
+    }
+    let allowed = ix.allowed(restriction)?;
+    Ok((allowed.len() <= MMR_ALL_MAX).then_some(allowed))
+}
+
 fn search_namespace(s: &VectorNamespace, ix: &NamespaceIndex, search: &VectorSearch) -> Result<Response> {
     let embedding = validate_search(s, search)?;
     if ix.is_empty() {
@@ -440,11 +454,16 @@ fn search_namespace(s: &VectorNamespace, ix: &NamespaceIndex, search: &VectorSea
     // MMR over several partitions is the caller's: it asks for candidates with embeddings.
     let mmr = (q.mode == VectorQueryMode::Mmr && !search.with_embeddings).then(|| q.mmr_threshold.unwrap_or(0.5));
     let k = if mmr.is_some() { q.similarity_top_k } else { search.candidates };
+    let exactly = |allowed: Vec<u32>| -> Vec<index::Scored> {
+        let qn = index::norm64(&embedding);
+        allowed.into_iter().map(|slot| index::Scored { slot, similarity: ix.score(&embedding, qn, slot) }).collect()
+    };
     let scored = if search.every_candidate {
         let mut allowed = ix.allowed(&restriction)?;
         allowed.truncate(search.candidates.saturating_add(1));
-        let qn = index::norm64(&embedding);
-        allowed.into_iter().map(|slot| index::Scored { slot, similarity: ix.score(&embedding, qn, slot) }).collect()
+        exactly(allowed)
+    } else if let Some(allowed) = all_for_mmr(ix, &restriction, search)? {
+        exactly(allowed)
     } else {
         ix.search(&embedding, &restriction, k, mmr)?
     };

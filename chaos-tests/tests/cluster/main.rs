@@ -10,6 +10,7 @@ mod recovery;
 mod replication;
 mod support;
 mod vector_faults;
+mod vector_mmr;
 
 // The store-semantics suite, module for module as the embedded run has it.
 #[path = "../../../client/tests/conformance/bad_input.rs"]

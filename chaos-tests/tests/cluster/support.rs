@@ -30,3 +30,16 @@ pub async fn ctx() -> (Guard, StorageContext) {
     let ctx = cluster.context().await;
     (Guard { scratch: tempfile::tempdir().expect("temp dir"), _cluster: cluster }, ctx)
 }
+
+/// A deterministic pseudo-random vector of `dim` components in [-1, 1) (xorshift).
+pub fn pseudo_vector(seed: u64, dim: usize) -> Vec<f64> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..dim)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 2000) as f64 / 1000.0 - 1.0
+        })
+        .collect()
+}

@@ -8,17 +8,8 @@ use strata_client::api::{Distance, Node, VectorNamespace, VectorQueryMode, Vecto
 
 const DIM: usize = 16;
 
-/// A deterministic pseudo-random vector (xorshift).
 fn vector(seed: u64) -> Vec<f64> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..DIM)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % 2000) as f64 / 1000.0 - 1.0
-        })
-        .collect()
+    crate::support::pseudo_vector(seed, DIM)
 }
 
 async fn fill(ctx: &StorageContext) {

@@ -210,12 +210,12 @@ def main() -> None:
         got = subprocess.run([args.strata, "vector", "query", "--namespace", "default",
                               *target], input=json.dumps(as_json),
                              capture_output=True, text=True)
-        name = f"query {i} {json.dumps(as_json)[:2000]}"
+        label = f"query {i} {json.dumps(as_json)[:2000]}"
         if isinstance(want, Exception):
             refused += 1
             if got.returncode == 0:
                 failed += 1
-                print(f"FAIL {name}\n  llama-index-core raised {type(want).__name__}: {want}\n"
+                print(f"FAIL {label}\n  llama-index-core raised {type(want).__name__}: {want}\n"
                       f"  strata answered {got.stdout[:500]}")
             else:
                 passed += 1
@@ -223,17 +223,17 @@ def main() -> None:
         answered += 1
         if got.returncode != 0:
             failed += 1
-            print(f"FAIL {name}\n  llama-index-core answered {want[0][:10]}\n"
+            print(f"FAIL {label}\n  llama-index-core answered {want[0][:10]}\n"
                   f"  strata refused: {got.stderr.strip()[:500]}")
             continue
         out = json.loads(got.stdout)
-        same_ids = out["ids"] == want[0]
-        close = same_ids and all(abs(a - b) <= 1e-6 for a, b in zip(out["similarities"], want[1]))
-        if same_ids and close:
+        same = (out["ids"] == want[0] and len(out["similarities"]) == len(want[1])
+                and all(abs(a - b) <= 1e-6 for a, b in zip(out["similarities"], want[1])))
+        if same:
             passed += 1
         else:
             failed += 1
-            print(f"FAIL {name}\n  llama-index-core {want[0][:10]} {want[1][:10]}\n"
+            print(f"FAIL {label}\n  llama-index-core {want[0][:10]} {want[1][:10]}\n"
                   f"  strata           {out['ids'][:10]} {out['similarities'][:10]}")
     print(f"({answered} answered, {refused} refused by llama-index-core)")
     print(f"check: {passed} passed, {failed} failed")

@@ -155,8 +155,8 @@ pub enum MetaCommand {
     },
     /// Creates a vector namespace with `settings.partitions` partitions, each a new raft
     /// group started on the member holding the fewest vector partitions, then the fewest
-    /// replicas (the rebalancer then replicates it). An existing namespace with the same settings is left as it is; one
-    /// without a dimension yet takes `settings.dim`.
+    /// replicas (the rebalancer then replicates it). An existing namespace with the same
+    /// settings is left as it is; one without a dimension yet takes `settings.dim`.
     CreateVectorNamespace {
         /// The settings.
         settings: crate::model::VectorNamespace,

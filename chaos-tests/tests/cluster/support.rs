@@ -43,3 +43,14 @@ pub fn pseudo_vector(seed: u64, dim: usize) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Nodes `n0..n{count}` ("text i") whose embeddings are `pseudo_vector(i, dim)`.
+pub fn pseudo_nodes(count: u64, dim: usize) -> Vec<strata_client::api::Node> {
+    (0..count)
+        .map(|i| {
+            let mut n = strata_client::api::Node::text_node(format!("n{i}"), format!("text {i}"));
+            n.embedding = Some(pseudo_vector(i, dim));
+            n
+        })
+        .collect()
+}

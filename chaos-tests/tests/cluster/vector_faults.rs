@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 use strata_chaos::cluster::{ClusterOptions, SETTLE_TIMEOUT, TestCluster};
 use strata_client::StorageContext;
-use strata_client::api::{Distance, Node, VectorNamespace, VectorStoreQuery};
+use strata_client::api::{Distance, VectorNamespace, VectorStoreQuery};
 
 const DIM: usize = 32;
 
@@ -34,13 +34,7 @@ async fn vector_answers_survive_a_restart_and_a_leader_kill() {
     let ctx = cluster.context().await;
     let settings = VectorNamespace { name: "kb".into(), dim: DIM as u32, distance: Distance::Cosine, partitions: 3 };
     let vs = ctx.add_vector_store(settings).await.expect("create");
-    let nodes: Vec<Node> = (0..600u64)
-        .map(|i| {
-            let mut n = Node::text_node(format!("n{i}"), format!("text {i}"));
-            n.embedding = Some(vector(i));
-            n
-        })
-        .collect();
+    let nodes = crate::support::pseudo_nodes(600, DIM);
     for chunk in nodes.chunks(100) {
         vs.add(chunk).await.expect("add");
     }

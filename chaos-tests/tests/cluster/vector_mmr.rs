@@ -4,7 +4,7 @@
 
 use strata_chaos::cluster::{ClusterOptions, TestCluster};
 use strata_client::StorageContext;
-use strata_client::api::{Distance, Node, VectorNamespace, VectorQueryMode, VectorStoreQuery};
+use strata_client::api::{Distance, VectorNamespace, VectorQueryMode, VectorStoreQuery};
 
 const DIM: usize = 16;
 
@@ -15,14 +15,7 @@ fn vector(seed: u64) -> Vec<f64> {
 async fn fill(ctx: &StorageContext) {
     let settings = VectorNamespace { name: "kb".into(), dim: DIM as u32, distance: Distance::Cosine, partitions: 3 };
     let vs = ctx.add_vector_store(settings).await.expect("create");
-    let nodes: Vec<Node> = (0..3_000u64)
-        .map(|i| {
-            let mut n = Node::text_node(format!("n{i}"), format!("text {i}"));
-            n.embedding = Some(vector(i));
-            n
-        })
-        .collect();
-    for chunk in nodes.chunks(500) {
+    for chunk in crate::support::pseudo_nodes(3_000, DIM).chunks(500) {
         vs.add(chunk).await.expect("add");
     }
 }

@@ -392,6 +392,12 @@ fn get_nodes(
     Ok(Response::VectorRecords { records: records_out, positions })
 }
 
+/// `UnsupportedQueryMode`, naming the mode as LlamaIndex spells it.
+fn unsupported(mode: VectorQueryMode) -> Error {
+    let name = serde_json::to_string(&mode).unwrap_or_default();
+    ApiError::UnsupportedQueryMode(name.trim_matches('"').to_string()).into()
+}
+
 /// Checks a search and resolves what the query asks into a restriction and a mode.
 fn validate_search(s: &VectorNamespace, search: &VectorSearch) -> Result<Vec<f32>> {
     let q = &search.query;
@@ -400,8 +406,7 @@ fn validate_search(s: &VectorNamespace, search: &VectorSearch) -> Result<Vec<f32
         // Answered empty when nothing is allowed, refused otherwise (see search_namespace).
         VectorQueryMode::Svm | VectorQueryMode::LinearRegression | VectorQueryMode::LogisticRegression => {}
         other => {
-            let name = serde_json::to_string(&other).unwrap_or_default();
-            return Err(ApiError::UnsupportedQueryMode(name.trim_matches('"').to_string()).into());
+            return Err(unsupported(other));
         }
     }
     if let Some(f) = &q.filters {
@@ -448,8 +453,7 @@ fn search_namespace(s: &VectorNamespace, ix: &NamespaceIndex, search: &VectorSea
         if ix.allowed(&restriction)?.is_empty() {
             return Ok(Response::VectorHits(Vec::new()));
         }
-        let name = serde_json::to_string(&q.mode).unwrap_or_default();
-        return Err(ApiError::UnsupportedQueryMode(name.trim_matches('"').to_string()).into());
+        return Err(unsupported(q.mode));
     }
     // MMR over several partitions is the caller's: it asks for candidates with embeddings.
     let mmr = (q.mode == VectorQueryMode::Mmr && !search.with_embeddings).then(|| q.mmr_threshold.unwrap_or(0.5));

@@ -60,21 +60,22 @@ impl Cluster {
             query: search.query.clone(),
             every_candidate: false,
         };
-        let (hits, some_full) = self.search_partitions(namespace, &groups, &per_partition, consistency).await?;
+        let (mut hits, some_full) = self.search_partitions(namespace, &groups, &per_partition, consistency).await?;
         if !mmr {
-            let mut pool = hits;
-            if some_full && ties_in_top(&pool, k) {
+            if !ties_in_top(&hits, k) {
+                return Ok(Response::VectorHits(by_similarity(hits, k)));
+            }
+            if some_full {
                 // LlamaIndex orders equal similarities by its heap, which saw every
                 // allowed vector: fetch them all (when few) and replay it.
                 let every = VectorSearch { candidates: TIE_REPLAY_MAX, every_candidate: true, ..per_partition };
                 let (all, too_many) = self.search_partitions(namespace, &groups, &every, consistency).await?;
                 if !too_many {
-                    pool = all;
+                    hits = all;
                 }
             }
-            return Ok(Response::VectorHits(llamaindex_order(pool, k)));
+            return Ok(Response::VectorHits(heap_order(hits, k)));
         }
-        let mut hits = hits;
         // MMR breaks ties by candidate order, which is insertion order in LlamaIndex.
         hits.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.node_id.cmp(&b.node_id)));
         let lambda = search.query.mmr_threshold.unwrap_or(0.5);
@@ -91,6 +92,7 @@ impl Cluster {
         Ok(Response::VectorHits(out))
     }
 }
+
 /// The `k` best hits by similarity (the later id first at equal similarity, as the
 /// heap's cut keeps the larger `(similarity, id)`).
 fn by_similarity(mut hits: Vec<VectorHit>, k: usize) -> Vec<VectorHit> {
@@ -107,13 +109,10 @@ fn ties_in_top(hits: &[VectorHit], k: usize) -> bool {
     sims.windows(2).any(|w| w[0] == w[1])
 }
 
-/// The top `k` of `hits` as LlamaIndex answers them: equal similarities in the order its
-/// heap leaves them, replayed over the hits in insertion order (exact when the hits are
-/// every allowed vector).
-fn llamaindex_order(mut hits: Vec<VectorHit>, k: usize) -> Vec<VectorHit> {
-    if !ties_in_top(&hits, k) {
-        return by_similarity(hits, k);
-    }
+/// The top `k` of `hits` as LlamaIndex answers them when they hold ties: equal
+/// similarities in the order its heap leaves them, replayed over the hits in insertion
+/// order (exact when the hits are every allowed vector).
+fn heap_order(mut hits: Vec<VectorHit>, k: usize) -> Vec<VectorHit> {
     hits.sort_by_key(|h| h.position);
     let entries: Vec<pyheap::Entry<'_>> = hits.iter().map(|h| (h.similarity, h.node_id.as_str())).collect();
     let order = pyheap::llamaindex_top_k(&entries, k);

@@ -13,9 +13,8 @@
 //! namespace starts a new one from its vectors. A builder that had to load its graph back
 //! waits twice as long before parking again (up to an hour), so a namespace written every
 //! few minutes stays resident rather than saving and loading its whole graph each time.
-//! Each save also holds the searchable copy
-//! ([`graph_file`]), so a reopened namespace starts parked: it searches that copy and
-//! loads hnsw_rs's graph only when a write comes.
+//! Each save also holds the searchable copy ([`graph_file`]), so a reopened namespace
+//! starts parked: it searches that copy and loads hnsw_rs's graph only when a write comes.
 
 pub mod graph;
 pub mod graph_file;

@@ -47,9 +47,20 @@ pub struct ShardInfo {
     /// For a vector partition: its namespace and index (none for a KV shard).
     #[serde(default)]
     pub vector: Option<VectorPartition>,
+    /// For a graph partition: its graph and index (none for a KV shard).
+    #[serde(default)]
+    pub graph: Option<VectorPartition>,
 }
 
-/// Which vector namespace and partition a shard holds.
+impl ShardInfo {
+    /// True for a partition of a vector namespace or a graph (a KV shard otherwise):
+    /// partitions hold indexes in memory, and placement spreads them first.
+    pub fn is_partition(&self) -> bool {
+        self.vector.is_some() || self.graph.is_some()
+    }
+}
+
+/// Which vector namespace (or graph) and partition a shard holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VectorPartition {
     /// The namespace.
@@ -78,12 +89,15 @@ pub struct ShardMap {
     /// Vector namespaces and their settings; their partitions are in `shards`.
     #[serde(default)]
     pub vector_namespaces: BTreeMap<String, crate::model::VectorNamespace>,
+    /// Graphs and their settings; their partitions are in `shards`.
+    #[serde(default)]
+    pub graphs: BTreeMap<String, crate::model::GraphNamespace>,
 }
 
 impl ShardMap {
     /// How many KV shards the cluster has (groups `1..=shard_count()`).
     pub fn shard_count(&self) -> u32 {
-        self.shards.iter().filter(|s| s.vector.is_none()).count() as u32
+        self.shards.iter().filter(|s| !s.is_partition()).count() as u32
     }
 
     /// The raft groups of a vector namespace's partitions, in partition order.
@@ -97,7 +111,18 @@ impl ShardMap {
         parts.into_iter().map(|(_, g)| g).collect()
     }
 
-    /// The shard of a group, if it is a KV shard.
+    /// The raft groups of a graph's partitions, in partition order.
+    pub fn graph_partitions(&self, graph: &str) -> Vec<GroupId> {
+        let mut parts: Vec<(u32, GroupId)> = self
+            .shards
+            .iter()
+            .filter_map(|s| s.graph.as_ref().filter(|v| v.namespace == graph).map(|v| (v.partition, s.group)))
+            .collect();
+        parts.sort_unstable();
+        parts.into_iter().map(|(_, g)| g).collect()
+    }
+
+    /// The shard of a group (a KV shard or a partition).
     pub fn shard(&self, group: GroupId) -> Option<&ShardInfo> {
         group.checked_sub(1).and_then(|i| self.shards.get(i as usize))
     }
@@ -160,6 +185,12 @@ pub enum MetaCommand {
     CreateVectorNamespace {
         /// The settings.
         settings: crate::model::VectorNamespace,
+    },
+    /// Creates a graph with `settings.partitions` partitions, placed as a vector
+    /// namespace's are. An existing graph is left as it is.
+    CreateGraph {
+        /// The settings.
+        settings: crate::model::GraphNamespace,
     },
 }
 

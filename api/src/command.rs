@@ -2,7 +2,10 @@
 //! persisted format: add variants at the end and never change an existing one's fields.
 
 use crate::json::JsonText;
-use crate::model::{ChatMessage, IndexStruct, Metadata, MetadataFilters, VectorNamespace, VectorRecord};
+use crate::model::{
+    ChatMessage, IndexStruct, LabelledNode, Metadata, MetadataFilters, Relation, RelationKey, VectorNamespace,
+    VectorRecord,
+};
 use serde::{Deserialize, Serialize};
 
 /// Every write any store accepts.
@@ -20,6 +23,8 @@ pub enum Command {
     Meta(crate::cluster::MetaCommand),
     /// Vector store writes.
     Vector(VectorCommand),
+    /// Graph store writes (one partition of a graph in a cluster).
+    Graph(GraphCommand),
 }
 
 impl Command {
@@ -36,6 +41,7 @@ impl Command {
             Command::Vector(VectorCommand::Add { records, .. }) => records.len(),
             Command::Vector(VectorCommand::Delete { .. } | VectorCommand::DeleteNodes { .. }) => 256,
             Command::Vector(VectorCommand::Clear { .. }) => 4096,
+            Command::Graph(g) => g.record_count(),
             _ => 1,
         }
     }
@@ -234,4 +240,122 @@ pub enum VectorCommand {
         /// Namespace.
         namespace: String,
     },
+}
+
+/// Graph store writes, in one graph (one partition of it in a cluster). The client
+/// splits each LlamaIndex call into one of these per partition (see the graph coordinator
+/// in `strata-shards`); a partition holds the nodes whose id it owns, the relations whose
+/// source it owns, and an incoming entry (a copy) of each relation whose target it owns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum GraphCommand {
+    /// The triplet `GraphStore`'s `upsert_triplet` for subjects of this partition, in call
+    /// order: appends `[rel, obj]` to the subject's list unless it is there.
+    UpsertTriplets {
+        /// The graph.
+        graph: String,
+        /// `(subject, rel, object)` triplets.
+        triplets: Vec<(String, String, String)>,
+        /// Insertion stamps of subjects new to the graph, one per triplet (or none).
+        order: Vec<u64>,
+    },
+    /// The triplet `GraphStore`'s `delete(subj, rel, obj)`: removes the pair, and the
+    /// subject once its list is empty.
+    DeleteTriplet {
+        /// The graph.
+        graph: String,
+        /// Subject.
+        subject: String,
+        /// Relation.
+        relation: String,
+        /// Object.
+        object: String,
+    },
+    /// `upsert_nodes`: each node replaces the one with its id (keeping its position).
+    /// Answers `GraphRelabel` with the relations elsewhere whose target changed label.
+    UpsertNodes {
+        /// The graph.
+        graph: String,
+        /// Nodes owned by this partition, in call order.
+        nodes: Vec<LabelledNode>,
+        /// Insertion stamps, one per node (or none).
+        order: Vec<u64>,
+    },
+    /// `upsert_relations`: relations whose source this partition owns (a triplet already
+    /// present is left as it is, as LlamaIndex does), incoming entries of relations whose
+    /// target it owns, and the endpoint nodes it owns to create (as `EntityNode(name=id)`)
+    /// when missing.
+    UpsertRelations {
+        /// The graph.
+        graph: String,
+        /// Relations stored here.
+        outgoing: Vec<RelationWrite>,
+        /// Relations indexed here (at their target).
+        incoming: Vec<RelationWrite>,
+        /// Endpoint ids with the stamp to create them at, if missing.
+        create: Vec<(String, u64)>,
+    },
+    /// Removes relations stored here, incoming entries here and nodes here, then every
+    /// node of `collect` left with no relation at all (LlamaIndex main's `delete`: an
+    /// endpoint of a deleted triplet goes once nothing references it).
+    Remove {
+        /// The graph.
+        graph: String,
+        /// Relations stored here.
+        outgoing: Vec<RelationKey>,
+        /// Incoming entries here.
+        incoming: Vec<RelationKey>,
+        /// Nodes here (with every relation they are an end of).
+        nodes: Vec<String>,
+        /// Nodes here to remove if unreferenced.
+        collect: Vec<String>,
+    },
+    /// Records the new label of relations' targets (stored here; their target lives in
+    /// another partition and was relabelled), for the schema.
+    SetTargetLabels {
+        /// The graph.
+        graph: String,
+        /// The relations and their target's label.
+        relations: Vec<(RelationKey, String)>,
+    },
+}
+
+/// A relation as a graph partition writes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RelationWrite {
+    /// The relation.
+    pub relation: Relation,
+    /// Its insertion stamp (0: the partition numbers it).
+    pub order: u64,
+    /// The label its target has (for the schema; none: the partition looks it up, which
+    /// it can when it owns the target).
+    pub target_label: Option<String>,
+}
+
+impl GraphCommand {
+    /// The graph it writes.
+    pub fn graph(&self) -> &str {
+        match self {
+            GraphCommand::UpsertTriplets { graph, .. }
+            | GraphCommand::DeleteTriplet { graph, .. }
+            | GraphCommand::UpsertNodes { graph, .. }
+            | GraphCommand::UpsertRelations { graph, .. }
+            | GraphCommand::Remove { graph, .. }
+            | GraphCommand::SetTargetLabels { graph, .. } => graph,
+        }
+    }
+
+    fn record_count(&self) -> usize {
+        match self {
+            GraphCommand::UpsertTriplets { triplets, .. } => triplets.len(),
+            GraphCommand::DeleteTriplet { .. } => 1,
+            GraphCommand::UpsertNodes { nodes, .. } => nodes.len(),
+            GraphCommand::UpsertRelations { outgoing, incoming, create, .. } => {
+                outgoing.len() + incoming.len() + create.len()
+            }
+            GraphCommand::Remove { outgoing, incoming, nodes, collect, .. } => {
+                outgoing.len() + incoming.len() + 16 * nodes.len() + collect.len()
+            }
+            GraphCommand::SetTargetLabels { relations, .. } => relations.len(),
+        }
+    }
 }

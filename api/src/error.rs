@@ -96,6 +96,22 @@ pub enum Error {
     /// A query mode Strata does not answer (sparse, hybrid, learners...).
     #[error("unsupported query mode: {0}")]
     UnsupportedQueryMode(String),
+    /// A call the store does not offer (LlamaIndex raises `NotImplementedError`), e.g. the
+    /// triplet graph store's `query`.
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// A Cypher query that does not parse or cannot be run (an unknown variable, a wrong
+    /// argument): the message says where.
+    #[error("invalid Cypher query: {0}")]
+    InvalidQuery(String),
+    /// A Cypher construct outside Strata's read-only subset (writes, procedures, ...).
+    #[error(
+        "Cypher construct not supported: {construct} (structured queries are read-only: MATCH, OPTIONAL MATCH, WHERE, WITH, UNWIND, RETURN, ORDER BY, SKIP, LIMIT)"
+    )]
+    UnsupportedCypher {
+        /// The construct, as written (`CREATE`, `CALL`, ...).
+        construct: String,
+    },
 }
 
 impl Error {

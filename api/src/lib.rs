@@ -30,7 +30,8 @@ pub use cluster::{
     Served, ShardInfo, ShardMap, VectorPartition,
 };
 pub use command::{
-    ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCommand, NodeWrite, SourceLink, VectorCommand,
+    ChatCommand, Command, DocstoreCommand, GraphCommand, IndexStoreCommand, KvCommand, NodeWrite, RelationWrite,
+    SourceLink, VectorCommand,
 };
 pub use error::{Error, Result};
 pub use json::JsonText;
@@ -41,7 +42,14 @@ pub use model::{
     VectorIndexStats, VectorNamespace, VectorQueryMode, VectorRecord, VectorSearch, VectorStoreQuery, embedding_to_f32,
     filter_view,
 };
-pub use query::{ChatQuery, DocstoreQuery, IndexStoreQuery, KvQuery, Query, Response, VectorQuery};
+pub use model::{
+    DEFAULT_GRAPH, GraphNamespace, GraphNodeBody, GraphSchema, LabelledNode, Relation, RelationKey, TRIPLET_SOURCE_KEY,
+    Triplet, TripletSelector,
+};
+pub use query::{
+    ChatQuery, Direction, DocstoreQuery, GraphEdge, GraphHit, GraphQuery, IndexStoreQuery, KvQuery, NodeSelect, Query,
+    Response, SchemaCounts, VectorQuery,
+};
 
 /// The docstore namespace LlamaIndex uses by default.
 pub const DEFAULT_DOCSTORE_NAMESPACE: &str = "docstore";

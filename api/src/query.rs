@@ -2,9 +2,11 @@
 
 use crate::json::JsonText;
 use crate::model::{
-    ChatMessage, IndexStruct, MetadataFilters, RefDocInfo, VectorHit, VectorNamespace, VectorRecord, VectorSearch,
+    ChatMessage, IndexStruct, LabelledNode, MetadataFilters, RefDocInfo, Relation, RelationKey, VectorHit,
+    VectorNamespace, VectorRecord, VectorSearch, VectorStoreQuery,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// Every read any store answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -21,6 +23,152 @@ pub enum Query {
     Meta(crate::cluster::MetaQuery),
     /// Vector store reads.
     Vector(VectorQuery),
+    /// Graph store reads (one partition of a graph in a cluster).
+    Graph(GraphQuery),
+}
+
+/// Which nodes a [`GraphQuery::Nodes`] asks for: every given condition must hold.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeSelect {
+    /// Only these ids (none: any).
+    pub ids: Option<Vec<String>>,
+    /// LlamaIndex's `get(properties=...)`: any of these pairs equals a property (Python's
+    /// `==`); empty: no condition.
+    pub any_properties: Map<String, Value>,
+    /// Cypher labels the node must all carry (`__Entity__`, `__Node__`, `Chunk`, or a
+    /// LlamaIndex label).
+    pub labels: Vec<String>,
+    /// Cypher property map: every pair equals a property.
+    pub all_properties: Map<String, Value>,
+    /// A property whose value is one of these.
+    pub property_in: Option<(String, Vec<Value>)>,
+}
+
+/// Which relations of a node a [`GraphQuery::Edges`] answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    /// Those it is the source of.
+    Outgoing,
+    /// Those it is the target of.
+    Incoming,
+    /// Both.
+    #[default]
+    Both,
+}
+
+/// A relation as a partition answers it, with where it was inserted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphEdge {
+    /// The relation.
+    pub relation: Relation,
+    /// Its insertion position (comparable across partitions for stamped writes).
+    pub position: u64,
+}
+
+/// Graph store reads, in one graph (one partition of it in a cluster).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum GraphQuery {
+    /// The triplet `GraphStore`: these subjects' `[rel, obj]` lists (the first `cap` of
+    /// each; unknown subjects left out), or every subject's → `TripletLists`.
+    TripletLists {
+        /// The graph.
+        graph: String,
+        /// Subjects (none: all).
+        subjects: Option<Vec<String>>,
+        /// At most this many pairs per subject.
+        cap: usize,
+    },
+    /// Nodes passing `select`, in insertion order → `GraphNodes`.
+    Nodes {
+        /// The graph.
+        graph: String,
+        /// Which.
+        select: NodeSelect,
+    },
+    /// The relations of `nodes` (owned here) in `direction`, only of `labels` when some are
+    /// given (each node's in insertion order, outgoing first), and the nodes themselves
+    /// when `with_nodes` → `GraphEdges`.
+    Edges {
+        /// The graph.
+        graph: String,
+        /// Node ids.
+        nodes: Vec<String>,
+        /// Which way.
+        direction: Direction,
+        /// Relation labels (empty: all).
+        labels: Vec<String>,
+        /// Answer the nodes too.
+        with_nodes: bool,
+    },
+    /// Relations stored here with one of `labels` (empty: any) and any of
+    /// `any_properties` (empty: no condition) → `GraphEdges`.
+    Relations {
+        /// The graph.
+        graph: String,
+        /// Relation labels.
+        labels: Vec<String>,
+        /// Property pairs, any of which must equal (Python's `==`).
+        any_properties: Map<String, Value>,
+    },
+    /// This partition's share of the schema → `GraphSchemaCounts`.
+    Schema {
+        /// The graph.
+        graph: String,
+    },
+    /// `vector_query` over the embedded entities here → `GraphHits`, best first.
+    VectorSearch {
+        /// The graph.
+        graph: String,
+        /// LlamaIndex's query (its filters see each node's properties).
+        query: Box<VectorStoreQuery>,
+    },
+    /// Whether these nodes exist here, and their labels → `GraphLabels`.
+    Labels {
+        /// The graph.
+        graph: String,
+        /// Node ids.
+        ids: Vec<String>,
+    },
+}
+
+impl GraphQuery {
+    /// The graph it reads.
+    pub fn graph(&self) -> &str {
+        match self {
+            GraphQuery::TripletLists { graph, .. }
+            | GraphQuery::Nodes { graph, .. }
+            | GraphQuery::Edges { graph, .. }
+            | GraphQuery::Relations { graph, .. }
+            | GraphQuery::Schema { graph }
+            | GraphQuery::VectorSearch { graph, .. }
+            | GraphQuery::Labels { graph, .. } => graph,
+        }
+    }
+}
+
+/// A partition's share of a graph's schema: how many nodes, properties and relations of
+/// each kind it holds (summed over partitions, the counts say what exists).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaCounts {
+    /// `(label, property, type)` of nodes (chunks under `Chunk`).
+    pub node_props: Vec<((String, String, String), u64)>,
+    /// Nodes per label.
+    pub node_labels: Vec<(String, u64)>,
+    /// `(source label, type, target label)` of relations stored here.
+    pub relationships: Vec<((String, String, String), u64)>,
+    /// `(type, property, value type)` of relations stored here.
+    pub rel_props: Vec<((String, String, String), u64)>,
+}
+
+/// One hit of a graph `vector_query`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphHit {
+    /// The node.
+    pub node: LabelledNode,
+    /// Its similarity (higher is more similar).
+    pub similarity: f64,
+    /// Its insertion position (ties are broken by it).
+    pub position: u64,
 }
 
 /// Vector store reads, in one namespace (one partition of it in a cluster).
@@ -201,4 +349,23 @@ pub enum Response {
     VectorIndexStats(crate::model::vector::VectorIndexStats),
     /// Ids (of records a write added or removed).
     Ids(Vec<String>),
+    /// Triplet store subjects: `(subject, position, [(rel, obj)])`.
+    TripletLists(Vec<(String, u64, crate::model::Pairs)>),
+    /// Graph nodes with their insertion positions, in insertion order.
+    GraphNodes(Vec<(u64, LabelledNode)>),
+    /// Relations, and (when asked) the nodes they were asked for.
+    GraphEdges {
+        /// The nodes asked for that exist, with their positions.
+        nodes: Vec<(u64, LabelledNode)>,
+        /// The relations.
+        edges: Vec<GraphEdge>,
+    },
+    /// A partition's share of a graph schema.
+    GraphSchemaCounts(SchemaCounts),
+    /// Graph vector search hits, best first.
+    GraphHits(Vec<GraphHit>),
+    /// Relations stored elsewhere whose target's label changed, with the new label.
+    GraphRelabel(Vec<(RelationKey, String)>),
+    /// Labels of the asked nodes that exist: `(id, label, is_entity)`.
+    GraphLabels(Vec<(String, String, bool)>),
 }

@@ -5,7 +5,7 @@
 use crate::cluster::{GroupId, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId, Served, ShardMap};
 use crate::command::Command;
 use crate::error::Error;
-use crate::model::VectorNamespace;
+use crate::model::{GraphNamespace, VectorNamespace};
 use crate::query::Query;
 
 /// Strata's client service.
@@ -30,4 +30,7 @@ pub trait StrataService {
     /// Creates a vector namespace and its partitions (`partitions` 0: the node's
     /// configured default); answers the namespace's settings as stored.
     async fn create_vector_namespace(settings: VectorNamespace) -> Result<VectorNamespace, Error>;
+    /// Creates a graph and its partitions (`partitions` 0: the node's configured
+    /// default); answers its settings as stored (an existing graph's).
+    async fn create_graph(settings: GraphNamespace) -> Result<GraphNamespace, Error>;
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
-const CONFIG_KEYS: [&str; 10] = [
+const CONFIG_KEYS: [&str; 11] = [
     "data_dir",
     "listen",
     "raft_listen",
@@ -18,6 +18,7 @@ const CONFIG_KEYS: [&str; 10] = [
     "shards",
     "replication",
     "vector_partitions",
+    "graph_partitions",
     "request_timeout_ms",
     "raft",
 ];
@@ -45,6 +46,8 @@ pub struct Config {
     /// Partitions of a vector namespace created without a partition count (`default`
     /// and `image` among them).
     pub vector_partitions: u32,
+    /// Partitions of a graph created without a partition count (`default` among them).
+    pub graph_partitions: u32,
     /// How long a client request may take inside the node before it answers `Unavailable`.
     pub request_timeout_ms: u64,
     /// Raft timing and log retention.
@@ -84,6 +87,7 @@ impl Default for Config {
             shards: 8,
             replication: 3,
             vector_partitions: 3,
+            graph_partitions: 3,
             request_timeout_ms: 30_000,
             raft: RaftSettings::default(),
         }
@@ -138,8 +142,10 @@ impl Config {
     /// Checks values that parse but cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let r = &self.raft;
-        if self.shards == 0 || self.replication == 0 || self.vector_partitions == 0 {
-            return Err(ConfigError::Invalid("shards, replication and vector_partitions must be at least 1".into()));
+        if self.shards == 0 || self.replication == 0 || self.vector_partitions == 0 || self.graph_partitions == 0 {
+            return Err(ConfigError::Invalid(
+                "shards, replication, vector_partitions and graph_partitions must be at least 1".into(),
+            ));
         }
         if r.heartbeat_ms == 0 || r.election_timeout_min_ms < 2 * r.heartbeat_ms {
             return Err(ConfigError::Invalid(

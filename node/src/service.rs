@@ -8,6 +8,7 @@ use crate::route;
 use crate::server::NodeCtx;
 use futures::{StreamExt, future};
 use std::sync::Arc;
+use strata_api::GraphNamespace;
 use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
@@ -113,6 +114,24 @@ impl StrataService for Service {
             other => Err(Error::InvalidData(format!("the meta group answered {other:?}"))),
         }
     }
+
+    async fn create_graph(self, _: Context, mut settings: GraphNamespace) -> Result<GraphNamespace, Error> {
+        if settings.partitions == 0 {
+            settings.partitions = self.ctx.graph_partitions;
+        }
+        let name = settings.name.clone();
+        let cmd = Command::Meta(MetaCommand::CreateGraph { settings });
+        route::write(&self.ctx, META_GROUP, strata_raft::Write { id: None, command: cmd }, 0).await?;
+        let q = Query::Meta(MetaQuery::ShardMap);
+        match route::read(&self.ctx, META_GROUP, q, ReadConsistency::Linearizable, 0).await?.response {
+            Response::ShardMap(map) => map
+                .graphs
+                .get(&name)
+                .cloned()
+                .ok_or_else(|| Error::InvalidData(format!("graph {name:?} missing after its creation"))),
+            other => Err(Error::InvalidData(format!("the meta group answered {other:?}"))),
+        }
+    }
 }
 
 /// A standby node's request to join, with where to answer the id it got.
@@ -148,6 +167,9 @@ impl StrataService for Standby {
         Err(standby_error())
     }
     async fn create_vector_namespace(self, _: Context, _: VectorNamespace) -> Result<VectorNamespace, Error> {
+        Err(standby_error())
+    }
+    async fn create_graph(self, _: Context, _: GraphNamespace) -> Result<GraphNamespace, Error> {
         Err(standby_error())
     }
     async fn adopt(self, _: Context, seeds: Vec<String>) -> Result<NodeId, Error> {

@@ -24,6 +24,27 @@ pub enum Space {
     VectorRecord = b'v',
     /// Vector records by source document: `namespace, len(ref doc) ref doc, node id` → ``.
     VectorRefDoc = b'r',
+    /// Triplet store subjects: `graph, subject` → `seq` (an ordered map).
+    GraphSubject = b't',
+    /// Triplet store pairs: `graph\0subject, [rel, obj]` → `seq` (an ordered map per subject).
+    GraphPair = b'T',
+    /// Property graph nodes: `graph, id` → `seq ++ record` (an ordered map).
+    GraphNode = b'g',
+    /// Nodes by Cypher label: `graph, label, id` → ``.
+    GraphLabel = b'l',
+    /// Nodes by scalar property value: `graph, key, value, id` → ``.
+    GraphNodeProp = b'p',
+    /// Relations stored with their source: `graph, source, label, target` → relation value.
+    GraphOut = b'o',
+    /// Relations indexed at their target: `graph, target, label, source` → relation value.
+    GraphIn = b'i',
+    /// Relations stored here by label: `graph, label, source, target` → ``.
+    GraphRelLabel = b'L',
+    /// Relations stored here by scalar property value: `graph, key, value, source, label,
+    /// target` → ``.
+    GraphRelProp = b'P',
+    /// Schema counters: `graph, kind, parts` → count.
+    GraphSchema = b's',
 }
 
 /// Appends a length-prefixed name.

@@ -14,6 +14,7 @@
 //! | [`chat`] | `SimpleChatStore` semantics, one record per message |
 //! | [`meta`] | the meta group's shard map (members, shards, replicas, epoch) |
 //! | [`vector`] | vector stores: records, filters, exact search, MMR |
+//! | [`graph`] | graph stores: a partition's nodes, relations, triplet lists, schema; the coordinator over partitions |
 //! | [`placement`] | which shard holds a collection; which nodes should hold a shard |
 //! | [`ordered`] | insertion-ordered maps (Python dict order) inside the tree |
 //! | [`txn`] | a command's buffered writes, with savepoints, committed atomically |
@@ -25,6 +26,7 @@
 pub mod chat;
 pub mod docstore;
 pub mod error;
+pub mod graph;
 pub mod index_store;
 pub mod keys;
 pub mod kv;

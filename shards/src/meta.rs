@@ -6,7 +6,8 @@ use crate::ordered::Reader;
 use crate::placement::{Load, least_loaded};
 use crate::txn::Txn;
 use strata_api::{
-    Error as ApiError, MetaCommand, MetaQuery, NodeId, Response, ShardInfo, ShardMap, VectorNamespace, VectorPartition,
+    Error as ApiError, GraphNamespace, MetaCommand, MetaQuery, NodeId, Response, ShardInfo, ShardMap, VectorNamespace,
+    VectorPartition,
 };
 
 /// The key of the shard map record.
@@ -40,7 +41,7 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
             map.replication = *replication;
             map.nodes.insert(node.id, node.clone());
             map.shards = (1..=u64::from(*shards))
-                .map(|group| ShardInfo { group, replicas: vec![node.id], learners: vec![], vector: None })
+                .map(|group| ShardInfo { group, replicas: vec![node.id], learners: vec![], vector: None, graph: None })
                 .collect();
             map.next_node_id = node.id + 1;
             Response::Done
@@ -90,6 +91,7 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
             Response::Done
         }
         MetaCommand::CreateVectorNamespace { settings } => return create_vector_namespace(txn, map, settings),
+        MetaCommand::CreateGraph { settings } => return create_graph(txn, map, settings),
         MetaCommand::SetShardMembers { group, replicas, learners } => {
             let shard = group
                 .checked_sub(1)
@@ -127,33 +129,68 @@ fn create_vector_namespace(txn: &mut Txn<'_>, mut map: ShardMap, settings: &Vect
             return Ok(Response::Done);
         }
     } else {
-        if settings.partitions == 0 || settings.partitions > 1024 {
-            return Err(ApiError::InvalidInput("a vector namespace has 1 to 1024 partitions".into()).into());
-        }
-        let mut load: std::collections::BTreeMap<NodeId, Load> =
-            map.active_nodes().map(|n| (n.id, Load::default())).collect();
-        for shard in &map.shards {
-            for r in &shard.replicas {
-                if let Some(l) = load.get_mut(r) {
-                    l.add(shard.vector.is_some());
-                }
-            }
-        }
-        for partition in 0..settings.partitions {
-            let Some(node) = least_loaded(&load, &[], true) else {
-                return Err(ApiError::Cluster("no member to hold a vector partition".into()).into());
-            };
-            load.entry(node).or_default().add(true);
-            let group = map.shards.iter().map(|s| s.group).max().unwrap_or(0) + 1;
-            map.shards.push(ShardInfo {
-                group,
-                replicas: vec![node],
-                learners: vec![],
-                vector: Some(VectorPartition { namespace: settings.name.clone(), partition }),
-            });
-        }
+        check_partitions(settings.partitions, "vector namespace")?;
+        let namespace = settings.name.clone();
+        place_partitions(&mut map, settings.partitions, |partition| ShardInfo {
+            vector: Some(VectorPartition { namespace: namespace.clone(), partition }),
+            ..ShardInfo::default()
+        })?;
         map.vector_namespaces.insert(settings.name.clone(), settings.clone());
     }
+    map.epoch += 1;
+    save(txn, &map)?;
+    Ok(Response::Done)
+}
+
+/// A partition count a namespace or graph may have.
+fn check_partitions(partitions: u32, what: &str) -> Result<()> {
+    if partitions == 0 || partitions > 1024 {
+        return Err(ApiError::InvalidInput(format!("a {what} has 1 to 1024 partitions")).into());
+    }
+    Ok(())
+}
+
+/// Appends `count` partitions (new raft groups, `make(i)` each with its replicas left
+/// out), each started on the member holding the fewest partitions, then the fewest
+/// replicas (the rebalancer then replicates it).
+fn place_partitions(map: &mut ShardMap, count: u32, make: impl Fn(u32) -> ShardInfo) -> Result<()> {
+    let mut load: std::collections::BTreeMap<NodeId, Load> =
+        map.active_nodes().map(|n| (n.id, Load::default())).collect();
+    for shard in &map.shards {
+        for r in &shard.replicas {
+            if let Some(l) = load.get_mut(r) {
+                l.add(shard.is_partition());
+            }
+        }
+    }
+    for partition in 0..count {
+        let Some(node) = least_loaded(&load, &[], true) else {
+            return Err(ApiError::Cluster("no member to hold a partition".into()).into());
+        };
+        load.entry(node).or_default().add(true);
+        let group = map.shards.iter().map(|s| s.group).max().unwrap_or(0) + 1;
+        map.shards.push(ShardInfo { group, replicas: vec![node], learners: vec![], ..make(partition) });
+    }
+    Ok(())
+}
+
+/// Creates a graph's partitions (an existing graph is left as it is).
+fn create_graph(txn: &mut Txn<'_>, mut map: ShardMap, settings: &GraphNamespace) -> Result<Response> {
+    if settings.name.is_empty() || settings.name.contains("__") {
+        return Err(
+            ApiError::InvalidInput(format!("graph {:?}: a name is non-empty and has no `__`", settings.name)).into()
+        );
+    }
+    if map.graphs.contains_key(&settings.name) {
+        return Ok(Response::Done);
+    }
+    check_partitions(settings.partitions, "graph")?;
+    let graph = settings.name.clone();
+    place_partitions(&mut map, settings.partitions, |partition| ShardInfo {
+        graph: Some(VectorPartition { namespace: graph.clone(), partition }),
+        ..ShardInfo::default()
+    })?;
+    map.graphs.insert(settings.name.clone(), settings.clone());
     map.epoch += 1;
     save(txn, &map)?;
     Ok(Response::Done)

@@ -25,6 +25,13 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
+/// The partition (`0..partitions`) of a record id in a partitioned store (a vector
+/// namespace's node, a graph's node or triplet subject): the one rule writers and
+/// readers on both sides of the wire use.
+pub fn partition_of(id: &str, partitions: usize) -> usize {
+    (fnv1a(id.as_bytes()) % partitions.max(1) as u64) as usize
+}
+
 /// The placement key of a KV collection.
 pub fn collection_placement(collection: &str) -> &str {
     match collection.rfind('/') {
@@ -102,6 +109,8 @@ pub fn route_command(cmd: &Command, shard_count: u32) -> Route {
         Command::Chat(_) => by_ns(CHAT_PLACEMENT),
         Command::Meta(_) => Route::One(META_GROUP),
         Command::Vector(c) => by_ns(&vector_namespace(c)),
+        // Graphs live in their own partitions (see `ShardMap::graph_partitions`).
+        Command::Graph(c) => by_ns(&format!("__graph__/{}", c.graph())),
     }
 }
 
@@ -140,6 +149,7 @@ pub fn route_query(q: &Query, shard_count: u32) -> ReadRoute {
             | VectorQuery::GetNodes { namespace, .. }
             | VectorQuery::IndexStats { namespace },
         ) => by_ns(&vector_placement(namespace)),
+        Query::Graph(q) => by_ns(&format!("__graph__/{}", q.graph())),
     }
 }
 
@@ -182,12 +192,12 @@ pub fn plan_replicas(map: &ShardMap) -> BTreeMap<GroupId, Vec<NodeId>> {
     let r = (map.replication as usize).min(members.len());
     let mut load: BTreeMap<NodeId, Load> = members.iter().map(|n| (*n, Load::default())).collect();
     let mut plan: BTreeMap<GroupId, Vec<NodeId>> = BTreeMap::new();
-    let vector: BTreeMap<GroupId, bool> = map.shards.iter().map(|s| (s.group, s.vector.is_some())).collect();
+    let vector: BTreeMap<GroupId, bool> = map.shards.iter().map(|s| (s.group, s.is_partition())).collect();
     for shard in &map.shards {
         let mut keep: Vec<NodeId> = shard.replicas.iter().copied().filter(|n| load.contains_key(n)).collect();
         keep.truncate(r);
         for n in &keep {
-            load.entry(*n).or_default().add(shard.vector.is_some());
+            load.entry(*n).or_default().add(shard.is_partition());
         }
         plan.insert(shard.group, keep);
     }
@@ -281,11 +291,18 @@ mod tests {
             shards: shards
                 .iter()
                 .enumerate()
-                .map(|(i, r)| ShardInfo { group: i as u64 + 1, replicas: r.to_vec(), learners: vec![], vector: None })
+                .map(|(i, r)| ShardInfo {
+                    group: i as u64 + 1,
+                    replicas: r.to_vec(),
+                    learners: vec![],
+                    vector: None,
+                    graph: None,
+                })
                 .collect(),
             next_node_id: 10,
             leaders: Default::default(),
             vector_namespaces: Default::default(),
+            graphs: Default::default(),
         }
     }
 
@@ -301,6 +318,7 @@ mod tests {
                 replicas: vec![1],
                 learners: vec![],
                 vector: Some(strata_api::VectorPartition { namespace: "v".into(), partition }),
+                graph: None,
             });
         }
         let plan = plan_replicas(&m);

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::txn::Txn;
-use crate::{chat, docstore, index_store, keys, kv, meta, vector};
+use crate::{chat, docstore, graph, index_store, keys, kv, meta, vector};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use strata_api::{Command, Query, RequestId, Response};
@@ -250,6 +250,16 @@ impl Shard {
                 }
                 vector::query(r, &self.vectors.read().unwrap_or_else(|p| p.into_inner()), q)
             }
+            Query::Graph(q) => {
+                if let strata_api::GraphQuery::VectorSearch { graph, .. } = q {
+                    let namespace = graph::embeddings::namespace(graph);
+                    let ready = self.vectors.read().unwrap_or_else(|p| p.into_inner()).is_ready(&namespace);
+                    if !ready {
+                        self.vectors.write().unwrap_or_else(|p| p.into_inner()).ensure_loaded(r, &namespace)?;
+                    }
+                }
+                graph::query(r, &self.vectors.read().unwrap_or_else(|p| p.into_inner()), q)
+            }
         }
     }
 
@@ -288,6 +298,7 @@ fn dispatch(txn: &mut Txn<'_>, cmd: &Command) -> Result<Response> {
         Command::Chat(c) => chat::apply(txn, c),
         Command::Meta(c) => meta::apply(txn, c),
         Command::Vector(c) => vector::apply(txn, c),
+        Command::Graph(c) => graph::apply(txn, c),
     }
 }
 

@@ -202,24 +202,32 @@ fn layout(sci: &str, negative: bool) -> String {
 /// ASCII-only output, floats in `repr` form.
 pub fn dumps(value: &Value) -> String {
     let mut out = String::new();
-    write_dumps(&mut out, value);
+    write_dumps(&mut out, value, true);
     out
 }
 
-fn write_dumps(out: &mut String, value: &Value) {
+/// Python's `json.dumps(value, ensure_ascii=False)`: as [`dumps`], non-ASCII characters
+/// written as they are.
+pub fn dumps_unicode(value: &Value) -> String {
+    let mut out = String::new();
+    write_dumps(&mut out, value, false);
+    out
+}
+
+fn write_dumps(out: &mut String, value: &Value, ascii: bool) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
         Value::Number(n) => write_number(out, n),
-        Value::String(s) => write_json_ascii_str(out, s),
+        Value::String(s) => write_json_str(out, s, ascii),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_dumps(out, item);
+                write_dumps(out, item, ascii);
             }
             out.push(']');
         }
@@ -229,16 +237,16 @@ fn write_dumps(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_json_ascii_str(out, k);
+                write_json_str(out, k, ascii);
                 out.push_str(": ");
-                write_dumps(out, v);
+                write_dumps(out, v, ascii);
             }
             out.push('}');
         }
     }
 }
 
-fn write_json_ascii_str(out: &mut String, s: &str) {
+fn write_json_str(out: &mut String, s: &str, ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -250,6 +258,7 @@ fn write_json_ascii_str(out: &mut String, s: &str) {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             c if (' '..='~').contains(&c) => out.push(c),
+            c if !ascii && c > '~' => out.push(c),
             c => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {

@@ -1,11 +1,11 @@
-//! The node's actors: one per store type (document, index, KV, chat, vector), which validate and
+//! The node's actors: one per store type (document, index, KV, chat, vector, graph), which validate and
 //! route that store's requests, and the meta actor, which owns the shard map, under a
 //! supervisor that restarts whichever fails.
 //!
 //! ```text
 //!                    supervisor
-//!   ┌──────────┬──────────┴──┬───────┬──────┬────────┐
-//!  meta    docstore   index_store   kv    chat   vector
+//!   ┌──────────┬──────────┴──┬───────┬──────┬────────┬───────┐
+//!  meta    docstore   index_store   kv    chat   vector   graph
 //! ```
 //!
 //! Actors never await raft inside their handlers: each request is validated in the
@@ -33,12 +33,20 @@ pub enum StoreKind {
     Chat,
     /// The vector stores.
     Vector,
+    /// The graph stores (triplet and property graph).
+    Graph,
 }
 
 impl StoreKind {
     /// Every kind.
-    pub const ALL: [StoreKind; 5] =
-        [StoreKind::Docstore, StoreKind::IndexStore, StoreKind::Kv, StoreKind::Chat, StoreKind::Vector];
+    pub const ALL: [StoreKind; 6] = [
+        StoreKind::Docstore,
+        StoreKind::IndexStore,
+        StoreKind::Kv,
+        StoreKind::Chat,
+        StoreKind::Vector,
+        StoreKind::Graph,
+    ];
 
     /// The actor's registered name.
     pub fn actor_name(self) -> &'static str {
@@ -48,6 +56,7 @@ impl StoreKind {
             StoreKind::Kv => "strata.kv",
             StoreKind::Chat => "strata.chat",
             StoreKind::Vector => "strata.vector",
+            StoreKind::Graph => "strata.graph",
         }
     }
 
@@ -59,6 +68,7 @@ impl StoreKind {
             Command::IndexStore(_) => Some(StoreKind::IndexStore),
             Command::Chat(_) => Some(StoreKind::Chat),
             Command::Vector(_) => Some(StoreKind::Vector),
+            Command::Graph(_) => Some(StoreKind::Graph),
             Command::Meta(_) => None,
         }
     }
@@ -71,6 +81,7 @@ impl StoreKind {
             Query::IndexStore(_) => Some(StoreKind::IndexStore),
             Query::Chat(_) => Some(StoreKind::Chat),
             Query::Vector(_) => Some(StoreKind::Vector),
+            Query::Graph(_) => Some(StoreKind::Graph),
             Query::Meta(_) => None,
         }
     }

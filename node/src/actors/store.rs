@@ -47,6 +47,20 @@ pub struct StoreActor {
     pub kind: StoreKind,
 }
 
+/// A graph request belongs to one of its graph's partitions.
+fn check_graph_group(map: &ShardMap, group: GroupId, graph: &str) -> Result<(), Error> {
+    match map.shard(group) {
+        Some(s) => match &s.graph {
+            Some(p) if p.namespace == graph => Ok(()),
+            Some(p) => {
+                Err(Error::InvalidInput(format!("raft group {group} holds graph {:?}, not {graph:?}", p.namespace)))
+            }
+            None => Err(Error::InvalidInput(format!("raft group {group} is not a graph partition"))),
+        },
+        None => Err(Error::UnknownGroup(group)),
+    }
+}
+
 /// A vector request belongs to one of its namespace's partitions.
 fn check_vector_group(map: &ShardMap, group: GroupId, namespace: Option<&str>) -> Result<(), Error> {
     let partition = map.shard(group).and_then(|s| s.vector.as_ref());
@@ -80,6 +94,9 @@ fn check_write(kind: StoreKind, group: GroupId, command: &Command, map: &ShardMa
         };
         return check_vector_group(map, group, Some(ns));
     }
+    if let Command::Graph(c) = command {
+        return check_graph_group(map, group, c.graph());
+    }
     let shards = map.shard_count();
     match route_command(command, shards) {
         Route::One(g) if g == group => Ok(()),
@@ -104,6 +121,9 @@ fn check_read(kind: StoreKind, group: GroupId, query: &Query, map: &ShardMap) ->
             VectorQuery::Namespaces => None,
         };
         return check_vector_group(map, group, ns);
+    }
+    if let Query::Graph(q) = query {
+        return check_graph_group(map, group, q.graph());
     }
     let shards = map.shard_count();
     match route_query(query, shards) {

@@ -29,6 +29,8 @@ pub struct NodeCtx {
     pub request_timeout: Duration,
     /// Partitions of a vector namespace created without a count.
     pub vector_partitions: u32,
+    /// Partitions of a graph created without a count.
+    pub graph_partitions: u32,
     map: watch::Sender<ShardMap>,
     reconciling: tokio::sync::Mutex<()>,
 }
@@ -223,6 +225,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         conns: Connections::default(),
         request_timeout: Duration::from_millis(config.request_timeout_ms),
         vector_partitions: config.vector_partitions,
+        graph_partitions: config.graph_partitions,
         map: watch::channel(ShardMap::default()).0,
         reconciling: tokio::sync::Mutex::new(()),
     });

@@ -113,11 +113,36 @@ fn save_settings(txn: &mut Txn<'_>, s: &VectorNamespace) -> Result<()> {
     Ok(())
 }
 
+/// Names starting with this are internal namespaces (a graph's entity embeddings):
+/// never listed, exported or reachable by clients (a client's names cannot start with it).
+pub const INTERNAL_PREFIX: char = '\u{1}';
+
+/// Creates internal namespace `name` (cosine, dimension fixed by its first vector) if it
+/// does not exist.
+pub(crate) fn ensure_internal(txn: &mut Txn<'_>, name: &str) -> Result<()> {
+    if settings(txn, name)?.is_none() {
+        let s = VectorNamespace { name: name.to_string(), dim: 0, distance: Distance::Cosine, partitions: 1 };
+        save_settings(txn, &s)?;
+    }
+    Ok(())
+}
+
+/// The stored embedding of `node_id` in `namespace`, and whether it was exact f32.
+pub(crate) fn stored_embedding(r: &impl Reader, namespace: &str, node_id: &str) -> Result<Option<(Vec<f32>, bool)>> {
+    let Some(bytes) = records(namespace).get(r, node_id)? else { return Ok(None) };
+    let rec = record::decode(node_id, &bytes)?;
+    Ok(Some((rec.embedding, rec.exact_f32)))
+}
+
 /// Every namespace with stored settings, plus `default` and `image`.
 pub fn namespaces(r: &impl Reader) -> Result<Vec<VectorNamespace>> {
     let mut out: Vec<VectorNamespace> = Vec::new();
     for (_, bytes) in r.scan_raw(&[Space::VectorNamespace as u8])? {
-        out.push(rmp_serde::from_slice(&bytes).map_err(|e| Error::Corrupt(format!("vector namespace: {e}")))?);
+        let s: VectorNamespace =
+            rmp_serde::from_slice(&bytes).map_err(|e| Error::Corrupt(format!("vector namespace: {e}")))?;
+        if !s.name.starts_with(INTERNAL_PREFIX) {
+            out.push(s);
+        }
     }
     for implicit in [DEFAULT_VECTOR_NAMESPACE, IMAGE_VECTOR_NAMESPACE] {
         if !out.iter().any(|n| n.name == implicit)
@@ -129,8 +154,28 @@ pub fn namespaces(r: &impl Reader) -> Result<Vec<VectorNamespace>> {
     Ok(out)
 }
 
-/// Applies a vector write.
+fn refuse_internal(namespace: &str) -> Result<()> {
+    if namespace.starts_with(INTERNAL_PREFIX) {
+        return Err(ApiError::UnknownNamespace { namespace: namespace.to_string() }.into());
+    }
+    Ok(())
+}
+
+/// Applies a client's vector write (internal namespaces are not theirs).
 pub fn apply(txn: &mut Txn<'_>, cmd: &VectorCommand) -> Result<Response> {
+    let namespace = match cmd {
+        VectorCommand::CreateNamespace { settings } => &settings.name,
+        VectorCommand::Add { namespace, .. }
+        | VectorCommand::Delete { namespace, .. }
+        | VectorCommand::DeleteNodes { namespace, .. }
+        | VectorCommand::Clear { namespace } => namespace,
+    };
+    refuse_internal(namespace)?;
+    apply_internal(txn, cmd)
+}
+
+/// Applies a vector write to any namespace, internal ones included.
+pub(crate) fn apply_internal(txn: &mut Txn<'_>, cmd: &VectorCommand) -> Result<Response> {
     match cmd {
         VectorCommand::CreateNamespace { settings: wanted } => create(txn, wanted),
         VectorCommand::Add { namespace, records, order } => add(txn, namespace, records, order),
@@ -183,7 +228,7 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &VectorCommand) -> Result<Response> {
 }
 
 fn create(txn: &mut Txn<'_>, wanted: &VectorNamespace) -> Result<Response> {
-    if wanted.name.is_empty() || wanted.name.contains("__") {
+    if wanted.name.is_empty() || wanted.name.contains("__") || wanted.name.starts_with(INTERNAL_PREFIX) {
         return Err(ApiError::InvalidInput(format!(
             "vector namespace {:?}: a name is non-empty and has no `__` (the persist-dir separator)",
             wanted.name
@@ -339,6 +384,17 @@ impl Indexes {
 
 /// Answers a vector read from landed state; `indexes` holds `namespace` loaded.
 pub fn query(tree: &sled::Tree, indexes: &Indexes, q: &VectorQuery) -> Result<Response> {
+    if let VectorQuery::Search { namespace, .. }
+    | VectorQuery::GetNodes { namespace, .. }
+    | VectorQuery::IndexStats { namespace } = q
+    {
+        refuse_internal(namespace)?;
+    }
+    query_internal(tree, indexes, q)
+}
+
+/// Answers a vector read of any namespace, internal ones included.
+pub(crate) fn query_internal(tree: &sled::Tree, indexes: &Indexes, q: &VectorQuery) -> Result<Response> {
     match q {
         VectorQuery::Namespaces => Ok(Response::VectorNamespaces(namespaces(tree)?)),
         VectorQuery::IndexStats { namespace } => {

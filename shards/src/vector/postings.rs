@@ -18,7 +18,7 @@ use strata_api::{FilterCondition, FilterItem, FilterOperator, MetadataFilter, Me
 /// A scalar as Python's `==` tells them apart: numbers and bools by numeric value
 /// (`True == 1 == 1.0`, integers exactly, so `2**53 + 1 != 2.0**53`), strings by text.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum ValueKey {
+pub(crate) enum ValueKey {
     Integer(i128),
     Float(u64),
     Text(String),
@@ -26,7 +26,7 @@ enum ValueKey {
 
 impl ValueKey {
     /// The key of a scalar (`None` for null, lists and objects, which are not indexed).
-    fn of(v: &Value) -> Option<Self> {
+    pub(crate) fn of(v: &Value) -> Option<Self> {
         match v {
             Value::String(s) => Some(ValueKey::Text(s.clone())),
             Value::Bool(_) | Value::Number(_) => Some(match filter::exact_integer(v) {
@@ -35,6 +35,31 @@ impl ValueKey {
             }),
             _ => None,
         }
+    }
+}
+
+impl ValueKey {
+    /// The key as bytes, for an on-disk index: a tag and the value (equal keys, equal
+    /// bytes). A NaN has no key (Python's `nan == nan` is false).
+    pub(crate) fn to_bytes(&self) -> Option<Vec<u8>> {
+        Some(match self {
+            ValueKey::Integer(i) => {
+                let mut b = vec![b'i'];
+                b.extend_from_slice(&i.to_be_bytes());
+                b
+            }
+            ValueKey::Float(bits) if f64::from_bits(*bits).is_nan() => return None,
+            ValueKey::Float(bits) => {
+                let mut b = vec![b'f'];
+                b.extend_from_slice(&bits.to_be_bytes());
+                b
+            }
+            ValueKey::Text(s) => {
+                let mut b = vec![b's'];
+                b.extend_from_slice(s.as_bytes());
+                b
+            }
+        })
     }
 }
 

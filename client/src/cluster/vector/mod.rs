@@ -33,15 +33,7 @@ fn implicit(namespace: &str) -> bool {
     namespace == DEFAULT_VECTOR_NAMESPACE || namespace == IMAGE_VECTOR_NAMESPACE
 }
 
-/// The partition of a node id (FNV-1a, stable across processes and versions).
-pub fn partition_of(node_id: &str, partitions: usize) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in node_id.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h % partitions.max(1) as u64) as usize
-}
+use strata_shards::placement::partition_of;
 
 fn unknown(namespace: &str) -> Error {
     ApiError::UnknownNamespace { namespace: namespace.to_string() }.into()

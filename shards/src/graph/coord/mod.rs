@@ -1,0 +1,123 @@
+//! The graph coordinator: LlamaIndex's `GraphStore` and `PropertyGraphStore` calls over a
+//! graph's P partitions, written once against [`Partitions`] and used by both the
+//! embedded mode (one partition in-process) and the cluster client (P raft groups).
+//!
+//! Every call is a few rounds of batched requests, each sent only to the partitions that
+//! own what it names (by [`crate::placement::partition_of`], the rule both sides share):
+//! an ingest call is one write per partition whatever the batch size; a traversal hop is
+//! one read per partition owning the frontier. Merge rules live here, once: nodes and
+//! relations come back in insertion order (positions are insertion stamps a cluster
+//! client hands out from one clock), vector hits by similarity then position.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`pg`] | property graph: `get`, `upsert_nodes`, `upsert_relations`, `get_triplets`, `vector_query`, schema |
+//! | [`rel_map`] | property graph `get_rel_map`: breadth-first, both directions, one round per hop |
+//! | [`delete`] | property graph `delete` and `delete_llama_nodes` (upstream main's contract) |
+//! | [`triplets`] | the triplet `GraphStore`: `get`, `upsert_triplet`, `delete`, depth-first `get_rel_map` |
+
+pub mod delete;
+pub mod pg;
+pub mod rel_map;
+pub mod triplets;
+
+use crate::placement::partition_of;
+use futures::future::try_join_all;
+use std::collections::HashMap;
+use std::future::Future;
+use strata_api::{Error, GraphCommand, GraphQuery, LabelledNode, NodeSelect, Response};
+
+/// Result of the coordinator: the error that crosses every boundary.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A graph's partitions, as the coordinator reaches them.
+pub trait Partitions: Sync {
+    /// The graph's name.
+    fn graph(&self) -> &str;
+    /// How many partitions it has (at least one).
+    fn count(&self) -> usize;
+    /// Answers a read from partition `p` (`0..count()`).
+    fn read(&self, p: usize, q: GraphQuery) -> impl Future<Output = Result<Response>> + Send;
+    /// Applies a write on partition `p`; answers once it is durable.
+    fn write(&self, p: usize, c: GraphCommand) -> impl Future<Output = Result<Response>> + Send;
+    /// The first of `n` insertion stamps, later than any handed out before (0: the
+    /// partitions number writes themselves, which only one partition may do).
+    fn stamps(&self, n: usize) -> u64;
+}
+
+/// The partition of an id.
+pub fn owner(parts: &impl Partitions, id: &str) -> usize {
+    partition_of(id, parts.count())
+}
+
+/// `ids` grouped by owning partition (each group in first-seen order, duplicates dropped).
+pub fn by_owner<'a>(parts: &impl Partitions, ids: impl IntoIterator<Item = &'a str>) -> Vec<(usize, Vec<String>)> {
+    let mut groups: Vec<Vec<String>> = vec![Vec::new(); parts.count()];
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if seen.insert(id) {
+            groups[owner(parts, id)].push(id.to_string());
+        }
+    }
+    groups.into_iter().enumerate().filter(|(_, g)| !g.is_empty()).collect()
+}
+
+/// Sends one read per listed partition, concurrently; answers in list order.
+pub async fn read_each(parts: &impl Partitions, reads: Vec<(usize, GraphQuery)>) -> Result<Vec<Response>> {
+    try_join_all(reads.into_iter().map(|(p, q)| parts.read(p, q))).await
+}
+
+/// Sends the same read to every partition.
+pub async fn read_all(parts: &impl Partitions, q: &GraphQuery) -> Result<Vec<Response>> {
+    read_each(parts, (0..parts.count()).map(|p| (p, q.clone())).collect()).await
+}
+
+/// Sends one write per listed partition, concurrently.
+pub async fn write_each(parts: &impl Partitions, writes: Vec<(usize, GraphCommand)>) -> Result<Vec<Response>> {
+    try_join_all(writes.into_iter().map(|(p, c)| parts.write(p, c))).await
+}
+
+/// The error for an answer of the wrong shape (a bug on one side of the wire).
+pub fn unexpected(what: &str, got: &Response) -> Error {
+    Error::InvalidData(format!("{what}: a graph partition answered {got:?}"))
+}
+
+/// Merges positioned nodes from several partitions into insertion order.
+pub fn merge_positioned(mut all: Vec<(u64, LabelledNode)>) -> Vec<(u64, LabelledNode)> {
+    all.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    all
+}
+
+/// The nodes passing `select`, from every partition (or, when `select.ids` is given,
+/// from their owners), in insertion order.
+pub async fn select_nodes(parts: &impl Partitions, select: NodeSelect) -> Result<Vec<(u64, LabelledNode)>> {
+    let graph = parts.graph().to_string();
+    let reads: Vec<(usize, GraphQuery)> = match &select.ids {
+        Some(ids) => by_owner(parts, ids.iter().map(String::as_str))
+            .into_iter()
+            .map(|(p, ids)| {
+                (p, GraphQuery::Nodes { graph: graph.clone(), select: NodeSelect { ids: Some(ids), ..select.clone() } })
+            })
+            .collect(),
+        None => (0..parts.count())
+            .map(|p| (p, GraphQuery::Nodes { graph: graph.clone(), select: select.clone() }))
+            .collect(),
+    };
+    let mut all = Vec::new();
+    for answer in read_each(parts, reads).await? {
+        match answer {
+            Response::GraphNodes(n) => all.extend(n),
+            other => return Err(unexpected("nodes", &other)),
+        }
+    }
+    Ok(merge_positioned(all))
+}
+
+/// The nodes with these ids that exist, by id.
+pub async fn nodes_by_id(parts: &impl Partitions, ids: &[String]) -> Result<HashMap<String, (u64, LabelledNode)>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let select = NodeSelect { ids: Some(ids.to_vec()), ..NodeSelect::default() };
+    Ok(select_nodes(parts, select).await?.into_iter().map(|(pos, n)| (n.id.clone(), (pos, n))).collect())
+}

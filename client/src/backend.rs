@@ -61,7 +61,7 @@ pub enum Backend {
     /// In-process shard on a local data directory.
     Embedded(Embedded),
     /// A Strata cluster over the network.
-    Cluster(crate::cluster::Cluster),
+    Cluster(Box<crate::cluster::Cluster>),
 }
 
 impl Backend {
@@ -93,4 +93,45 @@ impl Backend {
 /// Builds the "wrong response" error for a request.
 pub(crate) fn unexpected(what: &str, got: &Response) -> Error {
     Error::Protocol(format!("{what}: got {got:?}"))
+}
+
+/// A graph of an embedded store: one partition, in-process (the same coordinator as a
+/// cluster's P partitions).
+pub struct EmbeddedGraph<'a> {
+    embedded: &'a Embedded,
+    graph: String,
+}
+
+impl Embedded {
+    /// `graph`'s one partition.
+    pub fn graph(&self, graph: &str) -> EmbeddedGraph<'_> {
+        EmbeddedGraph { embedded: self, graph: graph.to_string() }
+    }
+}
+
+impl strata_shards::graph::coord::Partitions for EmbeddedGraph<'_> {
+    fn graph(&self) -> &str {
+        &self.graph
+    }
+
+    fn count(&self) -> usize {
+        1
+    }
+
+    fn read(
+        &self,
+        _: usize,
+        q: strata_api::GraphQuery,
+    ) -> impl std::future::Future<Output = strata_api::Result<Response>> + Send {
+        let answer = self.embedded.query(&Query::Graph(q)).map_err(Error::into_store);
+        async move { answer }
+    }
+
+    async fn write(&self, _: usize, c: strata_api::GraphCommand) -> strata_api::Result<Response> {
+        self.embedded.apply(Command::Graph(c)).await.map_err(Error::into_store)
+    }
+
+    fn stamps(&self, _: usize) -> u64 {
+        0
+    }
 }

@@ -3,7 +3,7 @@
 use crate::backend::unexpected;
 use crate::backend::{Backend, Embedded};
 use crate::error::Result;
-use crate::stores::{ChatStore, DocStore, IndexStore, KvStore, VectorStore};
+use crate::stores::{ChatStore, DocStore, GraphStore, IndexStore, KvStore, PropertyGraphStore, VectorStore};
 use std::path::Path;
 use std::sync::Arc;
 use strata_api::{Command, Query, Response, VectorCommand, VectorNamespace, VectorQuery};
@@ -29,7 +29,7 @@ impl StorageContext {
     /// committed on a majority of replicas and durable there before it returns.
     pub async fn connect(addrs: &[String]) -> Result<Self> {
         let cluster = crate::cluster::Cluster::connect(addrs).await?;
-        Ok(Self { backend: Arc::new(Backend::Cluster(cluster)) })
+        Ok(Self { backend: Arc::new(Backend::Cluster(Box::new(cluster))) })
     }
 
     /// The cluster connection, when this context is one.
@@ -79,6 +79,27 @@ impl StorageContext {
     /// `default` and `image` always exist, others once added.
     pub fn vector_store_in(&self, namespace: &str) -> VectorStore {
         VectorStore::new(self.backend.clone(), namespace.to_string())
+    }
+
+    /// The triplet graph store (`StorageContext.graph_store`) of the `default` graph.
+    pub fn graph_store(&self) -> GraphStore {
+        self.graph_store_in(strata_api::DEFAULT_GRAPH)
+    }
+
+    /// The triplet graph store of another graph (created on first use).
+    pub fn graph_store_in(&self, graph: &str) -> GraphStore {
+        GraphStore::new(self.backend.clone(), graph.to_string())
+    }
+
+    /// The property graph store (`StorageContext.property_graph_store`) of the `default`
+    /// graph.
+    pub fn property_graph_store(&self) -> PropertyGraphStore {
+        self.property_graph_store_in(strata_api::DEFAULT_GRAPH)
+    }
+
+    /// The property graph store of another graph (created on first use).
+    pub fn property_graph_store_in(&self, graph: &str) -> PropertyGraphStore {
+        PropertyGraphStore::new(self.backend.clone(), graph.to_string())
     }
 
     /// `add_vector_store(store, namespace)`: creates a namespace with its dimension,

@@ -36,6 +36,19 @@ impl From<strata_shards::Error> for Error {
 }
 
 impl Error {
+    /// The error as it crosses the wire (a file or protocol problem becomes the store
+    /// error closest to it).
+    pub fn into_store(self) -> strata_api::Error {
+        match self {
+            Error::Store(e) => e,
+            Error::Io { path, source } => strata_api::Error::Storage(format!("{}: {source}", path.display())),
+            Error::InvalidFile { path, reason } => {
+                strata_api::Error::InvalidInput(format!("{}: {reason}", path.display()))
+            }
+            Error::Protocol(m) => strata_api::Error::InvalidData(m),
+        }
+    }
+
     /// The store's error, if this is one.
     pub fn as_store(&self) -> Option<&strata_api::Error> {
         match self {

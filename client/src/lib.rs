@@ -1,7 +1,8 @@
 //! # strata-client
 //!
 //! [`StorageContext`] gives Rust programs LlamaIndex's stores — [`DocStore`],
-//! [`IndexStore`], [`KvStore`], [`ChatStore`] — with LlamaIndex's method names and
+//! [`IndexStore`], [`KvStore`], [`ChatStore`], [`VectorStore`], [`GraphStore`],
+//! [`PropertyGraphStore`] — with LlamaIndex's method names and
 //! semantics. [`StorageContext::open`] runs them embedded (in-process, on sled, durable on
 //! return); [`StorageContext::connect`] reaches the same stores on a replicated cluster.
 //!
@@ -34,5 +35,8 @@ pub mod stores;
 pub use context::StorageContext;
 pub use error::{Error, Result};
 pub use persist::{ExportSummary, ImportSummary, Progress};
-pub use stores::{AddDocumentsOptions, ChatStore, DocStore, IndexStore, KvStore, VectorStore, VectorStoreQueryResult};
+pub use stores::{
+    AddDocumentsOptions, ChatStore, DocStore, GraphStore, IndexStore, KvStore, PropertyGraphStore, VectorStore,
+    VectorStoreQueryResult,
+};
 pub use strata_api as api;

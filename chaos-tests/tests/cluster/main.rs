@@ -21,9 +21,13 @@ mod conformance_chat;
 mod conformance_docstore;
 #[path = "../../../client/tests/conformance/fixture.rs"]
 mod conformance_fixture;
+#[path = "../../../client/tests/conformance/graph.rs"]
+mod conformance_graph;
 #[path = "../../../client/tests/conformance/index_store.rs"]
 mod conformance_index_store;
 #[path = "../../../client/tests/conformance/kv.rs"]
 mod conformance_kv;
+#[path = "../../../client/tests/conformance/property_graph.rs"]
+mod conformance_property_graph;
 #[path = "../../../client/tests/conformance/vector.rs"]
 mod conformance_vector;

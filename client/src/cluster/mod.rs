@@ -10,6 +10,7 @@
 //! request id, so the state machine applies it once.
 
 mod connections;
+pub mod graph;
 mod vector;
 
 pub use connections::{Connections, MAX_FRAME, context_within};
@@ -234,6 +235,20 @@ impl Cluster {
     /// Creates a vector namespace through any node (the meta group places its
     /// partitions); answers its settings as stored.
     async fn create_namespace_in_meta(&self, settings: VectorNamespace) -> Result<VectorNamespace> {
+        self.ask_meta(|c, ctx| {
+            let settings = settings.clone();
+            async move { c.create_vector_namespace(ctx, settings).await }
+        })
+        .await
+    }
+
+    /// Asks any node for a change of the cluster's layout (the meta group makes it),
+    /// retrying retryable failures until the deadline; fetches the new map after it.
+    async fn ask_meta<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut(strata_api::service::StrataServiceClient, tarpc::context::Context) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<strata_api::Result<T>, tarpc::client::RpcError>>,
+    {
         let until = Instant::now() + self.deadline;
         let mut backoff = BACKOFF.0;
         loop {
@@ -242,8 +257,7 @@ impl Cluster {
                 let ttl = ATTEMPT_TIMEOUT.min(until.saturating_duration_since(Instant::now()));
                 let answer = match self.conns.get(&addr).await {
                     Err(e) => Err(strata_api::Error::Unavailable(format!("{addr}: {e}"))),
-                    Ok(c) => c
-                        .create_vector_namespace(context_within(ttl), settings.clone())
+                    Ok(c) => attempt(c, context_within(ttl))
                         .await
                         .map_err(|e| strata_api::Error::Unavailable(format!("{addr}: {e}")))
                         .and_then(|r| r),

@@ -49,7 +49,7 @@ fn ids(r: Response) -> Result<Vec<String>> {
 impl Cluster {
     /// The first of `n` consecutive insertion stamps, all later than any this client
     /// handed out before.
-    fn insertion_stamps(&self, n: usize) -> u64 {
+    pub(super) fn insertion_stamps(&self, n: usize) -> u64 {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))

@@ -286,6 +286,12 @@ pub async fn vector_query(parts: &impl Partitions, query: &VectorStoreQuery) -> 
     if let Some(f) = &query.filters {
         f.validate().map_err(Error::InvalidFilter)?;
     }
+    // Checked here too: a partition holding no embedding yet answers without looking.
+    let embedding = query
+        .query_embedding
+        .as_ref()
+        .ok_or_else(|| Error::InvalidInput("a vector query needs query_embedding".into()))?;
+    crate::vector::index::check_vector(strata_api::Distance::Cosine, embedding, "the query")?;
     let q = GraphQuery::VectorSearch { graph: parts.graph().to_string(), query: Box::new(query.clone()) };
     let mut hits = Vec::new();
     for answer in read_all(parts, &q).await? {
@@ -310,4 +316,11 @@ pub async fn get_schema(parts: &impl Partitions) -> Result<GraphSchema> {
         }
     }
     Ok(schema::merge(&counts))
+}
+
+/// Every relation, in insertion order (an export).
+pub async fn all_relations(parts: &impl Partitions) -> Result<Vec<Relation>> {
+    let mut edges = relations_where(parts, &[], &serde_json::Map::new()).await?;
+    edges.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.relation.key().cmp(&b.relation.key())));
+    Ok(edges.into_iter().map(|e| e.relation).collect())
 }

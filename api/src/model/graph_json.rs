@@ -256,8 +256,10 @@ pub fn relation_from_json(value: &Value) -> Result<Relation, Error> {
     Ok(r)
 }
 
-/// What a `property_graph_store.json` holds: its nodes in file order and its triplets'
-/// relations in file order (properties from the `relations` entry of each triplet).
+/// What a `property_graph_store.json` holds: its nodes in file order, and its triplets'
+/// relations in the order of the `relations` dict (the order they were added; the
+/// `triplets` list is a Python set's arbitrary order), then any triplet without an entry
+/// there (as a relation without properties).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PropertyGraphFile {
     /// The nodes.
@@ -286,21 +288,27 @@ pub fn parse_property_graph(text: &str) -> Result<PropertyGraphFile, Error> {
     };
     let Some(triplets) = obj.get("triplets") else { return Ok(out) };
     let triplets = triplets.as_array().ok_or_else(|| invalid("triplets is not a list"))?;
+    let mut wanted: Vec<RelationKey> = Vec::with_capacity(triplets.len());
     for t in triplets {
         let parts: Vec<&str> = t.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         let [s, l, o] = parts[..] else {
             return Err(invalid(format!("triplet {t} is not [source, label, target]")));
         };
-        let key = RelationKey { source_id: s.into(), label: l.into(), target_id: o.into() };
-        let relation = match relations.get(&relation_file_key(&key)) {
-            Some(v) => {
-                let r = relation_from_json(v)?;
-                if r.key() == key { r } else { Relation::new(s, l, o).with_properties(r.properties) }
-            }
-            None => Relation::new(s, l, o),
-        };
-        relation.validate().map_err(invalid)?;
-        out.relations.push(relation);
+        wanted.push(RelationKey { source_id: s.into(), label: l.into(), target_id: o.into() });
+    }
+    let mut pending: std::collections::HashSet<RelationKey> = wanted.iter().cloned().collect();
+    for v in relations.values() {
+        let r = relation_from_json(v)?;
+        if pending.remove(&r.key()) {
+            out.relations.push(r);
+        }
+    }
+    for key in wanted {
+        if pending.remove(&key) {
+            let r = Relation::new(key.source_id, key.label, key.target_id);
+            r.validate().map_err(invalid)?;
+            out.relations.push(r);
+        }
     }
     Ok(out)
 }

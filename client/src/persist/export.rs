@@ -1,7 +1,7 @@
 //! Exporting a persist directory that llama-index-core loads: its file names, its JSON
 //! styles (`json.dumps` for KV dumps, pydantic's compact form for the chat store).
 
-use super::{KEPT_FILES, Progress, ProgressFn, files, is_index_store_collection, vector_file};
+use super::{KEPT_FILES, Progress, ProgressFn, files, is_index_store_collection, is_store_file, vector_file};
 use crate::backend::unexpected;
 use crate::context::StorageContext;
 use crate::error::{Error, Result};
@@ -9,6 +9,7 @@ use crate::stores::kv::RESERVED_PREFIX;
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use strata_api::model::graph_json;
 use strata_api::{ChatQuery, JsonText, KvQuery, Query, Response, pyrepr};
 
 /// What an export wrote.
@@ -22,6 +23,10 @@ pub struct ExportSummary {
     pub chat_keys: usize,
     /// `(vector namespace, vectors)` written.
     pub vector_namespaces: Vec<(String, usize)>,
+    /// Subjects written to `graph_store.json`.
+    pub graph_subjects: usize,
+    /// Nodes and relations written to `property_graph_store.json`.
+    pub property_graph: (usize, usize),
     /// Bytes written.
     pub bytes: u64,
 }
@@ -121,18 +126,29 @@ impl StorageContext {
             write_file(dir, &name, vector_file::dump(&records)?.as_bytes(), &mut summary)?;
             summary.vector_namespaces.push((ns.name.clone(), records.len()));
         }
+        let dict = self.graph_store().graph_dict().await?;
+        write_file(dir, files::GRAPH_STORE, graph_json::graph_store_json(&dict).as_bytes(), &mut summary)?;
+        summary.graph_subjects = dict.len();
+        progress(Progress { stage: files::GRAPH_STORE, done: 1, total: 1 });
+        // LlamaIndex writes this file only when a property graph store is set: here, when
+        // the property graph holds something.
+        let pg = self.property_graph_store();
+        let nodes = pg.get(None, None).await?;
+        if !nodes.is_empty() {
+            let relations = pg.relations().await?;
+            let text = graph_json::property_graph_json(&nodes, &relations);
+            write_file(dir, files::PROPERTY_GRAPH_STORE, text.as_bytes(), &mut summary)?;
+            summary.property_graph = (nodes.len(), relations.len());
+            progress(Progress { stage: files::PROPERTY_GRAPH_STORE, done: 1, total: 1 });
+        }
         let kept = self.collection_entries(KEPT_FILES).await?;
         for (name, value) in &kept {
-            if vector_file::namespace_of(name).is_some() {
-                continue; // vector stores are real stores now; files kept by older versions are stale
+            if is_store_file(name) {
+                continue; // held by a store now; files kept by older versions are stale
             }
             let content = value.to_map()?;
             let text = content.get("content").and_then(Value::as_str).unwrap_or_default();
             write_file(dir, name, text.as_bytes(), &mut summary)?;
-        }
-        let has = |n: &str| kept.iter().any(|(k, _)| k == n);
-        if !has(files::GRAPH_STORE) {
-            write_file(dir, files::GRAPH_STORE, br#"{"graph_dict": {}}"#, &mut summary)?;
         }
         Ok(summary)
     }

@@ -6,6 +6,7 @@ use crate::context::StorageContext;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
+use strata_api::model::graph_json::{self, PropertyGraphFile};
 use strata_api::{
     ChatCommand, ChatMessage, Command, Distance, IndexStruct, JsonText, KvCommand, Node, VectorNamespace, VectorRecord,
     pyrepr,
@@ -29,7 +30,11 @@ pub struct ImportSummary {
     pub chat_messages: usize,
     /// `(vector namespace, vectors)` from `*__vector_store.json` files.
     pub vector_namespaces: Vec<(String, usize)>,
-    /// Files kept verbatim for export (graph stores).
+    /// Triplets from `graph_store.json`.
+    pub graph_triplets: usize,
+    /// Nodes and relations from `property_graph_store.json`.
+    pub property_graph: (usize, usize),
+    /// Other JSON files, kept verbatim for export.
     pub kept_files: Vec<String>,
     /// Bytes read.
     pub bytes: u64,
@@ -41,6 +46,8 @@ struct Parsed {
     collections: Collections,
     chats: Vec<(String, Vec<ChatMessage>)>,
     vectors: Vec<(String, Vec<VectorRecord>)>,
+    triplets: Vec<(String, String, String)>,
+    property_graph: PropertyGraphFile,
     kept: Vec<(String, String)>,
     summary: ImportSummary,
 }
@@ -119,6 +126,8 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
     let mut collections = Vec::new();
     let mut chats = Vec::new();
     let mut vectors = Vec::new();
+    let mut triplets = Vec::new();
+    let mut property_graph = PropertyGraphFile::default();
     let mut kept = Vec::new();
     let listing = std::fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
     let mut names: Vec<String> = Vec::new();
@@ -137,11 +146,13 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
         n == files::DOCSTORE
             || n == files::INDEX_STORE
             || n == files::CHAT_STORE
+            || n == files::GRAPH_STORE
+            || n == files::PROPERTY_GRAPH_STORE
             || vector_file::namespace_of(n).is_some()
     }) {
         return Err(invalid(
             dir,
-            "not a LlamaIndex persist dir: no docstore.json, index_store.json, chat_store.json or *vector_store.json",
+            "not a LlamaIndex persist dir: no docstore.json, index_store.json, chat_store.json, *vector_store.json or graph store",
         ));
     }
     for file in [files::DOCSTORE, files::INDEX_STORE] {
@@ -180,6 +191,16 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
             let records = vector_file::parse(&path, &parse_json(&path, &text)?)?;
             summary.vector_namespaces.push((ns.to_string(), records.len()));
             vectors.push((ns.to_string(), records));
+        } else if name == files::GRAPH_STORE {
+            let text = read(&path, &mut summary)?;
+            for (subj, pairs) in graph_json::parse_graph_store(&text).map_err(|e| invalid(&path, e.to_string()))? {
+                triplets.extend(pairs.into_iter().map(|(r, o)| (subj.clone(), r, o)));
+            }
+            summary.graph_triplets = triplets.len();
+        } else if name == files::PROPERTY_GRAPH_STORE {
+            let text = read(&path, &mut summary)?;
+            property_graph = graph_json::parse_property_graph(&text).map_err(|e| invalid(&path, e.to_string()))?;
+            summary.property_graph = (property_graph.nodes.len(), property_graph.relations.len());
         } else if name.ends_with(".json") && name != files::DOCSTORE && name != files::INDEX_STORE {
             let text = read(&path, &mut summary)?;
             parse_json(&path, &text)?;
@@ -187,7 +208,7 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
             kept.push((name.clone(), text));
         }
     }
-    Ok(Parsed { collections, chats, vectors, kept, summary })
+    Ok(Parsed { collections, chats, vectors, triplets, property_graph, kept, summary })
 }
 
 impl StorageContext {
@@ -235,6 +256,24 @@ impl StorageContext {
                 done += chunk.len() as u64;
                 progress(Progress { stage: &stage, done, total });
             }
+        }
+        let triplets = self.graph_store();
+        let total = parsed.triplets.len() as u64;
+        for (i, chunk) in parsed.triplets.chunks(CHUNK).enumerate() {
+            triplets.upsert_triplets(chunk).await?;
+            progress(Progress { stage: files::GRAPH_STORE, done: (i * CHUNK + chunk.len()) as u64, total });
+        }
+        let pg = self.property_graph_store();
+        let PropertyGraphFile { nodes, relations } = parsed.property_graph;
+        let total = (nodes.len() + relations.len()) as u64;
+        for (i, chunk) in nodes.chunks(CHUNK).enumerate() {
+            pg.upsert_nodes(chunk).await?;
+            progress(Progress { stage: files::PROPERTY_GRAPH_STORE, done: (i * CHUNK + chunk.len()) as u64, total });
+        }
+        for (i, chunk) in relations.chunks(CHUNK).enumerate() {
+            pg.upsert_relations(chunk).await?;
+            let done = (nodes.len() + i * CHUNK + chunk.len()) as u64;
+            progress(Progress { stage: files::PROPERTY_GRAPH_STORE, done, total });
         }
         for (name, text) in parsed.kept {
             let mut value = Map::new();

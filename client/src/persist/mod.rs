@@ -3,8 +3,9 @@
 //!
 //! `docstore.json` and `index_store.json` are dumps of KV collections and map onto ours
 //! one to one; `chat_store.json` feeds the chat store; `*__vector_store.json` files feed
-//! the vector stores; every other file (graph stores, until those stores exist here) is
-//! kept verbatim and written back on export.
+//! the vector stores; `graph_store.json` and `property_graph_store.json` feed the
+//! `default` graph's two stores; any other JSON file is kept verbatim and written back on
+//! export.
 
 mod export;
 mod import;
@@ -36,7 +37,14 @@ pub(crate) mod files {
     pub const INDEX_STORE: &str = "index_store.json";
     pub const CHAT_STORE: &str = "chat_store.json";
     pub const GRAPH_STORE: &str = "graph_store.json";
+    pub const PROPERTY_GRAPH_STORE: &str = "property_graph_store.json";
     pub const DEFAULT_VECTOR_STORE: &str = "default__vector_store.json";
+}
+
+/// Whether a file is one a store of Strata's now holds (files kept verbatim by older
+/// versions under such a name are stale).
+pub(crate) fn is_store_file(name: &str) -> bool {
+    vector_file::namespace_of(name).is_some() || name == files::GRAPH_STORE || name == files::PROPERTY_GRAPH_STORE
 }
 
 /// Which exported file a KV collection belongs to.

@@ -1,10 +1,11 @@
 //! The command line. Errors go to stderr with a non-zero exit code.
 //!
-//! `serve` runs a node; `import`/`export` and `vector query` work on an embedded data
-//! directory (`--data`) or a running cluster (`--cluster`); `status`, `kv` and `cluster`
-//! talk to a cluster.
+//! `serve` runs a node; `import`/`export`, `vector query` and `graph` work on an embedded
+//! data directory (`--data`) or a running cluster (`--cluster`); `status`, `kv` and
+//! `cluster` talk to a cluster.
 
 mod cluster_cmds;
+mod graph_cmds;
 mod progress;
 mod vector_cmds;
 
@@ -111,6 +112,12 @@ pub enum Command {
         #[command(subcommand)]
         op: VectorOp,
     },
+    /// Graph store commands (the property graph of a graph).
+    Graph {
+        /// What to do.
+        #[command(subcommand)]
+        op: GraphOp,
+    },
     /// Export a persist dir that llama-index-core loads back.
     Export {
         /// Where to write the files (created if missing).
@@ -163,6 +170,35 @@ pub enum VectorOp {
         #[arg(long, default_value = strata_api::DEFAULT_VECTOR_NAMESPACE)]
         namespace: String,
         /// Where to query.
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// `strata graph` operations.
+#[derive(Subcommand, Debug)]
+pub enum GraphOp {
+    /// The relations around nodes (`get_rel_map`): breadth-first over both directions.
+    RelMap {
+        /// The nodes' ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// How many hops.
+        #[arg(long, default_value_t = 2)]
+        depth: usize,
+        /// At most this many relations.
+        #[arg(long, default_value_t = 30)]
+        limit: usize,
+        /// Relation labels to traverse without returning (repeatable).
+        #[arg(long)]
+        ignore: Vec<String>,
+        /// The graph.
+        #[arg(long, default_value = strata_api::DEFAULT_GRAPH)]
+        graph: String,
+        /// Print JSON (LlamaIndex's node and relation forms).
+        #[arg(long)]
+        json: bool,
+        /// Where to read.
         #[command(flatten)]
         target: Target,
     },
@@ -221,6 +257,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(|e| CliError::Usage(format!("reading the query from stdin: {e}")))?;
             let ctx = target.open().await?;
             println!("{}", vector_cmds::query(&ctx, &namespace, &input).await?);
+        }
+        Command::Graph { op: GraphOp::RelMap { ids, depth, limit, ignore, graph, json, target } } => {
+            let ctx = target.open().await?;
+            println!("{}", graph_cmds::rel_map(&ctx, &graph, &ids, (depth, limit), &ignore, json).await?);
         }
         Command::Export { out_dir, target } => {
             let ctx = target.open().await?;

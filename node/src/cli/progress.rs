@@ -59,6 +59,12 @@ pub fn print_import(s: &ImportSummary, secs: f64) {
     for (ns, n) in &s.vector_namespaces {
         println!("  vector store {ns:<19} {n:>8} vectors");
     }
+    if s.graph_triplets > 0 {
+        println!("  graph store {:>29} triplets", s.graph_triplets);
+    }
+    if s.property_graph != (0, 0) {
+        println!("  property graph {:>17} nodes, {} relations", s.property_graph.0, s.property_graph.1);
+    }
     if !s.kept_files.is_empty() {
         println!("  kept verbatim for export: {}", s.kept_files.join(", "));
     }
@@ -73,6 +79,10 @@ pub fn print_export(s: &ExportSummary, secs: f64) {
     println!("  chat keys {}", s.chat_keys);
     for (ns, n) in &s.vector_namespaces {
         println!("  vector store {ns:<19} {n:>8} vectors");
+    }
+    println!("  graph store {:>29} subjects", s.graph_subjects);
+    if s.property_graph != (0, 0) {
+        println!("  property graph {:>17} nodes, {} relations", s.property_graph.0, s.property_graph.1);
     }
     println!("  files: {}", s.files.join(", "));
 }

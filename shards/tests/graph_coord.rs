@@ -3,57 +3,12 @@
 //! traversal over P partitions equal to traversal over one on random graphs.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed expectation is the test failing
 
+mod graph_common;
+
+use graph_common::{Parts, block};
 use proptest::prelude::*;
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use strata_api::{Command, GraphCommand, GraphQuery, LabelledNode, Query, Relation, Response, TripletSelector};
-use strata_shards::graph::coord::{self, Partitions};
-use strata_shards::{OpenOptions, Shard, open_db};
-
-/// P partitions, each a shard in its own folder, insertion stamps from one clock.
-struct Parts {
-    shards: Vec<Shard>,
-    clock: AtomicU64,
-    _dirs: Vec<tempfile::TempDir>,
-}
-
-impl Parts {
-    fn new(p: usize) -> Self {
-        let mut shards = Vec::new();
-        let mut dirs = Vec::new();
-        for _ in 0..p {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let db = open_db(dir.path(), &OpenOptions::default()).expect("open");
-            shards.push(Shard::open(&db, "g").expect("shard"));
-            dirs.push(dir);
-        }
-        Parts { shards, clock: AtomicU64::new(1), _dirs: dirs }
-    }
-}
-
-impl Partitions for Parts {
-    fn graph(&self) -> &str {
-        "g"
-    }
-    fn count(&self) -> usize {
-        self.shards.len()
-    }
-    fn read(&self, p: usize, q: GraphQuery) -> impl Future<Output = coord::Result<Response>> + Send {
-        let r = self.shards[p].query(&Query::Graph(q)).map_err(Into::into);
-        async move { r }
-    }
-    fn write(&self, p: usize, c: GraphCommand) -> impl Future<Output = coord::Result<Response>> + Send {
-        let r = self.shards[p].apply(&Command::Graph(c)).map_err(Into::into);
-        async move { r }
-    }
-    fn stamps(&self, n: usize) -> u64 {
-        self.clock.fetch_add(n as u64, Ordering::Relaxed)
-    }
-}
-
-fn block<T>(f: impl Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(f)
-}
+use strata_api::{LabelledNode, Relation, TripletSelector};
+use strata_shards::graph::coord;
 
 fn store(p: usize, edges: &[(&str, &str, &str)]) -> Parts {
     let parts = Parts::new(p);

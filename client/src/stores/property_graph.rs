@@ -160,6 +160,19 @@ impl PropertyGraphStore {
         Ok(self.get_schema(refresh).await?.to_text())
     }
 
+    /// `structured_query(query, param_map)`: the rows of a read-only Cypher query, keyed
+    /// by alias or expression text (nodes as property maps without embeddings).
+    /// Writes and procedures are refused with `UnsupportedCypher`.
+    pub async fn structured_query(
+        &self,
+        query: &str,
+        param_map: Option<&Map<String, Value>>,
+    ) -> Result<Vec<Map<String, Value>>> {
+        let empty = Map::new();
+        let parts = self.parts().await?;
+        Ok(strata_shards::graph::cypher::structured_query(&parts, query, param_map.unwrap_or(&empty)).await?)
+    }
+
     /// Every relation, in insertion order (what an export writes).
     pub async fn relations(&self) -> Result<Vec<Relation>> {
         Ok(pg::all_relations(&self.parts().await?).await?)

@@ -369,3 +369,75 @@ async fn bad_graph_input_is_refused_and_changes_nothing() {
     assert_eq!(names(&g.get(None, None).await.expect("all")), ["a", "b"]);
     assert_eq!(g.relations().await.expect("relations").len(), 1);
 }
+
+#[tokio::test]
+async fn structured_query_answers_the_documented_cypher_and_refuses_writes() {
+    let (_d, ctx) = ctx().await;
+    let g = ctx.property_graph_store();
+    let props = |v: serde_json::Value| obj(v);
+    g.upsert_llama_nodes(&[
+        Node::text_node("c1", "Ada met Babbage."),
+        Node::text_node("c2", "Babbage built an engine."),
+    ])
+    .await
+    .expect("chunks");
+    g.upsert_nodes(&[
+        LabelledNode::entity("Ada", "PERSON").with_properties(props(json!({"triplet_source_id": "c1"}))),
+        LabelledNode::entity("Babbage", "PERSON").with_properties(props(json!({"triplet_source_id": "c1"}))),
+        LabelledNode::entity("Engine", "MACHINE").with_properties(props(json!({"triplet_source_id": "c2"}))),
+    ])
+    .await
+    .expect("entities");
+    g.upsert_relations(&[Relation::new("Ada", "MET", "Babbage"), Relation::new("Babbage", "BUILT", "Engine")])
+        .await
+        .expect("relations");
+    let names = obj(json!({"names": ["Ada", "Engine"]}));
+    let mut got: Vec<String> = g
+        .structured_query(
+            "MATCH (c:Chunk)-[:MENTIONS]->(o) WHERE o.name IN $names RETURN c.text, o.name, o.label",
+            Some(&names),
+        )
+        .await
+        .expect("template query")
+        .into_iter()
+        .map(|r| serde_json::Value::Object(r).to_string())
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            json!({"c.text": "Ada met Babbage.", "o.name": "Ada", "o.label": "PERSON"}).to_string(),
+            json!({"c.text": "Babbage built an engine.", "o.name": "Engine", "o.label": "MACHINE"}).to_string(),
+        ]
+    );
+    let src = obj(json!({"src": "Ada"}));
+    let mut paths: Vec<String> = g
+        .structured_query(
+            "MATCH p=(a:`__Entity__` {name: $src})-[*1..2]-(b) RETURN [n IN nodes(p) | n.name] AS path LIMIT 25",
+            Some(&src),
+        )
+        .await
+        .expect("path query")
+        .into_iter()
+        .map(|r| r["path"].to_string())
+        .collect();
+    paths.sort();
+    // Ada: MET Babbage, MENTIONS from c1; Babbage: BUILT Engine, MENTIONS from c1;
+    // c1: MENTIONS Babbage.
+    assert_eq!(
+        paths,
+        [
+            r#"["Ada","Babbage","Engine"]"#,
+            r#"["Ada","Babbage",null]"#,
+            r#"["Ada","Babbage"]"#,
+            r#"["Ada",null,"Babbage"]"#,
+            r#"["Ada",null]"#,
+        ]
+    );
+    let err = g.structured_query("MATCH (n) DETACH DELETE n RETURN 1", None).await.expect_err("a write");
+    assert!(
+        matches!(err.as_store(), Some(ApiError::UnsupportedCypher { construct }) if construct == "DETACH"),
+        "{err}"
+    );
+    assert_eq!(g.get(None, None).await.expect("all").len(), 5, "nothing deleted");
+}

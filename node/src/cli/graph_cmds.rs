@@ -2,7 +2,7 @@
 //! printed for people or as JSON.
 
 use super::CliError;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use strata_api::model::graph_json;
 use strata_client::StorageContext;
 use strata_client::api::Triplet;
@@ -42,5 +42,45 @@ pub async fn rel_map(
         ));
     }
     out.push_str(&format!("{} relation(s)", triplets.len()));
+    Ok(out)
+}
+
+/// Parses `--param name=value` pairs: the value as JSON when it parses, else a string.
+pub fn params(pairs: &[String]) -> Result<Map<String, Value>, CliError> {
+    let mut out = Map::new();
+    for p in pairs {
+        let (k, v) = p.split_once('=').ok_or_else(|| CliError::Usage(format!("--param {p:?}: expected NAME=VALUE")))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
+        out.insert(k.to_string(), value);
+    }
+    Ok(out)
+}
+
+/// `strata graph query 'CYPHER' [--param k=v]`: rows as a table, or JSON.
+pub async fn query(
+    ctx: &StorageContext,
+    graph: &str,
+    cypher: &str,
+    params: &Map<String, Value>,
+    as_json: bool,
+) -> Result<String, CliError> {
+    let rows = ctx.property_graph_store_in(graph).structured_query(cypher, Some(params)).await?;
+    if as_json {
+        return serde_json::to_string(&rows).map_err(|e| CliError::Usage(e.to_string()));
+    }
+    let columns: Vec<String> = rows.first().map(|r| r.keys().cloned().collect()).unwrap_or_default();
+    let cell = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = columns.join("\t");
+    for r in &rows {
+        out.push('\n');
+        out.push_str(&columns.iter().map(|c| r.get(c).map(cell).unwrap_or_default()).collect::<Vec<_>>().join("\t"));
+    }
+    if !rows.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&format!("{} row(s)", rows.len()));
     Ok(out)
 }

@@ -202,6 +202,23 @@ pub enum GraphOp {
         #[command(flatten)]
         target: Target,
     },
+    /// Run a read-only Cypher query (`structured_query`); rows as a table or JSON.
+    Query {
+        /// The query.
+        cypher: String,
+        /// A parameter `NAME=VALUE` (VALUE as JSON, else a string); repeatable.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// The graph.
+        #[arg(long, default_value = strata_api::DEFAULT_GRAPH)]
+        graph: String,
+        /// Print JSON rows.
+        #[arg(long)]
+        json: bool,
+        /// Where to read.
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 /// `strata cluster` operations.
@@ -261,6 +278,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Graph { op: GraphOp::RelMap { ids, depth, limit, ignore, graph, json, target } } => {
             let ctx = target.open().await?;
             println!("{}", graph_cmds::rel_map(&ctx, &graph, &ids, (depth, limit), &ignore, json).await?);
+        }
+        Command::Graph { op: GraphOp::Query { cypher, params, graph, json, target } } => {
+            let params = graph_cmds::params(&params)?;
+            let ctx = target.open().await?;
+            println!("{}", graph_cmds::query(&ctx, &graph, &cypher, &params, json).await?);
         }
         Command::Export { out_dir, target } => {
             let ctx = target.open().await?;

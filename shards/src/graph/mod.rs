@@ -20,8 +20,10 @@
 //! | [`keys`] | the record keys |
 //! | [`record`] | stored forms of nodes and relations |
 //! | [`coord`] | LlamaIndex's calls over P partitions: routing, traversal, merges |
+//! | [`cypher`] | the read-only Cypher subset: parser, plan, execution over partitions |
 
 pub mod coord;
+pub mod cypher;
 pub mod embeddings;
 pub mod keys;
 pub mod nodes;

@@ -35,8 +35,14 @@ echo "== random vector queries: llama-index-core and strata agree =="
 mkdir "$tmp/random"
 "$VENV/bin/python" scripts/check_vector_queries.py target/debug/strata "$tmp/random"
 
+echo "== random graph store calls: llama-index-core and strata agree =="
+mkdir "$tmp/graphs"
+"$VENV/bin/python" scripts/check_graph_stores.py target/debug/strata "$tmp/graphs"
+
 echo "== the same on a 3-node cluster =="
 addrs=$(STRATA_BIN="$PWD/target/debug/strata" deploy/local-cluster.sh up 3 "$tmp/cluster" | tail -1)
 mkdir "$tmp/random-cluster"
 "$VENV/bin/python" scripts/check_vector_queries.py target/debug/strata "$tmp/random-cluster" \
   --cluster "$addrs" --queries 150
+mkdir "$tmp/graphs-cluster"
+"$VENV/bin/python" scripts/check_graph_stores.py target/debug/strata "$tmp/graphs-cluster" --cluster "$addrs" --rounds 8

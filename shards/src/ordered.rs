@@ -99,6 +99,27 @@ impl<'n> OrderedMap<'n> {
         Ok(seq)
     }
 
+    /// Sets `key`, keeping its position when it exists, else at exactly `stamp` (when
+    /// non-zero: positions a cluster client handed out, comparable across partitions;
+    /// other numbers a partition takes meanwhile must not shift them) or the next
+    /// position; answers the position.
+    pub fn put_at(&self, txn: &mut Txn<'_>, key: &str, payload: &[u8], stamp: u64) -> Result<u64> {
+        let ek = self.entry_key(key);
+        let seq = match txn.get_u64_prefix(&ek)? {
+            Some(seq) => seq,
+            None if stamp > 0 => {
+                txn.advance_seq_past(stamp)?;
+                stamp
+            }
+            None => txn.next_seq()?,
+        };
+        let mut value = Vec::with_capacity(8 + payload.len());
+        value.extend_from_slice(&seq.to_be_bytes());
+        value.extend_from_slice(payload);
+        txn.put(ek, value);
+        Ok(seq)
+    }
+
     /// Removes `key`; answers whether it was there.
     pub fn remove(&self, txn: &mut Txn<'_>, key: &str) -> Result<bool> {
         let ek = self.entry_key(key);

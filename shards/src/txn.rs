@@ -138,6 +138,13 @@ impl<'a> Txn<'a> {
         Ok(current)
     }
 
+    /// Makes every later sequence number exceed `n` (a position taken from a stamp).
+    pub fn advance_seq_past(&mut self, n: u64) -> Result<()> {
+        let current = self.next_seq_from(0)?;
+        self.next_seq = Some(current.max(n.saturating_add(1)));
+        Ok(())
+    }
+
     /// Applies every pending write atomically (see [`crate::redo`]); answers the vector
     /// changes to mirror in memory.
     pub fn commit(mut self) -> Result<Vec<crate::vector::Change>> {

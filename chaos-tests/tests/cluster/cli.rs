@@ -74,12 +74,13 @@ async fn kv_import_export_and_status_work_against_a_cluster() {
         serde_json::from_str(&ok(&strata(&addrs, &["status", "--json"]))).expect("status --json is JSON");
     assert_eq!(status["members"].as_array().map(Vec::len), Some(3));
     let shards = status["shards"].as_array().expect("shards");
-    let kv_shards = shards.iter().filter(|s| s["vector"].is_null()).count();
+    let kv_shards = shards.iter().filter(|s| s["vector"].is_null() && s["graph"].is_null()).count();
     let partitions = shards.iter().filter(|s| s["vector"]["namespace"] == "default").count();
+    let graph = shards.iter().filter(|s| s["graph"]["namespace"] == "default").count();
     assert_eq!(
-        (kv_shards, partitions, shards.len()),
-        (4, 3, 7),
-        "4 KV shards and the default namespace's 3 partitions"
+        (kv_shards, partitions, graph, shards.len()),
+        (4, 3, 3, 10),
+        "4 KV shards, the default vector namespace's 3 partitions and the default graph's 3"
     );
     assert!(shards.iter().all(|s| s["replicas"].as_array().map(Vec::len) == Some(3)));
     let leaders = status["nodes"]
@@ -89,7 +90,7 @@ async fn kv_import_export_and_status_work_against_a_cluster() {
         .flat_map(|n| n["groups"].as_array().cloned().unwrap_or_default())
         .filter(|g| g["role"] == "Leader")
         .count();
-    assert_eq!(leaders, 8, "a leader for the meta group and each of the 7 shards");
+    assert_eq!(leaders, 11, "a leader for the meta group and each of the 10 shards");
 }
 
 #[test]

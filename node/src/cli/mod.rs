@@ -202,6 +202,18 @@ pub enum GraphOp {
         #[command(flatten)]
         target: Target,
     },
+    /// Run store calls given as a JSON array on stdin (`{"op": "get", ...}`: get,
+    /// get_triplets, get_rel_map, upsert_nodes, upsert_relations, delete,
+    /// delete_llama_nodes, vector_query, schema, relations, upsert_triplet,
+    /// delete_triplet, triplet_get, triplet_rel_map); print a JSON array of answers.
+    Batch {
+        /// The graph.
+        #[arg(long, default_value = strata_api::DEFAULT_GRAPH)]
+        graph: String,
+        /// Where to run.
+        #[command(flatten)]
+        target: Target,
+    },
     /// Run a read-only Cypher query (`structured_query`); rows as a table or JSON.
     Query {
         /// The query.
@@ -283,6 +295,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let params = graph_cmds::params(&params)?;
             let ctx = target.open().await?;
             println!("{}", graph_cmds::query(&ctx, &graph, &cypher, &params, json).await?);
+        }
+        Command::Graph { op: GraphOp::Batch { graph, target } } => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                .map_err(|e| CliError::Usage(format!("reading the calls from stdin: {e}")))?;
+            let ctx = target.open().await?;
+            println!("{}", graph_cmds::batch(&ctx, &graph, &input).await?);
         }
         Command::Export { out_dir, target } => {
             let ctx = target.open().await?;

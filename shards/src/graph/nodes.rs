@@ -93,7 +93,7 @@ pub fn put(txn: &mut Txn<'_>, graph: &str, node: &LabelledNode, stamp: u64) -> R
     if let Some(e) = node.embedding.as_ref().filter(|_| indexed) {
         embeddings::put(txn, graph, &node.id, e, node.exact_f32, &rec.properties)?;
     }
-    map(graph).put_from(txn, &node.id, &rec.encode()?, stamp)?;
+    map(graph).put_at(txn, &node.id, &rec.encode()?, stamp)?;
     for k in index_keys(graph, &node.id, &rec, &node.properties) {
         txn.put(k, Vec::new());
     }
@@ -117,7 +117,7 @@ pub fn create_missing(txn: &mut Txn<'_>, graph: &str, id: &str, stamp: u64) -> R
     let mut node = LabelledNode::entity(id, strata_api::model::graph::ENTITY_LABEL);
     node.id = id.to_string();
     let rec = NodeRecord::of(&node, false);
-    map(graph).put_from(txn, id, &rec.encode()?, stamp)?;
+    map(graph).put_at(txn, id, &rec.encode()?, stamp)?;
     for k in index_keys(graph, id, &rec, &node.properties) {
         txn.put(k, Vec::new());
     }

@@ -43,7 +43,12 @@ pub fn put_outgoing(txn: &mut Txn<'_>, graph: &str, w: &RelationWrite) -> Result
     if out_value(txn, graph, &key)?.is_some() {
         return Ok(());
     }
-    let position = if w.order > 0 { w.order } else { txn.next_seq()? };
+    let position = if w.order > 0 {
+        txn.advance_seq_past(w.order)?;
+        w.order
+    } else {
+        txn.next_seq()?
+    };
     let source_label = local_label(txn, graph, &key.source_id)?;
     let target_label = match &w.target_label {
         Some(l) => l.clone(),
@@ -69,7 +74,10 @@ pub fn put_incoming(txn: &mut Txn<'_>, graph: &str, w: &RelationWrite) -> Result
     }
     let position = match out_value(txn, graph, &key)? {
         Some(v) => v.position,
-        None if w.order > 0 => w.order,
+        None if w.order > 0 => {
+            txn.advance_seq_past(w.order)?;
+            w.order
+        }
         None => txn.next_seq()?,
     };
     let properties = serde_json::to_string(&w.relation.properties).unwrap_or_else(|_| "{}".into());

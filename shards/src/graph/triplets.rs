@@ -26,7 +26,7 @@ fn pair_key(rel: &str, obj: &str) -> String {
 /// subject is filed at `stamp` or later.
 pub fn upsert(txn: &mut Txn<'_>, graph: &str, (subj, rel, obj): (&str, &str, &str), stamp: u64) -> Result<()> {
     if !subjects(graph).contains(txn, subj)? {
-        subjects(graph).put_from(txn, subj, b"", stamp)?;
+        subjects(graph).put_at(txn, subj, b"", stamp)?;
     }
     let name = pairs_name(graph, subj);
     let pairs = OrderedMap::new(Space::GraphPair, &name);

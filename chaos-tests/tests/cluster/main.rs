@@ -5,6 +5,7 @@
 
 mod cli;
 mod failover;
+mod graph_faults;
 mod membership;
 mod recovery;
 mod replication;

@@ -42,6 +42,9 @@ pub struct NodeSelect {
     pub all_properties: Map<String, Value>,
     /// A property whose value is one of these.
     pub property_in: Option<(String, Vec<Value>)>,
+    /// Answer the nodes without their embeddings (what a traversal returns, as Neo4j's).
+    #[serde(default)]
+    pub without_embeddings: bool,
 }
 
 /// Which relations of a node a [`GraphQuery::Edges`] answers.
@@ -86,8 +89,9 @@ pub enum GraphQuery {
         select: NodeSelect,
     },
     /// The relations of `nodes` (owned here) in `direction`, only of `labels` when some are
-    /// given (each node's in insertion order, outgoing first), and the nodes themselves
-    /// when `with_nodes` → `GraphEdges`.
+    /// given (each node's outgoing ones, then its incoming ones, each side by label then
+    /// the other end's id; a self-loop once), and the nodes themselves (without their
+    /// embeddings) when `with_nodes` → `GraphEdges`.
     Edges {
         /// The graph.
         graph: String,
@@ -99,6 +103,13 @@ pub enum GraphQuery {
         labels: Vec<String>,
         /// Answer the nodes too.
         with_nodes: bool,
+        /// At most this many relations per node not in `ignore` (with the ignored ones
+        /// met before the last of them): what a traversal under a limit can use.
+        #[serde(default)]
+        cap: Option<usize>,
+        /// Relation labels `cap` does not count.
+        #[serde(default)]
+        ignore: Vec<String>,
     },
     /// Relations stored here with one of `labels` (empty: any) and any of
     /// `any_properties` (empty: no condition) → `GraphEdges`.
@@ -359,6 +370,10 @@ pub enum Response {
         nodes: Vec<(u64, LabelledNode)>,
         /// The relations.
         edges: Vec<GraphEdge>,
+        /// For an `Edges` read: per node asked (in order, repeats dropped), how many of
+        /// `edges` are its outgoing and its incoming relations, which follow one another.
+        #[serde(default)]
+        sides: Vec<(u32, u32)>,
     },
     /// A partition's share of a graph schema.
     GraphSchemaCounts(SchemaCounts),

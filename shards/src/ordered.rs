@@ -10,12 +10,23 @@ use crate::error::{Error, Result};
 use crate::keys::{self, Space};
 use crate::txn::Txn;
 
+/// Records under a prefix, read as they are consumed.
+pub type Scan<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+
 /// Read access shared by committed state (a tree) and a command in progress (a `Txn`).
 pub trait Reader {
     /// The value under `key`.
     fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Every `(key, value)` under `prefix`, in key order.
     fn scan_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+
+    /// The same, read as it is consumed (a caller stopping early reads no more).
+    fn scan_iter<'a>(&'a self, prefix: &[u8]) -> Scan<'a> {
+        match self.scan_raw(prefix) {
+            Ok(rows) => Box::new(rows.into_iter().map(Ok)),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
 }
 
 impl Reader for sled::Tree {
@@ -24,7 +35,11 @@ impl Reader for sled::Tree {
     }
 
     fn scan_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.scan_prefix(prefix).map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Error::from)).collect()
+        self.scan_iter(prefix).collect()
+    }
+
+    fn scan_iter<'a>(&'a self, prefix: &[u8]) -> Scan<'a> {
+        Box::new(self.scan_prefix(prefix).map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Error::from)))
     }
 }
 

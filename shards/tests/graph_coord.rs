@@ -192,7 +192,7 @@ prop_compose! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Traversal over P partitions equals traversal over one (cycles, self-loops,
     /// overlapping seeds, limits and ignored relations included: the generator makes

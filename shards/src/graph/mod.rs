@@ -123,21 +123,25 @@ pub fn query(tree: &sled::Tree, vectors: &crate::vector::Indexes, q: &GraphQuery
             Ok(Response::TripletLists(triplets::lists(tree, graph, subjects.as_deref(), *cap)?))
         }
         GraphQuery::Nodes { graph, select } => Ok(Response::GraphNodes(nodes::select(tree, graph, select)?)),
-        GraphQuery::Edges { graph, nodes: ids, direction, labels, with_nodes } => {
+        GraphQuery::Edges { graph, nodes: ids, direction, labels, with_nodes, cap, ignore } => {
             let mut found = Vec::new();
             let mut edges = Vec::new();
+            let mut sides = Vec::new();
             let mut seen = std::collections::HashSet::new();
             for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
-                if *with_nodes && let Some(n) = nodes::load(tree, graph, id)? {
+                if *with_nodes && let Some(n) = nodes::load(tree, graph, id, true)? {
                     found.push(n);
                 }
-                edges.extend(relations::edges(tree, graph, id, *direction, labels)?);
+                let (of_node, outgoing) = relations::edges(tree, graph, id, *direction, labels, (*cap, ignore))?;
+                sides.push((outgoing as u32, (of_node.len() - outgoing) as u32));
+                edges.extend(of_node);
             }
-            Ok(Response::GraphEdges { nodes: found, edges })
+            Ok(Response::GraphEdges { nodes: found, edges, sides })
         }
         GraphQuery::Relations { graph, labels, any_properties } => Ok(Response::GraphEdges {
             nodes: Vec::new(),
             edges: relations::select(tree, graph, labels, any_properties)?,
+            sides: Vec::new(),
         }),
         GraphQuery::Schema { graph } => Ok(Response::GraphSchemaCounts(schema::counts(tree, graph)?)),
         GraphQuery::Labels { graph, ids } => Ok(Response::GraphLabels(nodes::labels(tree, graph, ids)?)),
@@ -182,7 +186,7 @@ fn vector_search(
     };
     let mut out = Vec::with_capacity(hits.len());
     for h in hits {
-        if let Some((position, node)) = nodes::load(tree, graph, &h.node_id)? {
+        if let Some((position, node)) = nodes::load(tree, graph, &h.node_id, false)? {
             out.push(GraphHit { node, similarity: h.similarity, position });
         }
     }

@@ -30,15 +30,20 @@ pub fn record(r: &impl Reader, graph: &str, id: &str) -> Result<Option<(u64, Nod
     }
 }
 
-/// A node (with its embedding) and its position.
-pub fn load(r: &impl Reader, graph: &str, id: &str) -> Result<Option<(u64, LabelledNode)>> {
+/// A node (with its embedding unless `bare`) and its position.
+pub fn load(r: &impl Reader, graph: &str, id: &str, bare: bool) -> Result<Option<(u64, LabelledNode)>> {
     let Some((pos, rec)) = record(r, graph, id)? else { return Ok(None) };
-    Ok(Some((pos, hydrate(r, graph, id, rec)?)))
+    Ok(Some((pos, hydrate(r, graph, id, rec, bare)?)))
 }
 
-fn hydrate(r: &impl Reader, graph: &str, id: &str, rec: NodeRecord) -> Result<LabelledNode> {
-    let embedding = if rec.indexed { embeddings::get(r, graph, id)? } else { None };
-    rec.node(id, embedding)
+fn hydrate(r: &impl Reader, graph: &str, id: &str, rec: NodeRecord, bare: bool) -> Result<LabelledNode> {
+    let embedding = if rec.indexed && !bare { embeddings::get(r, graph, id)? } else { None };
+    let mut node = rec.node(id, embedding)?;
+    if bare {
+        node.embedding = None;
+        node.exact_f32 = false;
+    }
+    Ok(node)
 }
 
 /// Whether a node exists.
@@ -263,7 +268,7 @@ pub fn select(r: &impl Reader, graph: &str, sel: &NodeSelect) -> Result<Vec<(u64
                     continue;
                 }
                 if let Some((pos, rec)) = record(r, graph, &id)? {
-                    let node = hydrate(r, graph, &id, rec)?;
+                    let node = hydrate(r, graph, &id, rec, sel.without_embeddings)?;
                     if passes(&node, sel) {
                         out.push((pos, node));
                     }
@@ -272,7 +277,7 @@ pub fn select(r: &impl Reader, graph: &str, sel: &NodeSelect) -> Result<Vec<(u64
         }
         None => {
             for (pos, id, bytes) in map(graph).positioned_entries(r)? {
-                let node = hydrate(r, graph, &id, NodeRecord::decode(&bytes)?)?;
+                let node = hydrate(r, graph, &id, NodeRecord::decode(&bytes)?, sel.without_embeddings)?;
                 if passes(&node, sel) {
                     out.push((pos, node));
                 }

@@ -192,43 +192,66 @@ fn edge(key: RelationKey, v: RelationValue) -> Result<GraphEdge> {
     Ok(GraphEdge { relation, position: v.position })
 }
 
-fn scan_edges(r: &impl Reader, graph: &str, id: &str, outgoing: bool, labels: &[String]) -> Result<Vec<GraphEdge>> {
-    let space = if outgoing { Space::GraphOut } else { Space::GraphIn };
-    let base = keys::prefix(space, graph, &[]).len();
-    let prefixes: Vec<Vec<u8>> = if labels.is_empty() {
-        vec![keys::prefix(space, graph, &[id.as_bytes()])]
-    } else {
-        labels.iter().map(|l| keys::prefix(space, graph, &[id.as_bytes(), l.as_bytes()])).collect()
-    };
-    let mut out = Vec::new();
-    for prefix in prefixes {
-        for (k, v) in r.scan_raw(&prefix)? {
-            let key = if outgoing { keys::parse_out(&k[base..]) } else { keys::parse_in(&k[base..]) };
-            let key = key.ok_or_else(|| Error::Corrupt("graph relation key".into()))?;
-            out.push(edge(key, RelationValue::decode(&v)?)?);
-        }
-    }
-    out.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.relation.key().cmp(&b.relation.key())));
-    Ok(out)
-}
-
 /// Node `id`'s relations in `direction` (of `labels` only, when given): outgoing ones
-/// first, each side in insertion order.
+/// first, each side in key order (label, then the other end's id), a self-loop once;
+/// with `cap`, no more than that many whose label is not in `ignore` (and the ignored
+/// ones before the last of those): a prefix of that order, read without the rest.
 pub fn edges(
     r: &impl Reader,
     graph: &str,
     id: &str,
     direction: Direction,
     labels: &[String],
-) -> Result<Vec<GraphEdge>> {
+    (cap, ignore): (Option<usize>, &[String]),
+) -> Result<(Vec<GraphEdge>, usize)> {
     let mut out = Vec::new();
-    if direction != Direction::Incoming {
-        out.extend(scan_edges(r, graph, id, true, labels)?);
+    let mut outgoing_count = 0;
+    let mut counted = 0usize;
+    let cap = cap.unwrap_or(usize::MAX);
+    let sides: &[bool] = match direction {
+        Direction::Outgoing => &[true],
+        Direction::Incoming => &[false],
+        Direction::Both => &[true, false],
+    };
+    for &outgoing in sides {
+        if !outgoing {
+            outgoing_count = out.len();
+        }
+        let space = if outgoing { Space::GraphOut } else { Space::GraphIn };
+        let base = keys::prefix(space, graph, &[]).len();
+        let prefixes: Vec<Vec<u8>> = if labels.is_empty() {
+            vec![keys::prefix(space, graph, &[id.as_bytes()])]
+        } else {
+            let mut sorted = labels.to_vec();
+            sorted.sort();
+            sorted.dedup();
+            sorted.iter().map(|l| keys::prefix(space, graph, &[id.as_bytes(), l.as_bytes()])).collect()
+        };
+        for prefix in prefixes {
+            for item in r.scan_iter(&prefix) {
+                if counted >= cap {
+                    if outgoing {
+                        outgoing_count = out.len();
+                    }
+                    return Ok((out, outgoing_count));
+                }
+                let (k, v) = item?;
+                let key = if outgoing { keys::parse_out(&k[base..]) } else { keys::parse_in(&k[base..]) };
+                let key = key.ok_or_else(|| Error::Corrupt("graph relation key".into()))?;
+                if !outgoing && direction == Direction::Both && key.source_id == key.target_id {
+                    continue; // a self-loop, answered with the outgoing ones
+                }
+                if !ignore.contains(&key.label) {
+                    counted += 1;
+                }
+                out.push(edge(key, RelationValue::decode(&v)?)?);
+            }
+        }
     }
-    if direction != Direction::Outgoing {
-        out.extend(scan_edges(r, graph, id, false, labels)?);
+    if direction == Direction::Outgoing {
+        outgoing_count = out.len();
     }
-    Ok(out)
+    Ok((out, outgoing_count))
 }
 
 /// Relations stored here with one of `labels` (empty: any) and any of `any_properties`

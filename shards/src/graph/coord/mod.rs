@@ -113,11 +113,15 @@ pub async fn select_nodes(parts: &impl Partitions, select: NodeSelect) -> Result
     Ok(merge_positioned(all))
 }
 
-/// The nodes with these ids that exist, by id.
-pub async fn nodes_by_id(parts: &impl Partitions, ids: &[String]) -> Result<HashMap<String, (u64, LabelledNode)>> {
+/// The nodes with these ids that exist, by id (without embeddings when `bare`).
+pub async fn nodes_by_id(
+    parts: &impl Partitions,
+    ids: &[String],
+    bare: bool,
+) -> Result<HashMap<String, (u64, LabelledNode)>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let select = NodeSelect { ids: Some(ids.to_vec()), ..NodeSelect::default() };
+    let select = NodeSelect { ids: Some(ids.to_vec()), without_embeddings: bare, ..NodeSelect::default() };
     Ok(select_nodes(parts, select).await?.into_iter().map(|(pos, n)| (n.id.clone(), (pos, n))).collect())
 }

@@ -163,7 +163,7 @@ pub async fn upsert_relations(parts: &impl Partitions, relations: &[Relation]) -
 /// Relations (and the nodes asked) from an edges or relations read.
 pub(crate) fn edges_of(answer: Response) -> Result<(Vec<Positioned>, Vec<GraphEdge>)> {
     match answer {
-        Response::GraphEdges { nodes, edges } => Ok((nodes, edges)),
+        Response::GraphEdges { nodes, edges, .. } => Ok((nodes, edges)),
         other => Err(unexpected("edges", &other)),
     }
 }
@@ -182,6 +182,8 @@ pub(crate) async fn relations_of(parts: &impl Partitions, ids: &[String], labels
                     direction: Direction::Both,
                     labels: labels.to_vec(),
                     with_nodes: false,
+                    cap: None,
+                    ignore: Vec::new(),
                 },
             )
         })
@@ -226,7 +228,7 @@ pub(crate) async fn resolve(parts: &impl Partitions, edges: Vec<GraphEdge>) -> R
     }
     ends.sort();
     ends.dedup();
-    let nodes = nodes_by_id(parts, &ends).await?;
+    let nodes = nodes_by_id(parts, &ends, false).await?;
     Ok(edges
         .into_iter()
         .filter_map(|e| {

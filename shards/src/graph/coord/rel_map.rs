@@ -6,17 +6,24 @@
 //!   distance `k`, and `depth` levels are returned (depth 0: nothing);
 //! * each relation at most once, whatever cycles, self-loops or overlapping seeds;
 //! * relations in `ignore_rels` are traversed but neither returned nor counted;
+//! * nodes come without their embeddings (as Neo4j's; retrievers do not use them);
 //! * at most `limit` relations, in BFS order: seeds in the order given, a node's
-//!   outgoing relations before its incoming ones, each side in insertion order.
+//!   outgoing relations before its incoming ones, each side by label then by the other
+//!   end's id.
 //!
 //! One round of reads per level, sent only to the partitions owning the frontier (each
 //! answers the frontier nodes and their relations), then one read for the nodes of the
 //! last level not read yet. The order does not depend on how many partitions there are.
+//!
+//! A partition answers no more than `limit` relations of a node that are not ignored
+//! (with the ignored ones before them), and reads no more: a hub's other relations are
+//! never needed. Why that is enough: every relation already seen and not ignored was
+//! returned, so of a node's first `limit` relations not ignored, those not seen yet
+//! bring the total to `limit` at the latest.
 
-use super::pg::edges_of;
 use super::{Partitions, Result, by_owner, nodes_by_id, read_each};
 use std::collections::{HashMap, HashSet};
-use strata_api::{Direction, GraphEdge, GraphQuery, LabelledNode, RelationKey, Triplet};
+use strata_api::{Direction, GraphEdge, GraphQuery, LabelledNode, RelationKey, Response, Triplet};
 
 /// `get_rel_map(graph_nodes, depth, limit, ignore_rels)` from the seeds' ids.
 pub async fn get_rel_map(
@@ -39,7 +46,9 @@ pub async fn get_rel_map(
         if frontier.is_empty() {
             break;
         }
-        let reads = by_owner(parts, frontier.iter().map(String::as_str))
+        let groups = by_owner(parts, frontier.iter().map(String::as_str));
+        let asked: Vec<Vec<String>> = groups.iter().map(|(_, nodes)| nodes.clone()).collect();
+        let reads = groups
             .into_iter()
             .map(|(p, nodes)| {
                 (
@@ -50,35 +59,34 @@ pub async fn get_rel_map(
                         direction: Direction::Both,
                         labels: Vec::new(),
                         with_nodes: true,
+                        // No node contributes more than `limit` relations (module doc).
+                        cap: Some(limit),
+                        ignore: ignore_rels.to_vec(),
                     },
                 )
             })
             .collect();
-        // Each frontier node's relations: outgoing, then incoming, each by position.
-        let mut outgoing: HashMap<String, Vec<GraphEdge>> = HashMap::new();
-        let mut incoming: HashMap<String, Vec<GraphEdge>> = HashMap::new();
-        let mut answered: HashSet<RelationKey> = HashSet::new();
-        for answer in read_each(parts, reads).await? {
-            let (nodes, edges) = edges_of(answer)?;
+        // Each frontier node's relations as its own partition answered them: outgoing,
+        // then incoming (an edge between two frontier nodes comes twice, once each).
+        let mut of_node: HashMap<String, Vec<GraphEdge>> = HashMap::new();
+        for (answer, nodes_asked) in read_each(parts, reads).await?.into_iter().zip(asked) {
+            let Response::GraphEdges { nodes, edges, sides } = answer else {
+                return Err(super::unexpected("edges", &answer));
+            };
             for (_, n) in nodes {
                 known.insert(n.id.clone(), n);
             }
-            for e in edges {
-                if answered.insert(e.relation.key()) {
-                    outgoing.entry(e.relation.source_id.clone()).or_default().push(e.clone());
-                    incoming.entry(e.relation.target_id.clone()).or_default().push(e);
-                }
+            if sides.len() != nodes_asked.len() {
+                return Err(strata_api::Error::InvalidData("a partition's edges do not match the nodes asked".into()));
+            }
+            let mut edges = edges.into_iter();
+            for (node, (out, inc)) in nodes_asked.into_iter().zip(sides) {
+                of_node.insert(node, edges.by_ref().take((out + inc) as usize).collect());
             }
         }
-        let by_position = |mut v: Vec<GraphEdge>| {
-            v.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.relation.key().cmp(&b.relation.key())));
-            v
-        };
         let mut next = Vec::new();
         for node in &frontier {
-            let out = by_position(outgoing.remove(node).unwrap_or_default());
-            let inc = by_position(incoming.remove(node).unwrap_or_default());
-            for e in out.into_iter().chain(inc) {
+            for e in of_node.remove(node).unwrap_or_default() {
                 if !seen.insert(e.relation.key()) {
                     continue;
                 }
@@ -104,7 +112,7 @@ pub async fn get_rel_map(
             }
         }
     }
-    for (id, (_, n)) in nodes_by_id(parts, &missing).await? {
+    for (id, (_, n)) in nodes_by_id(parts, &missing, true).await? {
         known.insert(id, n);
     }
     Ok(found

@@ -137,7 +137,7 @@ impl<'a, P: Partitions> Source<'a, P> {
 
     async fn hydrate(&mut self, ids: &[String]) -> Result<(), Error> {
         let missing: Vec<String> = ids.iter().filter(|id| !self.nodes.contains_key(*id)).cloned().collect();
-        for (_, (_, n)) in coord::nodes_by_id(self.parts, &missing).await? {
+        for (_, (_, n)) in coord::nodes_by_id(self.parts, &missing, true).await? {
             self.remember(n);
         }
         Ok(())
@@ -230,7 +230,9 @@ impl<'a, P: Partitions> Source<'a, P> {
                 }
                 continue;
             }
-            let mut select = NodeSelect { labels: pat.labels.clone(), ..NodeSelect::default() };
+            // Cypher never shows embeddings: nodes are read without them.
+            let mut select =
+                NodeSelect { labels: pat.labels.clone(), without_embeddings: true, ..NodeSelect::default() };
             for (k, e) in &pat.props {
                 select.all_properties.insert(k.clone(), eval(e, &p.row, env)?.to_json());
             }
@@ -285,6 +287,8 @@ impl<'a, P: Partitions> Source<'a, P> {
                     direction,
                     labels: types.to_vec(),
                     with_nodes: false,
+                    cap: None,
+                    ignore: Vec::new(),
                 };
                 (p, q)
             })
@@ -339,6 +343,7 @@ impl<'a, P: Partitions> Source<'a, P> {
             let select = NodeSelect {
                 labels: vec![strata_api::model::graph::ENTITY_CYPHER_LABEL.into()],
                 property_in: Some((TRIPLET_SOURCE_KEY.into(), chunks)),
+                without_embeddings: true,
                 ..NodeSelect::default()
             };
             for (_, e) in coord::select_nodes(self.parts, select).await? {

@@ -16,6 +16,9 @@ pub struct Txn<'a> {
     undo: Option<Vec<Undo>>,
     /// Vector changes to mirror in the in-memory indexes once the writes have landed.
     pub(crate) vector_changes: Vec<crate::vector::Change>,
+    /// Amounts to add to counter records (a big-endian u64 each, removed at zero), summed
+    /// until the commit: a write touching one counter many times writes it once.
+    counters: std::collections::HashMap<Vec<u8>, i64>,
 }
 
 /// A key and its pending state before a change (`None`: it had no pending write).
@@ -26,6 +29,7 @@ pub struct Savepoint {
     next_seq: Option<u64>,
     known_collections: std::collections::HashSet<String>,
     vector_changes: usize,
+    counters: std::collections::HashMap<Vec<u8>, i64>,
 }
 
 impl<'a> Txn<'a> {
@@ -38,6 +42,7 @@ impl<'a> Txn<'a> {
             known_collections: Default::default(),
             undo: None,
             vector_changes: Vec::new(),
+            counters: std::collections::HashMap::new(),
         }
     }
 
@@ -49,6 +54,7 @@ impl<'a> Txn<'a> {
             next_seq: self.next_seq,
             known_collections: self.known_collections.clone(),
             vector_changes: self.vector_changes.len(),
+            counters: self.counters.clone(),
         }
     }
 
@@ -63,6 +69,12 @@ impl<'a> Txn<'a> {
         self.next_seq = savepoint.next_seq;
         self.known_collections = savepoint.known_collections;
         self.vector_changes.truncate(savepoint.vector_changes);
+        self.counters = savepoint.counters;
+    }
+
+    /// Adds `delta` to the counter under `key` (applied at the commit).
+    pub fn add_to_counter(&mut self, key: Vec<u8>, delta: i64) {
+        *self.counters.entry(key).or_default() += delta;
     }
 
     fn record_undo(&mut self, key: &[u8]) {
@@ -77,6 +89,14 @@ impl<'a> Txn<'a> {
             return Ok(pending.clone());
         }
         Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Whether `key` holds a value, as this command sees it (without copying the value).
+    pub fn contains(&self, key: &[u8]) -> Result<bool> {
+        match self.writes.get(key) {
+            Some(pending) => Ok(pending.is_some()),
+            None => Ok(self.tree.contains_key(key)?),
+        }
     }
 
     /// The big-endian u64 that starts the value under `key`, without copying the value.
@@ -148,6 +168,13 @@ impl<'a> Txn<'a> {
     /// Applies every pending write atomically (see [`crate::redo`]); answers the vector
     /// changes to mirror in memory.
     pub fn commit(mut self) -> Result<Vec<crate::vector::Change>> {
+        for (key, delta) in std::mem::take(&mut self.counters) {
+            if delta == 0 {
+                continue;
+            }
+            let next = self.get_u64_prefix(&key)?.unwrap_or(0).saturating_add_signed(delta);
+            self.writes.insert(key, (next > 0).then(|| next.to_be_bytes().to_vec()));
+        }
         if let Some(n) = self.next_seq {
             self.writes.insert(keys::META_NEXT_SEQ.to_vec(), Some(n.to_be_bytes().to_vec()));
         }

@@ -73,11 +73,15 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &GraphCommand) -> Result<Response> {
             for (id, stamp) in create {
                 nodes::create_missing(txn, graph, id, *stamp)?;
             }
+            let mut labels = relations::Labels::new();
+            let mut stored = std::collections::HashMap::new();
             for w in outgoing {
-                relations::put_outgoing(txn, graph, w)?;
+                if let Some(position) = relations::put_outgoing(txn, graph, w, &mut labels)? {
+                    stored.insert(w.relation.key(), position);
+                }
             }
             for w in incoming {
-                relations::put_incoming(txn, graph, w)?;
+                relations::put_incoming(txn, graph, w, &stored)?;
             }
             Ok(Response::Done)
         }

@@ -36,12 +36,25 @@ fn local_label(r: &impl Reader, graph: &str, id: &str) -> Result<String> {
     })
 }
 
+/// Labels of nodes already looked up by one write (hubs end many relations).
+pub type Labels = std::collections::HashMap<String, String>;
+
+fn cached_label(txn: &Txn<'_>, graph: &str, id: &str, cache: &mut Labels) -> Result<String> {
+    if let Some(l) = cache.get(id) {
+        return Ok(l.clone());
+    }
+    let l = local_label(txn, graph, id)?;
+    cache.insert(id.to_string(), l.clone());
+    Ok(l)
+}
+
 /// Stores a relation whose source is here, unless that triplet exists (LlamaIndex leaves
-/// an existing triplet, properties and all, as it is).
-pub fn put_outgoing(txn: &mut Txn<'_>, graph: &str, w: &RelationWrite) -> Result<()> {
+/// an existing triplet, properties and all, as it is); answers its position when it
+/// stored it.
+pub fn put_outgoing(txn: &mut Txn<'_>, graph: &str, w: &RelationWrite, labels: &mut Labels) -> Result<Option<u64>> {
     let key = w.relation.key();
-    if out_value(txn, graph, &key)?.is_some() {
-        return Ok(());
+    if txn.contains(&keys::out_key(graph, &key))? {
+        return Ok(None);
     }
     let position = if w.order > 0 {
         txn.advance_seq_past(w.order)?;
@@ -49,10 +62,10 @@ pub fn put_outgoing(txn: &mut Txn<'_>, graph: &str, w: &RelationWrite) -> Result
     } else {
         txn.next_seq()?
     };
-    let source_label = local_label(txn, graph, &key.source_id)?;
+    let source_label = cached_label(txn, graph, &key.source_id, labels)?;
     let target_label = match &w.target_label {
         Some(l) => l.clone(),
-        None => local_label(txn, graph, &key.target_id)?,
+        None => cached_label(txn, graph, &key.target_id, labels)?,
     };
     schema::count_relation(txn, graph, (&source_label, &key.label, &target_label), &w.relation.properties, 1)?;
     let properties = serde_json::to_string(&w.relation.properties).unwrap_or_else(|_| "{}".into());
@@ -61,24 +74,33 @@ pub fn put_outgoing(txn: &mut Txn<'_>, graph: &str, w: &RelationWrite) -> Result
     for k in index_keys(graph, &key, &w.relation.properties) {
         txn.put(k, Vec::new());
     }
-    Ok(())
+    Ok(Some(position))
 }
 
 /// Indexes a relation whose target is here, unless it is indexed already. Its position is
-/// the stored relation's when that is here too, else the write's stamp.
-pub fn put_incoming(txn: &mut Txn<'_>, graph: &str, w: &RelationWrite) -> Result<()> {
+/// the stored relation's when that is here too (`stored`: those this write stored), else
+/// the write's stamp.
+pub fn put_incoming(
+    txn: &mut Txn<'_>,
+    graph: &str,
+    w: &RelationWrite,
+    stored: &std::collections::HashMap<RelationKey, u64>,
+) -> Result<()> {
     let key = w.relation.key();
     let ik = keys::in_key(graph, &key);
-    if txn.get(&ik)?.is_some() {
+    if txn.contains(&ik)? {
         return Ok(());
     }
-    let position = match out_value(txn, graph, &key)? {
-        Some(v) => v.position,
-        None if w.order > 0 => {
-            txn.advance_seq_past(w.order)?;
-            w.order
-        }
-        None => txn.next_seq()?,
+    let position = match stored.get(&key).copied() {
+        Some(p) => p,
+        None => match out_value(txn, graph, &key)? {
+            Some(v) => v.position,
+            None if w.order > 0 => {
+                txn.advance_seq_past(w.order)?;
+                w.order
+            }
+            None => txn.next_seq()?,
+        },
     };
     let properties = serde_json::to_string(&w.relation.properties).unwrap_or_else(|_| "{}".into());
     let value = RelationValue { position, source_label: String::new(), target_label: String::new(), properties };

@@ -32,13 +32,7 @@ fn counter_key(graph: &str, kind: &[u8], parts: &[&str]) -> Vec<u8> {
 }
 
 fn bump(txn: &mut Txn<'_>, key: Vec<u8>, delta: i64) -> Result<()> {
-    let now = txn.get_u64_prefix(&key)?.unwrap_or(0);
-    let next = now.saturating_add_signed(delta);
-    if next == 0 {
-        txn.remove(key);
-    } else {
-        txn.put(key, next.to_be_bytes().to_vec());
-    }
+    txn.add_to_counter(key, delta);
     Ok(())
 }
 

@@ -133,6 +133,11 @@ pub enum GraphQuery {
         /// LlamaIndex's query (its filters see each node's properties).
         query: Box<VectorStoreQuery>,
     },
+    /// How far this partition's index of entity embeddings has got → `VectorIndexStats`.
+    IndexStats {
+        /// The graph.
+        graph: String,
+    },
     /// Whether these nodes exist here, and their labels → `GraphLabels`.
     Labels {
         /// The graph.
@@ -152,6 +157,7 @@ impl GraphQuery {
             | GraphQuery::Relations { graph, .. }
             | GraphQuery::Schema { graph }
             | GraphQuery::VectorSearch { graph, .. }
+            | GraphQuery::IndexStats { graph }
             | GraphQuery::Labels { graph, .. } => graph,
         }
     }

@@ -251,7 +251,9 @@ impl Shard {
                 vector::query(r, &self.vectors.read().unwrap_or_else(|p| p.into_inner()), q)
             }
             Query::Graph(q) => {
-                if let strata_api::GraphQuery::VectorSearch { graph, .. } = q {
+                if let strata_api::GraphQuery::VectorSearch { graph, .. }
+                | strata_api::GraphQuery::IndexStats { graph } = q
+                {
                     let namespace = graph::embeddings::namespace(graph);
                     let ready = self.vectors.read().unwrap_or_else(|p| p.into_inner()).is_ready(&namespace);
                     if !ready {

@@ -149,6 +149,12 @@ impl PropertyGraphStore {
         Ok(pg::vector_query(&self.parts().await?, query).await?)
     }
 
+    /// How far the index of entity embeddings has got (all partitions together):
+    /// `unindexed` embeddings are searched exactly until the HNSW graph covers them.
+    pub async fn vector_index_stats(&self) -> Result<strata_api::VectorIndexStats> {
+        Ok(pg::index_stats(&self.parts().await?).await?)
+    }
+
     /// `get_schema(refresh)`: Neo4j's structured schema, kept up to date by every write
     /// (`refresh` costs nothing more).
     pub async fn get_schema(&self, _refresh: bool) -> Result<GraphSchema> {

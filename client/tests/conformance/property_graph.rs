@@ -278,6 +278,7 @@ async fn vector_query_ranks_embedded_entities_with_filters() {
         filters,
         ..Default::default()
     };
+    assert_eq!(g.vector_index_stats().await.expect("stats").vectors, 3, "entities only are indexed");
     let (nodes, scores) = g.vector_query(&q(4, None)).await.expect("query");
     assert_eq!(names(&nodes), ["a", "c", "b"], "entities only, most similar first");
     assert!(scores.windows(2).all(|w| w[0] >= w[1]) && scores[0] > 0.99, "{scores:?}");

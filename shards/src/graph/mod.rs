@@ -150,6 +150,13 @@ pub fn query(tree: &sled::Tree, vectors: &crate::vector::Indexes, q: &GraphQuery
         GraphQuery::Schema { graph } => Ok(Response::GraphSchemaCounts(schema::counts(tree, graph)?)),
         GraphQuery::Labels { graph, ids } => Ok(Response::GraphLabels(nodes::labels(tree, graph, ids)?)),
         GraphQuery::VectorSearch { graph, query } => vector_search(tree, vectors, graph, query),
+        GraphQuery::IndexStats { graph } => {
+            let namespace = embeddings::namespace(graph);
+            if crate::vector::settings(tree, &namespace)?.is_none() {
+                return Ok(Response::VectorIndexStats(Default::default()));
+            }
+            crate::vector::query_internal(tree, vectors, &VectorQuery::IndexStats { namespace })
+        }
     }
 }
 

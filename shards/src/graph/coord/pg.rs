@@ -326,3 +326,16 @@ pub async fn all_relations(parts: &impl Partitions) -> Result<Vec<Relation>> {
     edges.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.relation.key().cmp(&b.relation.key())));
     Ok(edges.into_iter().map(|e| e.relation).collect())
 }
+
+/// How far the partitions' indexes of entity embeddings have got (summed).
+pub async fn index_stats(parts: &impl Partitions) -> Result<strata_api::VectorIndexStats> {
+    let q = GraphQuery::IndexStats { graph: parts.graph().to_string() };
+    let mut total = strata_api::VectorIndexStats::default();
+    for answer in read_all(parts, &q).await? {
+        match answer {
+            Response::VectorIndexStats(s) => total.add(&s),
+            other => return Err(unexpected("index stats", &other)),
+        }
+    }
+    Ok(total)
+}

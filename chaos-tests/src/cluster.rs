@@ -71,13 +71,16 @@ pub struct TestCluster {
     conns: Connections,
 }
 
-/// The `strata` binary of this workspace (built if missing).
+/// The `strata` binary of this workspace, brought up to date once per process (a test or
+/// bench run alone, `cargo test -p strata-chaos`, does not rebuild it, and a stale node
+/// binary would test old code).
 pub fn strata_bin() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
     let exe = std::env::current_exe().unwrap_or_default();
     // target/<profile>/deps/<test> → target/<profile>/strata
     let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
     let bin = profile_dir.join("strata");
-    if !bin.exists() {
+    BUILT.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut args = vec!["build", "-p", "strata-node", "--bin", "strata"];
         if profile_dir.ends_with("release") {
@@ -85,7 +88,7 @@ pub fn strata_bin() -> PathBuf {
         }
         let status = Command::new(cargo).args(args).status();
         assert!(status.map(|s| s.success()).unwrap_or(false), "building the strata binary failed");
-    }
+    });
     bin
 }
 

@@ -70,10 +70,12 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &GraphCommand) -> Result<Response> {
             for w in outgoing.iter().chain(incoming) {
                 w.relation.validate().map_err(ApiError::InvalidInput)?;
             }
-            for (id, stamp) in create {
-                nodes::create_missing(txn, graph, id, *stamp)?;
-            }
+            // The endpoints here, created when missing; their labels serve the schema.
             let mut labels = relations::Labels::new();
+            for (id, stamp) in create {
+                let label = nodes::create_missing(txn, graph, id, *stamp)?;
+                labels.insert(id.clone(), label);
+            }
             let mut stored = std::collections::HashMap::new();
             for w in outgoing {
                 if let Some(position) = relations::put_outgoing(txn, graph, w, &mut labels)? {

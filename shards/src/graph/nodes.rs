@@ -113,10 +113,10 @@ pub fn put(txn: &mut Txn<'_>, graph: &str, node: &LabelledNode, stamp: u64) -> R
 }
 
 /// `add_relation`'s missing endpoint: `EntityNode(name=id)` filed under `id`, unless a
-/// node has that id. Answers whether it was created.
-pub fn create_missing(txn: &mut Txn<'_>, graph: &str, id: &str, stamp: u64) -> Result<bool> {
-    if exists(txn, graph, id)? {
-        return Ok(false);
+/// node has that id. Answers the node's schema label (what relations count it under).
+pub fn create_missing(txn: &mut Txn<'_>, graph: &str, id: &str, stamp: u64) -> Result<String> {
+    if let Some((_, rec)) = record(txn, graph, id)? {
+        return Ok(view::display_label(&rec.label, rec.is_entity()).to_string());
     }
     // LlamaIndex files it under the relation's id even when `"` makes its own id differ.
     let mut node = LabelledNode::entity(id, strata_api::model::graph::ENTITY_LABEL);
@@ -127,7 +127,7 @@ pub fn create_missing(txn: &mut Txn<'_>, graph: &str, id: &str, stamp: u64) -> R
         txn.put(k, Vec::new());
     }
     schema::count_node(txn, graph, &node.label, &node.properties, 1)?;
-    Ok(true)
+    Ok(node.label)
 }
 
 /// Removes a node (not its relations); answers whether it was there.

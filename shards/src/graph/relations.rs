@@ -88,7 +88,8 @@ pub fn put_incoming(
 ) -> Result<()> {
     let key = w.relation.key();
     let ik = keys::in_key(graph, &key);
-    if txn.contains(&ik)? {
+    // A relation this write just stored here is new, and so is its entry.
+    if !stored.contains_key(&key) && txn.contains(&ik)? {
         return Ok(());
     }
     let position = match stored.get(&key).copied() {

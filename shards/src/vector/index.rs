@@ -735,7 +735,7 @@ impl NamespaceIndex {
             }
             (Some(mask), list.len())
         };
-        let want = if mmr.is_some() { k.saturating_mul(20).max(500) } else { k };
+        let want = if mmr.is_some() { super::mmr_candidates(k) } else { k };
         let selectivity = allowed as f64 / self.len().max(1) as f64;
         let ef = ((base_ef(graph.covered as usize).max(2 * want) as f64) / selectivity.max(0.05)).ceil() as usize;
         let unit: Vec<f32>;

@@ -481,18 +481,27 @@ fn validate_search(s: &VectorNamespace, search: &VectorSearch) -> Result<Vec<f32
     Ok(embedding)
 }
 
-/// A partition holding at most this many allowed vectors sends them all as MMR
-/// candidates: LlamaIndex's MMR weighs every allowed vector, not only the most similar.
-const MMR_ALL_MAX: usize = 4_096;
+/// A partition holding at most this many allowed vectors sends them all when asked for
+/// candidates to merge: as MMR candidates (LlamaIndex's MMR weighs every allowed vector,
+/// not only the most similar), and for a cluster client's replay of LlamaIndex's order
+/// of equal similarities. One contract for both sides of the wire.
+pub const SMALL_PARTITION: usize = 4_096;
+
+/// How many candidates an MMR search weighs for `k` results (beyond an exact scan): 20
+/// per result, at least 500. The shard's graph walk and a cluster client's request to
+/// each partition use the same rule.
+pub fn mmr_candidates(k: usize) -> usize {
+    k.saturating_mul(20).max(500)
+}
 
 /// Every allowed vector (insertion order), when the caller merges partitions for MMR
 /// and they are few.
 fn all_for_mmr(ix: &NamespaceIndex, restriction: &Restriction<'_>, search: &VectorSearch) -> Result<Option<Vec<u32>>> {
-    if !search.with_embeddings || (restriction.is_open() && ix.len() > MMR_ALL_MAX) {
+    if !search.with_embeddings || (restriction.is_open() && ix.len() > SMALL_PARTITION) {
         return Ok(None);
     }
     let allowed = ix.allowed(restriction)?;
-    Ok((allowed.len() <= MMR_ALL_MAX).then_some(allowed))
+    Ok((allowed.len() <= SMALL_PARTITION).then_some(allowed))
 }
 
 fn search_namespace(s: &VectorNamespace, ix: &NamespaceIndex, search: &VectorSearch) -> Result<Response> {

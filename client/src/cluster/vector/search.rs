@@ -9,12 +9,9 @@ use futures::future::try_join_all;
 use strata_api::{GroupId, Query, ReadConsistency, Response, VectorHit, VectorQuery, VectorQueryMode, VectorSearch};
 use strata_shards::vector::{index, mmr, pyheap};
 
-/// Candidates each partition sends for MMR: at least this many (or 20 per result).
-const MMR_CANDIDATES: usize = 500;
-
-/// Most allowed vectors per partition for which a top-k with equal similarities is
-/// replayed exactly as LlamaIndex's heap orders them (beyond: over the hits at hand).
-const TIE_REPLAY_MAX: usize = 4_096;
+// Most allowed vectors per partition for which a top-k with equal similarities is
+// replayed exactly as LlamaIndex's heap orders them (beyond: over the hits at hand).
+use strata_shards::vector::SMALL_PARTITION as TIE_REPLAY_MAX;
 
 impl Cluster {
     /// Asks every partition; answers their hits and whether some partition answered more
@@ -55,7 +52,7 @@ impl Cluster {
         let k = search.query.similarity_top_k;
         let mmr = search.query.mode == VectorQueryMode::Mmr;
         let per_partition = VectorSearch {
-            candidates: if mmr { k.saturating_mul(20).max(MMR_CANDIDATES) } else { k },
+            candidates: if mmr { strata_shards::vector::mmr_candidates(k) } else { k },
             with_embeddings: mmr,
             query: search.query.clone(),
             every_candidate: false,

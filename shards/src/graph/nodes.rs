@@ -46,11 +46,6 @@ fn hydrate(r: &impl Reader, graph: &str, id: &str, rec: NodeRecord, bare: bool) 
     Ok(node)
 }
 
-/// Whether a node exists.
-pub fn exists(r: &impl Reader, graph: &str, id: &str) -> Result<bool> {
-    map(graph).contains(r, id)
-}
-
 /// Every index key of a node.
 fn index_keys(graph: &str, id: &str, rec: &NodeRecord, props: &serde_json::Map<String, Value>) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> =
@@ -106,7 +101,7 @@ pub fn put(txn: &mut Txn<'_>, graph: &str, node: &LabelledNode, stamp: u64) -> R
     schema::count_node(txn, graph, label, &node.properties, 1)?;
     match old {
         Some((_, old)) if view::display_label(&old.label, old.is_entity()) != label => {
-            relations::relabel(txn, graph, &node.id, view::display_label(&old.label, old.is_entity()), label)
+            relations::relabel(txn, graph, &node.id, label)
         }
         _ => Ok(Vec::new()),
     }

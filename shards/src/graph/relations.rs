@@ -155,13 +155,7 @@ fn relabel_stored(
 
 /// Node `id` (here) changed schema label to `label`: its relations stored here follow;
 /// answers those stored elsewhere (it is their target) for the caller to update there.
-pub fn relabel(
-    txn: &mut Txn<'_>,
-    graph: &str,
-    id: &str,
-    _old: &str,
-    label: &str,
-) -> Result<Vec<(RelationKey, String)>> {
+pub fn relabel(txn: &mut Txn<'_>, graph: &str, id: &str, label: &str) -> Result<Vec<(RelationKey, String)>> {
     for key in keys_of(txn, graph, id, true)? {
         relabel_stored(txn, graph, &key, Some(label), None)?;
     }

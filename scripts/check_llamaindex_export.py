@@ -69,6 +69,25 @@ check(
     exp.vector_stores["default"].to_dict() == orig.vector_stores["default"].to_dict(),
 )
 
+# Graph stores: the export answers as the original (llama-index-core on both sides).
+g = expected["graph_store"]
+check("graph_store get", exp.graph_store.get("Alan Turing") == g["get(Alan Turing)"])
+check("graph_store get_rel_map", exp.graph_store.get_rel_map(["Alan Turing"], depth=2, limit=30)
+      == g["get_rel_map([Alan Turing], depth=2, limit=30)"])
+check("graph_store data", exp.graph_store.to_dict() == orig.graph_store.to_dict())
+pg, opg = exp.property_graph_store, orig.property_graph_store
+check("property graph nodes", pg.graph.nodes == opg.graph.nodes)
+check("property graph triplets", pg.graph.triplets == opg.graph.triplets)
+check("property graph relations", pg.graph.relations == opg.graph.relations)
+p = expected["property_graph_store"]
+check("property graph get(ids)",
+      [n.id for n in pg.get(ids=["Alan Turing", "free-chunk-1"])] == p["get(ids=[Alan Turing, free-chunk-1])"])
+check("property graph get_triplets(KNOWS)",
+      sorted([t[0].id, t[1].id, t[2].id] for t in pg.get_triplets(relation_names=["KNOWS"]))
+      == sorted(p["get_triplets(relation_names=[KNOWS])"]))
+check("property graph get_llama_nodes", [n.id_ for n in pg.get_llama_nodes(["doc-000::n0"])]
+      == p["get_llama_nodes([doc-000::n0]) ids"])
+
 chat_path = os.path.join(export_dir, "chat_store.json")
 chat = SimpleChatStore.from_persist_path(chat_path)
 want_chat = expected["chat_store"]

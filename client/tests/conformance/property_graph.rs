@@ -442,3 +442,35 @@ async fn structured_query_answers_the_documented_cypher_and_refuses_writes() {
     );
     assert_eq!(g.get(None, None).await.expect("all").len(), 5, "nothing deleted");
 }
+
+#[tokio::test]
+async fn a_graph_survives_export_and_import_with_non_ascii_names() {
+    let (dir, ctx) = ctx().await;
+    let g = ctx.property_graph_store();
+    let props = |v: serde_json::Value| obj(v);
+    g.upsert_nodes(&[
+        LabelledNode::entity("定义图", "概念").with_properties(props(json!({"desc": "中文描述"}))),
+        LabelledNode::entity("テスト", "entity").with_properties(props(json!({"desc": "日本語の説明"}))),
+        LabelledNode::entity("émojis_✨🚀", "entity").with_properties(props(json!({"desc": "spëcîal ♠♣♥♦"}))),
+    ])
+    .await
+    .expect("nodes");
+    g.upsert_relations(&[Relation::new("定义图", "关系", "テスト"), Relation::new("テスト", "リンク", "émojis_✨🚀")])
+        .await
+        .expect("relations");
+    ctx.graph_store().upsert_triplet("alice", "knows", "bob").await.expect("triplet");
+    let before_map = rel_map(&g, &["定义图"], 3, 30).await;
+    let before_nodes = g.get(None, None).await.expect("nodes");
+    let out = dir.path().join("export");
+    ctx.export_persist_dir(&out, &crate::support::quiet).await.expect("export");
+    let text = std::fs::read_to_string(out.join("property_graph_store.json")).expect("file");
+    assert!(text.contains("定义图") && text.contains("émojis_✨🚀"), "raw UTF-8, as pydantic writes it");
+
+    let (_d2, other) = crate::support::ctx().await;
+    other.import_persist_dir(&out, &crate::support::quiet).await.expect("import");
+    let g2 = other.property_graph_store();
+    assert_eq!(g2.get(None, None).await.expect("nodes"), before_nodes, "the same nodes, in the same order");
+    assert_eq!(rel_map(&g2, &["定义图"], 3, 30).await, before_map, "the same rel map after reload");
+    let map = other.graph_store().get_rel_map(Some(&strings(&["alice"])), 2, 30).await.expect("rel map");
+    assert_eq!(map, vec![("alice".to_string(), vec![["alice".to_string(), "knows".to_string(), "bob".to_string()]])]);
+}

@@ -381,3 +381,14 @@ impl Drop for TestCluster {
         }
     }
 }
+
+/// Resident memory of process `pid` in bytes (0 when it cannot be read): what the
+/// benchmarks report memory growth with.
+pub fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
+}

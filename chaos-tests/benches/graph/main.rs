@@ -23,7 +23,7 @@
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use strata_chaos::cluster::{ClusterOptions, TestCluster};
+use strata_chaos::cluster::{ClusterOptions, TestCluster, rss};
 use strata_client::api::{LabelledNode, Relation, VectorStoreQuery};
 use strata_client::{PropertyGraphStore, StorageContext};
 
@@ -152,6 +152,20 @@ struct Row {
 }
 
 impl Row {
+    fn new(system: &str) -> Self {
+        Row {
+            system: system.into(),
+            node_rate: 0.0,
+            rel_rate: 0.0,
+            hop1: String::new(),
+            hop2: String::new(),
+            vector: String::new(),
+            cypher: String::new(),
+            reopen: "–".into(),
+            note: String::new(),
+        }
+    }
+
     fn print(&self) {
         println!(
             "| {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |",
@@ -245,32 +259,13 @@ async fn queries(pg: &PropertyGraphStore, g: &Graph, row: &mut Row) {
     row.cypher = ms(&mut lat);
 }
 
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
-}
-
 async fn embedded(g: &Graph) -> Row {
     let scratch = tempfile::tempdir().expect("temp dir");
     // STRATA_BENCH_KEEP=DIR keeps the data in DIR; a later run finding it only reopens.
     let kept = std::env::var_os("STRATA_BENCH_KEEP").map(PathBuf::from);
     let data = kept.clone().unwrap_or_else(|| scratch.path().join("data"));
     let reuse = kept.is_some() && data.exists();
-    let mut row = Row {
-        system: "Strata embedded".into(),
-        node_rate: 0.0,
-        rel_rate: 0.0,
-        hop1: String::new(),
-        hop2: String::new(),
-        vector: String::new(),
-        cypher: String::new(),
-        reopen: String::new(),
-        note: String::new(),
-    };
+    let mut row = Row::new("Strata embedded");
     if !reuse {
         let ctx = StorageContext::open(&data).expect("open");
         let pg = ctx.property_graph_store();
@@ -309,17 +304,7 @@ async fn cluster(g: &Graph) -> Row {
     let pg = ctx.property_graph_store();
     pg.upsert_nodes(&[node(g, 0)]).await.expect("create the graph");
     cluster.wait_settled(3).await;
-    let mut row = Row {
-        system: "Strata 3 nodes, P=3, R=3".into(),
-        node_rate: 0.0,
-        rel_rate: 0.0,
-        hop1: String::new(),
-        hop2: String::new(),
-        vector: String::new(),
-        cypher: String::new(),
-        reopen: "–".into(),
-        note: String::new(),
-    };
+    let mut row = Row::new("Strata 3 nodes, P=3, R=3");
     let total_rss = || cluster.nodes.iter().filter_map(|n| n.pid()).map(rss).sum::<u64>();
     let before = total_rss();
     (row.node_rate, row.rel_rate) = load(&pg, g).await;
@@ -329,8 +314,7 @@ async fn cluster(g: &Graph) -> Row {
     row.print();
     // The same reads served by any replica (`with_stale_reads`): no leader confirmation.
     let stale = pg.with_stale_reads(true);
-    let mut row = Row { system: "Strata 3 nodes, stale_ok reads".into(), reopen: "–".into(), ..row };
-    row.note = String::new();
+    let mut row = Row { system: "Strata 3 nodes, stale_ok reads".into(), note: String::new(), ..row };
     queries(&stale, g, &mut row).await;
     row.note.push_str("reads served by any replica (possibly behind the latest writes)");
     row

@@ -28,7 +28,7 @@ mod data;
 use data::Set;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use strata_chaos::cluster::{ClusterOptions, TestCluster};
+use strata_chaos::cluster::{ClusterOptions, TestCluster, rss};
 use strata_client::StorageContext;
 use strata_client::VectorStore;
 use strata_client::api::{
@@ -40,16 +40,6 @@ const BATCH: usize = 1_000;
 const CONCURRENT_EMBEDDED: usize = 4;
 const CONCURRENT_CLUSTER: usize = 16;
 const FILTER_QUERIES: usize = 200;
-
-/// Resident memory of process `pid` in bytes.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
-}
 
 fn record(set: &Set, i: usize) -> VectorRecord {
     let metadata = serde_json::json!({"b1": i % 100});

@@ -63,43 +63,10 @@ pub fn properties(node: &LabelledNode) -> Map<String, Value> {
     out
 }
 
-/// Cypher's `a = b`: `None` when unknown (either side null, or inside lists).
+/// Cypher's `a = b` on JSON values (`None` when unknown): the query engine's equality.
 pub fn equal(a: &Value, b: &Value) -> Option<bool> {
-    match (a, b) {
-        (Value::Null, _) | (_, Value::Null) => None,
-        (Value::Bool(x), Value::Bool(y)) => Some(x == y),
-        (Value::Number(_), Value::Number(_)) => Some(crate::vector::filter::py_eq(a, b)),
-        (Value::String(x), Value::String(y)) => Some(x == y),
-        (Value::Array(x), Value::Array(y)) => {
-            if x.len() != y.len() {
-                return Some(false);
-            }
-            let mut unknown = false;
-            for (p, q) in x.iter().zip(y) {
-                match equal(p, q) {
-                    Some(false) => return Some(false),
-                    None => unknown = true,
-                    Some(true) => {}
-                }
-            }
-            if unknown { None } else { Some(true) }
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            if x.len() != y.len() || x.keys().any(|k| !y.contains_key(k)) {
-                return Some(false);
-            }
-            let mut unknown = false;
-            for (k, p) in x {
-                match y.get(k).and_then(|q| equal(p, q)) {
-                    Some(false) => return Some(false),
-                    None => unknown = true,
-                    Some(true) => {}
-                }
-            }
-            if unknown { None } else { Some(true) }
-        }
-        _ => Some(false),
-    }
+    use crate::graph::cypher::value::{Val, equal as val_equal};
+    val_equal(&Val::from_json(a), &Val::from_json(b))
 }
 
 #[cfg(test)]

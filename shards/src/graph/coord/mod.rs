@@ -62,6 +62,30 @@ pub fn by_owner<'a>(parts: &impl Partitions, ids: impl IntoIterator<Item = &'a s
     groups.into_iter().enumerate().filter(|(_, g)| !g.is_empty()).collect()
 }
 
+/// `items` grouped by the partition owning `id(item)`, each group in call order with the
+/// items' insertion stamps (`base + index`; none when `base` is 0).
+pub fn by_owner_stamped<T: Clone>(
+    parts: &impl Partitions,
+    items: &[T],
+    base: u64,
+    id: impl Fn(&T) -> &str,
+) -> Vec<(usize, Vec<T>, Vec<u64>)> {
+    let mut groups: Vec<(Vec<T>, Vec<u64>)> = (0..parts.count()).map(|_| (Vec::new(), Vec::new())).collect();
+    for (i, item) in items.iter().enumerate() {
+        let g = &mut groups[owner(parts, id(item))];
+        g.0.push(item.clone());
+        if base > 0 {
+            g.1.push(base + i as u64);
+        }
+    }
+    groups
+        .into_iter()
+        .enumerate()
+        .filter(|(_, g)| !g.0.is_empty())
+        .map(|(p, (items, stamps))| (p, items, stamps))
+        .collect()
+}
+
 /// Sends one read per listed partition, concurrently; answers in list order.
 pub async fn read_each(parts: &impl Partitions, reads: Vec<(usize, GraphQuery)>) -> Result<Vec<Response>> {
     try_join_all(reads.into_iter().map(|(p, q)| parts.read(p, q))).await

@@ -41,20 +41,10 @@ pub async fn upsert_nodes(parts: &impl Partitions, nodes: &[LabelledNode]) -> Re
         return Err(Error::WrongDimension { namespace: format!("graph {}", parts.graph()), expected: dim as u32, got });
     }
     let base = parts.stamps(nodes.len());
-    let mut groups: Vec<(Vec<LabelledNode>, Vec<u64>)> = vec![(Vec::new(), Vec::new()); parts.count()];
-    for (i, n) in nodes.iter().enumerate() {
-        let g = &mut groups[owner(parts, &n.id)];
-        g.0.push(n.clone());
-        if base > 0 {
-            g.1.push(base + i as u64);
-        }
-    }
     let graph = parts.graph().to_string();
-    let writes = groups
+    let writes = super::by_owner_stamped(parts, nodes, base, |n| &n.id)
         .into_iter()
-        .enumerate()
-        .filter(|(_, g)| !g.0.is_empty())
-        .map(|(p, (nodes, order))| (p, GraphCommand::UpsertNodes { graph: graph.clone(), nodes, order }))
+        .map(|(p, nodes, order)| (p, GraphCommand::UpsertNodes { graph: graph.clone(), nodes, order }))
         .collect();
     let mut relabelled: Vec<(RelationKey, String)> = Vec::new();
     for answer in write_each(parts, writes).await? {

@@ -39,21 +39,10 @@ pub async fn upsert_triplet(parts: &impl Partitions, subj: &str, rel: &str, obj:
 /// Upserts many triplets (an import): one write per partition, in order.
 pub async fn upsert_triplets(parts: &impl Partitions, triplets: &[(String, String, String)]) -> Result<()> {
     let base = parts.stamps(triplets.len());
-    type Part = (Vec<(String, String, String)>, Vec<u64>);
-    let mut groups: Vec<Part> = vec![(Vec::new(), Vec::new()); parts.count()];
-    for (i, t) in triplets.iter().enumerate() {
-        let g = &mut groups[owner(parts, &t.0)];
-        g.0.push(t.clone());
-        if base > 0 {
-            g.1.push(base + i as u64);
-        }
-    }
     let graph = parts.graph().to_string();
-    let writes = groups
+    let writes = super::by_owner_stamped(parts, triplets, base, |t| &t.0)
         .into_iter()
-        .enumerate()
-        .filter(|(_, g)| !g.0.is_empty())
-        .map(|(p, (triplets, order))| (p, GraphCommand::UpsertTriplets { graph: graph.clone(), triplets, order }))
+        .map(|(p, triplets, order)| (p, GraphCommand::UpsertTriplets { graph: graph.clone(), triplets, order }))
         .collect();
     write_each(parts, writes).await?;
     Ok(())

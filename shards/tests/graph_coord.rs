@@ -171,6 +171,29 @@ fn triplet_store_walks_depth_first_over_partitions() {
     }
 }
 
+#[test]
+fn an_ingested_batch_is_one_round_trip_per_partition_whatever_its_size() {
+    // PropertyGraphIndex's ingest: get(ids), get_llama_nodes (a get), upsert_llama_nodes
+    // (an upsert_nodes), upsert_nodes, upsert_relations, get_schema.
+    let parts = Parts::new(3);
+    let entities: Vec<LabelledNode> = (0..2_000).map(|i| LabelledNode::entity(format!("e{i}"), "X")).collect();
+    let ids: Vec<String> = entities.iter().map(|n| n.id.clone()).collect();
+    block(coord::pg::get(&parts, &Default::default(), &ids)).expect("get");
+    assert_eq!(parts.take_calls(), (3, 0), "get(ids): one read per partition");
+    block(coord::pg::upsert_nodes(&parts, &entities)).expect("nodes");
+    assert_eq!(parts.take_calls(), (0, 3), "upsert_nodes: one write per partition");
+    let rels: Vec<Relation> =
+        (0..5_000).map(|i| Relation::new(format!("e{}", i % 2_000), "R", format!("e{}", (i * 7) % 2_000))).collect();
+    block(coord::pg::upsert_relations(&parts, &rels)).expect("relations");
+    assert_eq!(parts.take_calls(), (0, 3), "upsert_relations of the nodes just written: one write per partition");
+    block(coord::pg::get_schema(&parts)).expect("schema");
+    assert_eq!(parts.take_calls(), (3, 0), "get_schema: one read per partition");
+    // Targets this caller never wrote: their labels are read once, first.
+    let fresh = Parts::new(3);
+    block(coord::pg::upsert_relations(&fresh, &rels)).expect("relations");
+    assert_eq!(fresh.take_calls(), (3, 3));
+}
+
 prop_compose! {
     fn graph_and_calls()(
         edges in prop::collection::vec((0u8..8, 0u8..3, 0u8..8), 0..30),

@@ -80,4 +80,8 @@ impl Partitions for ClusterGraph<'_> {
     fn stamps(&self, n: usize) -> u64 {
         self.cluster.insertion_stamps(n)
     }
+
+    fn label_cache(&self) -> Option<&coord::LabelCache> {
+        Some(&self.cluster.graph_labels)
+    }
 }

@@ -44,6 +44,8 @@ pub struct Cluster {
     deadline: Duration,
     /// A node answered with a newer map epoch than ours: fetch the map before routing.
     stale: AtomicBool,
+    /// Labels of graph nodes this client wrote lately (see `coord::LabelCache`).
+    graph_labels: strata_shards::graph::coord::LabelCache,
 }
 
 fn random_u64() -> u64 {
@@ -69,6 +71,7 @@ impl Cluster {
             rotate: AtomicUsize::new(0),
             deadline: DEFAULT_DEADLINE,
             stale: AtomicBool::new(false),
+            graph_labels: Default::default(),
         };
         cluster.refresh_map(Instant::now() + cluster.deadline).await?;
         Ok(cluster)

@@ -65,6 +65,9 @@ async fn remove(parts: &impl Partitions, relations: &BTreeSet<RelationKey>, doom
     for id in doomed {
         groups[owner(parts, id)].nodes.push(id.clone());
     }
+    if let Some(cache) = parts.label_cache() {
+        cache.forget_graph(parts.graph()); // ends collected here may come back as `entity`
+    }
     let graph = parts.graph().to_string();
     let writes = groups
         .into_iter()

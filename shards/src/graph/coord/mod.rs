@@ -43,6 +43,45 @@ pub trait Partitions: Sync {
     /// The first of `n` insertion stamps, later than any handed out before (0: the
     /// partitions number writes themselves, which only one partition may do).
     fn stamps(&self, n: usize) -> u64;
+
+    /// The schema labels of nodes this caller wrote lately, when it keeps them: with them,
+    /// `upsert_relations` after `upsert_nodes` (how `PropertyGraphIndex` ingests) needs no
+    /// read of the targets' labels. None kept by default (one partition reads its own).
+    fn label_cache(&self) -> Option<&LabelCache> {
+        None
+    }
+}
+
+/// Schema labels of nodes by graph and id, as one caller last wrote or read them: a hint
+/// for the schema counters of the relations it writes next (data never depends on it).
+/// Bounded; forgotten whole when full or when the caller deletes from the graph.
+#[derive(Default)]
+pub struct LabelCache {
+    labels: std::sync::Mutex<HashMap<(String, String), String>>,
+}
+
+/// The most labels a [`LabelCache`] keeps.
+const LABEL_CACHE_MAX: usize = 200_000;
+
+impl LabelCache {
+    fn get(&self, graph: &str, id: &str) -> Option<String> {
+        let map = self.labels.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(graph.to_string(), id.to_string())).cloned()
+    }
+
+    fn put(&self, graph: &str, labels: impl IntoIterator<Item = (String, String)>) {
+        let mut map = self.labels.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, label) in labels {
+            if map.len() >= LABEL_CACHE_MAX {
+                map.clear();
+            }
+            map.insert((graph.to_string(), id), label);
+        }
+    }
+
+    fn forget_graph(&self, graph: &str) {
+        self.labels.lock().unwrap_or_else(|p| p.into_inner()).retain(|(g, _), _| g != graph);
+    }
 }
 
 /// The partition of an id.

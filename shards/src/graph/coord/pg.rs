@@ -47,7 +47,14 @@ pub async fn upsert_nodes(parts: &impl Partitions, nodes: &[LabelledNode]) -> Re
         .map(|(p, nodes, order)| (p, GraphCommand::UpsertNodes { graph: graph.clone(), nodes, order }))
         .collect();
     let mut relabelled: Vec<(RelationKey, String)> = Vec::new();
-    for answer in write_each(parts, writes).await? {
+    let answers = write_each(parts, writes).await?;
+    if let Some(cache) = parts.label_cache() {
+        let labels = nodes
+            .iter()
+            .map(|n| (n.id.clone(), crate::graph::view::display_label(&n.label, n.is_entity()).to_string()));
+        cache.put(parts.graph(), labels);
+    }
+    for answer in answers {
         match answer {
             Response::GraphRelabel(r) => relabelled.extend(r),
             other => return Err(unexpected("upsert_nodes", &other)),
@@ -100,9 +107,31 @@ pub async fn upsert_relations(parts: &impl Partitions, relations: &[Relation]) -
     if relations.is_empty() {
         return Ok(());
     }
+    // On more than one partition the targets' labels (for the schema) come from this
+    // caller's recent writes, or from one read of those it does not know.
     let labels = if parts.count() > 1 {
-        let targets: Vec<&str> = relations.iter().map(|r| r.target_id.as_str()).collect();
-        Some(schema_labels(parts, &targets).await?)
+        let graph = parts.graph();
+        let mut known: HashMap<String, String> = HashMap::new();
+        let mut unknown: Vec<&str> = Vec::new();
+        for r in relations {
+            match parts.label_cache().and_then(|c| c.get(graph, &r.target_id)) {
+                Some(l) => {
+                    known.insert(r.target_id.clone(), l);
+                }
+                None => unknown.push(&r.target_id),
+            }
+        }
+        if !unknown.is_empty() {
+            let read = schema_labels(parts, &unknown).await?;
+            for id in unknown {
+                let label = read.get(id).cloned().unwrap_or_else(|| strata_api::model::graph::ENTITY_LABEL.to_string());
+                known.insert(id.to_string(), label);
+            }
+            if let Some(cache) = parts.label_cache() {
+                cache.put(graph, known.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        Some(known)
     } else {
         None
     };

@@ -102,17 +102,12 @@ impl StrataService for Service {
             settings.partitions = self.ctx.vector_partitions;
         }
         let name = settings.name.clone();
-        let cmd = Command::Meta(MetaCommand::CreateVectorNamespace { settings });
-        route::write(&self.ctx, META_GROUP, strata_raft::Write { id: None, command: cmd }, 0).await?;
-        let q = Query::Meta(MetaQuery::ShardMap);
-        match route::read(&self.ctx, META_GROUP, q, ReadConsistency::Linearizable, 0).await?.response {
-            Response::ShardMap(map) => map
-                .vector_namespaces
-                .get(&name)
-                .cloned()
-                .ok_or_else(|| Error::InvalidData(format!("vector namespace {name:?} missing after its creation"))),
-            other => Err(Error::InvalidData(format!("the meta group answered {other:?}"))),
-        }
+        let cmd = MetaCommand::CreateVectorNamespace { settings };
+        let map = self.meta_create(cmd).await?;
+        map.vector_namespaces
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| Error::InvalidData(format!("vector namespace {name:?} missing after its creation")))
     }
 
     async fn create_graph(self, _: Context, mut settings: GraphNamespace) -> Result<GraphNamespace, Error> {
@@ -120,15 +115,22 @@ impl StrataService for Service {
             settings.partitions = self.ctx.graph_partitions;
         }
         let name = settings.name.clone();
-        let cmd = Command::Meta(MetaCommand::CreateGraph { settings });
-        route::write(&self.ctx, META_GROUP, strata_raft::Write { id: None, command: cmd }, 0).await?;
+        let map = self.meta_create(MetaCommand::CreateGraph { settings }).await?;
+        map.graphs
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| Error::InvalidData(format!("graph {name:?} missing after its creation")))
+    }
+}
+
+impl Service {
+    /// Applies a creation in the meta group; answers the shard map after it.
+    async fn meta_create(&self, cmd: MetaCommand) -> Result<ShardMap, Error> {
+        let write = strata_raft::Write { id: None, command: Command::Meta(cmd) };
+        route::write(&self.ctx, META_GROUP, write, 0).await?;
         let q = Query::Meta(MetaQuery::ShardMap);
         match route::read(&self.ctx, META_GROUP, q, ReadConsistency::Linearizable, 0).await?.response {
-            Response::ShardMap(map) => map
-                .graphs
-                .get(&name)
-                .cloned()
-                .ok_or_else(|| Error::InvalidData(format!("graph {name:?} missing after its creation"))),
+            Response::ShardMap(map) => Ok(map),
             other => Err(Error::InvalidData(format!("the meta group answered {other:?}"))),
         }
     }

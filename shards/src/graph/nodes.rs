@@ -84,7 +84,7 @@ pub fn put(txn: &mut Txn<'_>, graph: &str, node: &LabelledNode, stamp: u64) -> R
         for k in index_keys(graph, &node.id, old, &props) {
             txn.remove(k);
         }
-        schema::count_node(txn, graph, view::display_label(&old.label, old.is_entity()), &props, -1)?;
+        schema::count_node(txn, graph, view::display_label(&old.label, old.is_entity()), &props, -1);
         if old.indexed && !indexed {
             embeddings::remove(txn, graph, &node.id)?;
         }
@@ -98,7 +98,7 @@ pub fn put(txn: &mut Txn<'_>, graph: &str, node: &LabelledNode, stamp: u64) -> R
         txn.put(k, Vec::new());
     }
     let label = view::display_label(&node.label, node.is_entity());
-    schema::count_node(txn, graph, label, &node.properties, 1)?;
+    schema::count_node(txn, graph, label, &node.properties, 1);
     match old {
         Some((_, old)) if view::display_label(&old.label, old.is_entity()) != label => {
             relations::relabel(txn, graph, &node.id, label)
@@ -121,7 +121,7 @@ pub fn create_missing(txn: &mut Txn<'_>, graph: &str, id: &str, stamp: u64) -> R
     for k in index_keys(graph, id, &rec, &node.properties) {
         txn.put(k, Vec::new());
     }
-    schema::count_node(txn, graph, &node.label, &node.properties, 1)?;
+    schema::count_node(txn, graph, &node.label, &node.properties, 1);
     Ok(node.label)
 }
 
@@ -132,7 +132,7 @@ pub fn remove(txn: &mut Txn<'_>, graph: &str, id: &str) -> Result<bool> {
     for k in index_keys(graph, id, &rec, &props) {
         txn.remove(k);
     }
-    schema::count_node(txn, graph, view::display_label(&rec.label, rec.is_entity()), &props, -1)?;
+    schema::count_node(txn, graph, view::display_label(&rec.label, rec.is_entity()), &props, -1);
     if rec.indexed {
         embeddings::remove(txn, graph, id)?;
     }

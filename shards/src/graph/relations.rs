@@ -67,7 +67,7 @@ pub fn put_outgoing(txn: &mut Txn<'_>, graph: &str, w: &RelationWrite, labels: &
         Some(l) => l.clone(),
         None => cached_label(txn, graph, &key.target_id, labels)?,
     };
-    schema::count_relation(txn, graph, (&source_label, &key.label, &target_label), &w.relation.properties, 1)?;
+    schema::count_relation(txn, graph, (&source_label, &key.label, &target_label), &w.relation.properties, 1);
     let properties = serde_json::to_string(&w.relation.properties).unwrap_or_else(|_| "{}".into());
     let value = RelationValue { position, source_label, target_label, properties };
     txn.put(keys::out_key(graph, &key), value.encode()?);
@@ -113,7 +113,7 @@ pub fn put_incoming(
 pub fn remove_outgoing(txn: &mut Txn<'_>, graph: &str, key: &RelationKey) -> Result<bool> {
     let Some(v) = out_value(txn, graph, key)? else { return Ok(false) };
     let props = parse_properties(&v.properties)?;
-    schema::count_relation(txn, graph, (&v.source_label, &key.label, &v.target_label), &props, -1)?;
+    schema::count_relation(txn, graph, (&v.source_label, &key.label, &v.target_label), &props, -1);
     for k in index_keys(graph, key, &props) {
         txn.remove(k);
     }
@@ -141,14 +141,14 @@ fn relabel_stored(
 ) -> Result<()> {
     let Some(mut v) = out_value(txn, graph, key)? else { return Ok(()) };
     let props = parse_properties(&v.properties)?;
-    schema::count_relation(txn, graph, (&v.source_label, &key.label, &v.target_label), &props, -1)?;
+    schema::count_relation(txn, graph, (&v.source_label, &key.label, &v.target_label), &props, -1);
     if let Some(s) = source {
         v.source_label = s.to_string();
     }
     if let Some(t) = target {
         v.target_label = t.to_string();
     }
-    schema::count_relation(txn, graph, (&v.source_label, &key.label, &v.target_label), &props, 1)?;
+    schema::count_relation(txn, graph, (&v.source_label, &key.label, &v.target_label), &props, 1);
     txn.put(keys::out_key(graph, key), v.encode()?);
     Ok(())
 }

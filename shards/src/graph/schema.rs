@@ -31,26 +31,14 @@ fn counter_key(graph: &str, kind: &[u8], parts: &[&str]) -> Vec<u8> {
     keys::prefix(Space::GraphSchema, graph, &all)
 }
 
-fn bump(txn: &mut Txn<'_>, key: Vec<u8>, delta: i64) -> Result<()> {
-    txn.add_to_counter(key, delta);
-    Ok(())
-}
-
 /// Counts a node (`delta` 1) or uncounts it (-1).
-pub fn count_node(
-    txn: &mut Txn<'_>,
-    graph: &str,
-    label: &str,
-    properties: &Map<String, Value>,
-    delta: i64,
-) -> Result<()> {
-    bump(txn, counter_key(graph, NODE_LABEL, &[label]), delta)?;
+pub fn count_node(txn: &mut Txn<'_>, graph: &str, label: &str, properties: &Map<String, Value>, delta: i64) {
+    txn.add_to_counter(counter_key(graph, NODE_LABEL, &[label]), delta);
     for (k, v) in properties {
         if let Some(t) = neo4j_type(v) {
-            bump(txn, counter_key(graph, NODE_PROP, &[label, k, t]), delta)?;
+            txn.add_to_counter(counter_key(graph, NODE_PROP, &[label, k, t]), delta);
         }
     }
-    Ok(())
 }
 
 /// Counts a relation stored here (`delta` 1) or uncounts it (-1).
@@ -60,14 +48,13 @@ pub fn count_relation(
     (source_label, label, target_label): (&str, &str, &str),
     properties: &Map<String, Value>,
     delta: i64,
-) -> Result<()> {
-    bump(txn, counter_key(graph, RELATIONSHIP, &[source_label, label, target_label]), delta)?;
+) {
+    txn.add_to_counter(counter_key(graph, RELATIONSHIP, &[source_label, label, target_label]), delta);
     for (k, v) in properties {
         if let Some(t) = neo4j_type(v) {
-            bump(txn, counter_key(graph, REL_PROP, &[label, k, t]), delta)?;
+            txn.add_to_counter(counter_key(graph, REL_PROP, &[label, k, t]), delta);
         }
     }
-    Ok(())
 }
 
 /// This partition's counts.

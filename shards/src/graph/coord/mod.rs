@@ -57,30 +57,34 @@ pub trait Partitions: Sync {
 /// Bounded; forgotten whole when full or when the caller deletes from the graph.
 #[derive(Default)]
 pub struct LabelCache {
-    labels: std::sync::Mutex<HashMap<(String, String), String>>,
+    labels: std::sync::Mutex<HashMap<String, HashMap<String, String>>>,
 }
 
-/// The most labels a [`LabelCache`] keeps.
+/// The most labels a [`LabelCache`] keeps per graph.
 const LABEL_CACHE_MAX: usize = 200_000;
 
 impl LabelCache {
     fn get(&self, graph: &str, id: &str) -> Option<String> {
         let map = self.labels.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&(graph.to_string(), id.to_string())).cloned()
+        map.get(graph)?.get(id).cloned()
     }
 
     fn put(&self, graph: &str, labels: impl IntoIterator<Item = (String, String)>) {
         let mut map = self.labels.lock().unwrap_or_else(|p| p.into_inner());
+        let of_graph = match map.get_mut(graph) {
+            Some(m) => m,
+            None => map.entry(graph.to_string()).or_default(),
+        };
         for (id, label) in labels {
-            if map.len() >= LABEL_CACHE_MAX {
-                map.clear();
+            if of_graph.len() >= LABEL_CACHE_MAX {
+                of_graph.clear();
             }
-            map.insert((graph.to_string(), id), label);
+            of_graph.insert(id, label);
         }
     }
 
     fn forget_graph(&self, graph: &str) {
-        self.labels.lock().unwrap_or_else(|p| p.into_inner()).retain(|(g, _), _| g != graph);
+        self.labels.lock().unwrap_or_else(|p| p.into_inner()).remove(graph);
     }
 }
 
@@ -122,6 +126,32 @@ pub fn by_owner_stamped<T: Clone>(
         .enumerate()
         .filter(|(_, g)| !g.0.is_empty())
         .map(|(p, (items, stamps))| (p, items, stamps))
+        .collect()
+}
+
+/// The reads of the relations of `nodes` (both directions, of `labels` when given), one
+/// per owning partition: `(partition, its nodes, query)`. `traversal` also asks for the
+/// nodes themselves and at most `cap` relations per node not in `ignore`.
+pub fn edge_reads(
+    parts: &impl Partitions,
+    nodes: &[String],
+    labels: &[String],
+    traversal: Option<(usize, &[String])>,
+) -> Vec<(usize, Vec<String>, GraphQuery)> {
+    by_owner(parts, nodes.iter().map(String::as_str))
+        .into_iter()
+        .map(|(p, ids)| {
+            let q = GraphQuery::Edges {
+                graph: parts.graph().to_string(),
+                nodes: ids.clone(),
+                direction: strata_api::Direction::Both,
+                labels: labels.to_vec(),
+                with_nodes: traversal.is_some(),
+                cap: traversal.map(|(cap, _)| cap),
+                ignore: traversal.map(|(_, ignore)| ignore.to_vec()).unwrap_or_default(),
+            };
+            (p, ids, q)
+        })
         .collect()
 }
 

@@ -6,8 +6,8 @@ use super::{
 use crate::graph::schema;
 use std::collections::{BTreeMap, HashMap};
 use strata_api::{
-    Direction, Error, GraphCommand, GraphEdge, GraphQuery, GraphSchema, LabelledNode, NodeSelect, Relation,
-    RelationKey, RelationWrite, Response, Triplet, TripletSelector, VectorStoreQuery,
+    Error, GraphCommand, GraphEdge, GraphQuery, GraphSchema, LabelledNode, NodeSelect, Relation, RelationKey,
+    RelationWrite, Response, Triplet, TripletSelector, VectorStoreQuery,
 };
 
 /// A node and its insertion position.
@@ -189,24 +189,7 @@ pub(crate) fn edges_of(answer: Response) -> Result<(Vec<Positioned>, Vec<GraphEd
 
 /// The relations of `ids` in both directions (of `labels` only, when given), each once.
 pub(crate) async fn relations_of(parts: &impl Partitions, ids: &[String], labels: &[String]) -> Result<Vec<GraphEdge>> {
-    let graph = parts.graph().to_string();
-    let reads = by_owner(parts, ids.iter().map(String::as_str))
-        .into_iter()
-        .map(|(p, nodes)| {
-            (
-                p,
-                GraphQuery::Edges {
-                    graph: graph.clone(),
-                    nodes,
-                    direction: Direction::Both,
-                    labels: labels.to_vec(),
-                    with_nodes: false,
-                    cap: None,
-                    ignore: Vec::new(),
-                },
-            )
-        })
-        .collect();
+    let reads = super::edge_reads(parts, ids, labels, None).into_iter().map(|(p, _, q)| (p, q)).collect();
     let mut out = Vec::new();
     for answer in read_each(parts, reads).await? {
         out.extend(edges_of(answer)?.1);

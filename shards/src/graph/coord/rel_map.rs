@@ -21,9 +21,9 @@
 //! returned, so of a node's first `limit` relations not ignored, those not seen yet
 //! bring the total to `limit` at the latest.
 
-use super::{Partitions, Result, by_owner, nodes_by_id, read_each};
+use super::{Partitions, Result, nodes_by_id, read_each};
 use std::collections::{HashMap, HashSet};
-use strata_api::{Direction, GraphEdge, GraphQuery, LabelledNode, RelationKey, Response, Triplet};
+use strata_api::{GraphEdge, LabelledNode, RelationKey, Response, Triplet};
 
 /// `get_rel_map(graph_nodes, depth, limit, ignore_rels)` from the seeds' ids.
 pub async fn get_rel_map(
@@ -36,7 +36,6 @@ pub async fn get_rel_map(
     if depth == 0 || limit == 0 || seeds.is_empty() {
         return Ok(Vec::new());
     }
-    let graph = parts.graph().to_string();
     let mut visited: HashSet<String> = HashSet::new();
     let mut frontier: Vec<String> = seeds.iter().filter(|s| visited.insert((*s).clone())).cloned().collect();
     let mut known: HashMap<String, LabelledNode> = HashMap::new();
@@ -46,26 +45,11 @@ pub async fn get_rel_map(
         if frontier.is_empty() {
             break;
         }
-        let groups = by_owner(parts, frontier.iter().map(String::as_str));
-        let asked: Vec<Vec<String>> = groups.iter().map(|(_, nodes)| nodes.clone()).collect();
-        let reads = groups
+        // No node contributes more than `limit` relations (see the module doc).
+        let (reads, asked): (Vec<_>, Vec<_>) = super::edge_reads(parts, &frontier, &[], Some((limit, ignore_rels)))
             .into_iter()
-            .map(|(p, nodes)| {
-                (
-                    p,
-                    GraphQuery::Edges {
-                        graph: graph.clone(),
-                        nodes,
-                        direction: Direction::Both,
-                        labels: Vec::new(),
-                        with_nodes: true,
-                        // No node contributes more than `limit` relations (module doc).
-                        cap: Some(limit),
-                        ignore: ignore_rels.to_vec(),
-                    },
-                )
-            })
-            .collect();
+            .map(|(p, nodes, q)| ((p, q), nodes))
+            .unzip();
         // Each frontier node's relations as its own partition answered them: outgoing,
         // then incoming (an edge between two frontier nodes comes twice, once each).
         let mut of_node: HashMap<String, Vec<GraphEdge>> = HashMap::new();

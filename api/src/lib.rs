@@ -7,6 +7,7 @@
 //!   JSON (`__type__`/`__data__`, field names and order) and hashes equal to LlamaIndex's.
 //! * [`command`] and [`query`]: the writes and reads a store state machine accepts. Commands
 //!   are the raft log's payload, so they are a persisted format.
+//! * [`graph_call`]: the multi-round graph reads one node runs whole for a client.
 //! * [`cluster`]: node and group ids, the shard map, and the meta group's commands.
 //! * [`service`]: the client-facing tarpc service every node serves.
 //! * [`error`]: the one error type that crosses every boundary, with
@@ -19,6 +20,7 @@
 pub mod cluster;
 pub mod command;
 pub mod error;
+pub mod graph_call;
 pub mod json;
 pub mod model;
 pub mod pyrepr;
@@ -34,6 +36,7 @@ pub use command::{
     SourceLink, VectorCommand,
 };
 pub use error::{Error, Result};
+pub use graph_call::GraphCall;
 pub use json::JsonText;
 pub use model::{
     ChatMessage, ContentBlock, DEFAULT_VECTOR_NAMESPACE, Distance, FILTER_VIEW_KEYS, FilterCondition, FilterItem,

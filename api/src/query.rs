@@ -389,4 +389,10 @@ pub enum Response {
     GraphRelabel(Vec<(RelationKey, String)>),
     /// Labels of the asked nodes that exist: `(id, label, is_entity)`.
     GraphLabels(Vec<(String, String, bool)>),
+    /// A property graph `get_rel_map`'s triplets (a [`crate::GraphCall`]'s answer).
+    GraphTriplets(Vec<crate::model::Triplet>),
+    /// A triplet store `get_rel_map`: per subject, its paths as `[subj, rel, obj]` hops.
+    GraphRelMap(Vec<(String, Vec<[String; 3]>)>),
+    /// A Cypher query's rows.
+    GraphRows(Vec<serde_json::Map<String, serde_json::Value>>),
 }

@@ -5,6 +5,7 @@
 use crate::cluster::{GroupId, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId, Served, ShardMap};
 use crate::command::Command;
 use crate::error::Error;
+use crate::graph_call::GraphCall;
 use crate::model::{GraphNamespace, VectorNamespace};
 use crate::query::Query;
 
@@ -33,4 +34,8 @@ pub trait StrataService {
     /// Creates a graph and its partitions (`partitions` 0: the node's configured
     /// default); answers its settings as stored (an existing graph's).
     async fn create_graph(settings: GraphNamespace) -> Result<GraphNamespace, Error>;
+    /// Runs a multi-round graph read whole on this node, with the asked consistency,
+    /// reading its own replicas of the graph's partitions where it has them. `group` is
+    /// the partition the call starts in (the answer names its leader, as `read`'s does).
+    async fn graph_call(group: GroupId, call: GraphCall, consistency: ReadConsistency) -> Result<Served, Error>;
 }

@@ -305,6 +305,26 @@ impl TestCluster {
             .map_err(|e| e.to_string())
     }
 
+    /// A graph call run whole by node `i` (not forwarded), to look at what that node answers.
+    pub async fn graph_call_at(
+        &self,
+        i: usize,
+        group: GroupId,
+        call: strata_api::GraphCall,
+        consistency: ReadConsistency,
+    ) -> Result<Response, strata_api::Error> {
+        let client = self
+            .conns
+            .get(&self.nodes[i].client_addr)
+            .await
+            .map_err(|e| strata_api::Error::Unavailable(e.to_string()))?;
+        client
+            .graph_call(context_within(Duration::from_secs(30)), group, call, consistency)
+            .await
+            .map_err(|e| strata_api::Error::Unavailable(e.to_string()))?
+            .map(|served| served.response)
+    }
+
     /// Waits until `ready` holds for the shard map and statuses, polling (there is no push
     /// notification of cluster layout); panics with `what` after [`SETTLE_TIMEOUT`].
     pub async fn wait_for(&self, what: &str, mut ready: impl FnMut(&ShardMap, &[NodeStatus]) -> bool) {

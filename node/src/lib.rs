@@ -10,6 +10,7 @@
 //! | [`service`] | the client-facing tarpc service, validating at the edge |
 //! | [`actors`] | the supervisor, the meta actor and one actor per store type |
 //! | [`route`] | serve locally or forward to the group's leader |
+//! | [`graph_call`] | multi-round graph reads run whole on this node, over its own replicas |
 //! | [`rebalance`] | the meta leader's loop that moves replicas to the planned layout |
 //! | [`cli`] | argument parsing, subcommands, progress bars, exit codes |
 //! | [`telemetry`] | the tracing subscriber |
@@ -17,6 +18,7 @@
 pub mod actors;
 pub mod cli;
 pub mod config;
+pub mod graph_call;
 pub mod rebalance;
 pub mod route;
 pub mod server;

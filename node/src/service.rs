@@ -8,12 +8,12 @@ use crate::route;
 use crate::server::NodeCtx;
 use futures::{StreamExt, future};
 use std::sync::Arc;
-use strata_api::GraphNamespace;
 use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
     RequestId, Response, Served, ShardMap, VectorNamespace,
 };
+use strata_api::{GraphCall, GraphNamespace};
 use strata_client::cluster::MAX_FRAME;
 use tarpc::context::Context;
 use tarpc::server::{BaseChannel, Channel};
@@ -121,6 +121,18 @@ impl StrataService for Service {
             .cloned()
             .ok_or_else(|| Error::InvalidData(format!("graph {name:?} missing after its creation")))
     }
+
+    async fn graph_call(
+        self,
+        _: Context,
+        group: GroupId,
+        call: GraphCall,
+        consistency: ReadConsistency,
+    ) -> Result<Served, Error> {
+        let timeout = self.ctx.request_timeout;
+        let actor = StoreKind::Graph.actor_name();
+        ask(actor, |reply| StoreMsg::GraphCall { group, call, consistency, reply }, timeout).await
+    }
 }
 
 impl Service {
@@ -172,6 +184,9 @@ impl StrataService for Standby {
         Err(standby_error())
     }
     async fn create_graph(self, _: Context, _: GraphNamespace) -> Result<GraphNamespace, Error> {
+        Err(standby_error())
+    }
+    async fn graph_call(self, _: Context, _: GroupId, _: GraphCall, _: ReadConsistency) -> Result<Served, Error> {
         Err(standby_error())
     }
     async fn adopt(self, _: Context, seeds: Vec<String>) -> Result<NodeId, Error> {

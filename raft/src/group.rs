@@ -24,11 +24,11 @@ pub struct Group {
     pub(crate) proposer: Proposer,
 }
 
-fn not_leader(group: GroupId, f: &openraft::error::ForwardToLeader<NodeId, BasicNode>) -> Error {
+pub(crate) fn not_leader(group: GroupId, f: &openraft::error::ForwardToLeader<NodeId, BasicNode>) -> Error {
     Error::NotLeader { group, leader: f.leader_id, leader_addr: f.leader_node.as_ref().map(|n| n.addr.clone()) }
 }
 
-fn raft_err(group: GroupId, e: impl std::fmt::Display) -> Error {
+pub(crate) fn raft_err(group: GroupId, e: impl std::fmt::Display) -> Error {
     Error::Raft { group, message: e.to_string() }
 }
 

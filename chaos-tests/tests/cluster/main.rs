@@ -6,6 +6,7 @@
 mod cli;
 mod failover;
 mod graph_faults;
+mod graph_reads;
 mod membership;
 mod recovery;
 mod replication;

@@ -5,7 +5,9 @@
 use super::Cluster;
 use crate::error::Result;
 use std::future::Future;
-use strata_api::{Command, GraphCommand, GraphNamespace, GraphQuery, GroupId, Query, ReadConsistency, Response};
+use strata_api::{
+    Command, GraphCall, GraphCommand, GraphNamespace, GraphQuery, GroupId, Query, ReadConsistency, Response,
+};
 use strata_shards::graph::coord::{self, Partitions};
 
 /// A graph's partitions as the coordinator reaches them on a cluster.
@@ -49,6 +51,24 @@ impl Cluster {
     pub async fn graph(&self, graph: &str, consistency: ReadConsistency) -> Result<ClusterGraph<'_>> {
         let groups = self.graph_groups(graph).await?;
         Ok(ClusterGraph { cluster: self, graph: graph.to_string(), groups, consistency })
+    }
+}
+
+impl ClusterGraph<'_> {
+    /// Runs a multi-round read whole on one node (see `strata_node::graph_call`): the
+    /// leader of the partition the call starts in, which holds that partition's data
+    /// and, with one replica of everything per node, the rest.
+    pub async fn run(&self, call: GraphCall) -> coord::Result<Response> {
+        let p = call.start().map(|id| coord::owner(self, id)).unwrap_or(0);
+        let group = *self.groups.get(p).ok_or_else(|| strata_api::Error::InvalidInput(format!("no partition {p}")))?;
+        let consistency = self.consistency;
+        self.cluster
+            .call(group, |client, ctx| {
+                let call = call.clone();
+                async move { client.graph_call(ctx, group, call, consistency).await }
+            })
+            .await
+            .map_err(crate::Error::into_store)
     }
 }
 

@@ -9,8 +9,9 @@ use crate::error::Result;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use strata_api::model::graph::{PropertyType, SchemaRelationship};
-use strata_api::{GraphSchema, ReadConsistency};
-use strata_shards::graph::coord::triplets;
+use strata_api::{GraphCall, GraphSchema, ReadConsistency, Response};
+use strata_shards::graph::coord::call::wire_count;
+use strata_shards::graph::coord::{self, triplets};
 
 pub use triplets::{Pairs, RelMap};
 
@@ -43,7 +44,16 @@ impl GraphStore {
     /// `get_rel_map(subjs, depth, limit)`: LlamaIndex's depth-first walk from each subject
     /// (every subject when `subjs` is none) under a global budget of `limit` rows.
     pub async fn get_rel_map(&self, subjs: Option<&[String]>, depth: usize, limit: usize) -> Result<RelMap> {
-        Ok(triplets::get_rel_map(&self.parts().await?, subjs, depth, limit).await?)
+        let call = GraphCall::TripletRelMap {
+            graph: self.graph.clone(),
+            subjs: subjs.map(<[String]>::to_vec),
+            depth: wire_count(depth),
+            limit: wire_count(limit),
+        };
+        match self.parts().await?.run(call).await? {
+            Response::GraphRelMap(map) => Ok(map),
+            other => Err(coord::unexpected("rel map", &other).into()),
+        }
     }
 
     /// `upsert_triplet(subj, rel, obj)`: appends the pair unless the subject has it.

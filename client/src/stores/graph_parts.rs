@@ -6,7 +6,7 @@ use crate::cluster::graph::ClusterGraph;
 use crate::error::Result;
 use std::future::Future;
 use std::pin::Pin;
-use strata_api::{GraphCommand, GraphQuery, ReadConsistency, Response};
+use strata_api::{GraphCall, GraphCommand, GraphQuery, ReadConsistency, Response};
 use strata_shards::graph::coord::{self, Partitions};
 
 /// An embedded graph's partition or a cluster graph's partitions.
@@ -26,6 +26,17 @@ impl<'a> Parts<'a> {
             Backend::Embedded(e) => Parts::Embedded(e.graph(graph)),
             Backend::Cluster(c) => Parts::Cluster(c.graph(graph, consistency).await?),
         })
+    }
+}
+
+impl Parts<'_> {
+    /// Runs a multi-round read: in-process on an embedded graph, whole on one node of a
+    /// cluster (one round trip instead of one per hop).
+    pub async fn run(&self, call: GraphCall) -> coord::Result<Response> {
+        match self {
+            Parts::Embedded(e) => coord::call::run(e, call).await,
+            Parts::Cluster(c) => c.run(call).await,
+        }
     }
 }
 

@@ -9,9 +9,11 @@ use crate::error::Result;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use strata_api::{
-    GraphSchema, LabelledNode, Node, ReadConsistency, Relation, Triplet, TripletSelector, VectorStoreQuery,
+    GraphCall, GraphSchema, LabelledNode, Node, ReadConsistency, Relation, Response, Triplet, TripletSelector,
+    VectorStoreQuery,
 };
-use strata_shards::graph::coord::{delete, pg, rel_map};
+use strata_shards::graph::coord::call::wire_count;
+use strata_shards::graph::coord::{self, delete, pg};
 
 /// A handle on one graph's property graph store. Cheap to clone; safe to share between
 /// tasks.
@@ -87,8 +89,17 @@ impl PropertyGraphStore {
         limit: usize,
         ignore_rels: Option<&[String]>,
     ) -> Result<Vec<Triplet>> {
-        let parts = self.parts().await?;
-        Ok(rel_map::get_rel_map(&parts, ids, depth, limit, ignore_rels.unwrap_or_default()).await?)
+        let call = GraphCall::RelMap {
+            graph: self.graph.clone(),
+            seeds: ids.to_vec(),
+            depth: wire_count(depth),
+            limit: wire_count(limit),
+            ignore_rels: ignore_rels.unwrap_or_default().to_vec(),
+        };
+        match self.parts().await?.run(call).await? {
+            Response::GraphTriplets(t) => Ok(t),
+            other => Err(coord::unexpected("rel map", &other).into()),
+        }
     }
 
     /// `upsert_nodes(nodes)`: each node replaces any node with its id (keeping its place).
@@ -174,9 +185,15 @@ impl PropertyGraphStore {
         query: &str,
         param_map: Option<&Map<String, Value>>,
     ) -> Result<Vec<Map<String, Value>>> {
-        let empty = Map::new();
-        let parts = self.parts().await?;
-        Ok(strata_shards::graph::cypher::structured_query(&parts, query, param_map.unwrap_or(&empty)).await?)
+        let call = GraphCall::Cypher {
+            graph: self.graph.clone(),
+            query: query.to_string(),
+            params: param_map.cloned().unwrap_or_default(),
+        };
+        match self.parts().await?.run(call).await? {
+            Response::GraphRows(rows) => Ok(rows),
+            other => Err(coord::unexpected("Cypher rows", &other).into()),
+        }
     }
 
     /// Every relation, in insertion order (what an export writes).

@@ -7,7 +7,7 @@ use crate::server::NodeCtx;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
 use strata_api::{
-    Command, Error, GroupId, Query, ReadConsistency, RequestId, Served, ShardMap, VectorCommand, VectorQuery,
+    Command, Error, GraphCall, GroupId, Query, ReadConsistency, RequestId, Served, ShardMap, VectorCommand, VectorQuery,
 };
 use strata_shards::placement::{ReadRoute, Route, route_command, route_query};
 
@@ -36,6 +36,17 @@ pub enum StoreMsg {
         consistency: ReadConsistency,
         /// Forwards so far.
         hops: u8,
+        /// Where the answer goes.
+        reply: RpcReplyPort<Result<Served, Error>>,
+    },
+    /// A graph call run whole on this node (graph actor only).
+    GraphCall {
+        /// The partition it starts in.
+        group: GroupId,
+        /// The call.
+        call: GraphCall,
+        /// Linearizable or stale.
+        consistency: ReadConsistency,
         /// Where the answer goes.
         reply: RpcReplyPort<Result<Served, Error>>,
     },
@@ -171,6 +182,20 @@ impl Actor for StoreActor {
                 let ctx = ctx.clone();
                 tokio::spawn(async move {
                     let _ = reply.send(route::read(&ctx, group, query, consistency, hops).await);
+                });
+            }
+            StoreMsg::GraphCall { group, call, consistency, reply } => {
+                let checked = match self.kind {
+                    StoreKind::Graph => check_graph_group(&map, group, call.graph()),
+                    kind => Err(Error::InvalidInput(format!("a graph call reached the {kind:?} store"))),
+                };
+                if let Err(e) = checked {
+                    let _ = reply.send(Err(e));
+                    return Ok(());
+                }
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    let _ = reply.send(crate::graph_call::serve(&ctx, group, call, consistency).await);
                 });
             }
         }

@@ -81,6 +81,11 @@ impl RaftPeer for PeerServer {
         g.write(write).await.map_err(Into::into)
     }
 
+    async fn read_index(self, _: Context, group: GroupId) -> Result<Option<u64>, strata_api::Error> {
+        let g = self.registry.get(group).ok_or(strata_api::Error::UnknownGroup(group))?;
+        g.read_index().await.map_err(Into::into)
+    }
+
     async fn retire(self, _: Context) -> Result<(), strata_api::Error> {
         self.registry.retire().await;
         Ok(())

@@ -99,4 +99,6 @@ pub trait RaftPeer {
     /// Replicates a write in a group this node leads (nodes forward cluster-metadata
     /// writes this way: clients may not send those).
     async fn propose(group: GroupId, write: crate::Write) -> Result<strata_shards::Answer, strata_api::Error>;
+    /// The read index of a group this node leads (see [`crate::read_index`]).
+    async fn read_index(group: GroupId) -> Result<Option<u64>, strata_api::Error>;
 }

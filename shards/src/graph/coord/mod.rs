@@ -11,11 +11,13 @@
 //!
 //! | module | job |
 //! | --- | --- |
+//! | [`call`] | a multi-round read as one call (what a node runs whole for a cluster client) |
 //! | [`pg`] | property graph: `get`, `upsert_nodes`, `upsert_relations`, `get_triplets`, `vector_query`, schema |
 //! | [`rel_map`] | property graph `get_rel_map`: breadth-first, both directions, one round per hop |
 //! | [`delete`] | property graph `delete` and `delete_llama_nodes` (upstream main's contract) |
 //! | [`triplets`] | the triplet `GraphStore`: `get`, `upsert_triplet`, `delete`, depth-first `get_rel_map` |
 
+pub mod call;
 pub mod delete;
 pub mod pg;
 pub mod rel_map;

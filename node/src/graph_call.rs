@@ -13,7 +13,8 @@
 
 use crate::route;
 use crate::server::NodeCtx;
-use futures::future::try_join_all;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use std::sync::Arc;
 use strata_api::{Error, GraphCall, GraphCommand, GraphQuery, GroupId, Query, ReadConsistency, Response, Served};
 use strata_raft::Group;
@@ -24,28 +25,40 @@ pub struct NodeGraph<'a> {
     ctx: &'a Arc<NodeCtx>,
     graph: String,
     groups: Vec<GroupId>,
-    /// This node's replica of each partition, as it was when the call began: only these
-    /// were caught up, so a replica created meanwhile (still empty) is not read.
-    local: Vec<Option<Arc<Group>>>,
+    /// This node's replica of each partition as it was when the call began, with (for a
+    /// linearizable call) its catch-up, started then: a replica created meanwhile (still
+    /// empty) is never read.
+    local: Vec<Option<(Arc<Group>, Option<CatchUp>)>>,
     consistency: ReadConsistency,
 }
 
+/// A replica's catch-up to its leader's read index, running on its own task from the
+/// start of the call; every read of the partition awaits it (a read of a partition this
+/// node leads waits one quorum round, not the slower remote ones).
+type CatchUp = Shared<BoxFuture<'static, Result<(), Error>>>;
+
+fn catch_up(ctx: &NodeCtx, group: &Arc<Group>) -> CatchUp {
+    let (group, pool, timeout) = (group.clone(), ctx.registry.pool().clone(), ctx.request_timeout);
+    let task = tokio::spawn(async move { group.catch_up_for_read(&pool, timeout).await.map_err(Error::from) });
+    let joined =
+        async move { task.await.unwrap_or_else(|e| Err(Error::Unavailable(format!("a read-index task failed: {e}")))) };
+    joined.boxed().shared()
+}
+
 impl<'a> NodeGraph<'a> {
-    /// `graph`'s partitions by this node's shard map; linearizable reads of the local
-    /// replicas are made safe here, all partitions at once.
-    pub async fn open(ctx: &'a Arc<NodeCtx>, graph: &str, consistency: ReadConsistency) -> Result<Self, Error> {
+    /// `graph`'s partitions by this node's shard map; a linearizable call starts every
+    /// local replica's catch-up here, all at once.
+    pub fn open(ctx: &'a Arc<NodeCtx>, graph: &str, consistency: ReadConsistency) -> Result<Self, Error> {
         let groups = ctx.shard_map().graph_partitions(graph);
         if groups.is_empty() {
             // A graph created moments ago may not have reached this node's map yet.
             return Err(Error::Unavailable(format!("node {} does not know graph {graph:?} yet", ctx.info.id)));
         }
-        let local: Vec<Option<Arc<Group>>> = groups.iter().map(|g| ctx.registry.get(*g)).collect();
-        if consistency == ReadConsistency::Linearizable {
-            let pool = ctx.registry.pool();
-            try_join_all(local.iter().flatten().map(|g| g.catch_up_for_read(pool, ctx.request_timeout)))
-                .await
-                .map_err(Error::from)?;
-        }
+        let linearizable = consistency == ReadConsistency::Linearizable;
+        let local = groups
+            .iter()
+            .map(|g| ctx.registry.get(*g).map(|g| (g.clone(), linearizable.then(|| catch_up(ctx, &g)))))
+            .collect();
         Ok(Self { ctx, graph: graph.to_string(), groups, local, consistency })
     }
 }
@@ -63,8 +76,12 @@ impl Partitions for NodeGraph<'_> {
         let (Some(group), Some(local)) = (self.groups.get(p), self.local.get(p)) else {
             return Err(Error::InvalidInput(format!("no partition {p}")));
         };
-        match local {
-            // Caught up in `open` when linearizable: this replica's state will do.
+        if let Some((_, Some(caught_up))) = local {
+            caught_up.clone().await?;
+        }
+        match local.as_ref().map(|(g, _)| g) {
+            // Caught up (when linearizable): this replica's state will do.
+            Some(g) if is_short(&q) => g.read_graph_now(q).await.map_err(Error::from),
             Some(g) => g.read(Query::Graph(q), ReadConsistency::StaleOk).await.map_err(Error::from),
             None => Ok(route::read(self.ctx, *group, Query::Graph(q), self.consistency, 0).await?.response),
         }
@@ -80,6 +97,23 @@ impl Partitions for NodeGraph<'_> {
     }
 }
 
+/// Most records a read may touch to run on the calling task (a few hundred microseconds
+/// of sled look-ups at most); longer ones go to the blocking pool.
+const SHORT_READ_RECORDS: usize = 4_096;
+
+/// Whether a read touches few records: a traversal step's capped relations, nodes or
+/// labels by id. Scans, filters and vector searches are not short.
+fn is_short(q: &GraphQuery) -> bool {
+    match q {
+        GraphQuery::Edges { nodes, cap: Some(cap), .. } => {
+            nodes.len().saturating_mul(cap.saturating_add(1)) <= SHORT_READ_RECORDS
+        }
+        GraphQuery::Nodes { select, .. } => select.ids.as_ref().is_some_and(|ids| ids.len() <= SHORT_READ_RECORDS),
+        GraphQuery::Labels { ids, .. } => ids.len() <= SHORT_READ_RECORDS,
+        _ => false,
+    }
+}
+
 /// Runs `call` here; the answer names the leader of `group` (the partition it starts in).
 pub async fn serve(
     ctx: &Arc<NodeCtx>,
@@ -87,7 +121,7 @@ pub async fn serve(
     call: GraphCall,
     consistency: ReadConsistency,
 ) -> Result<Served, Error> {
-    let parts = NodeGraph::open(ctx, call.graph(), consistency).await?;
+    let parts = NodeGraph::open(ctx, call.graph(), consistency)?;
     let response = coord::call::run(&parts, call).await?;
     let leader = ctx.registry.get(group).and_then(|g| g.leader()).map(|(id, _)| id);
     Ok(Served { response, epoch: ctx.shard_map().epoch, leader })

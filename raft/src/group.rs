@@ -60,6 +60,16 @@ impl Group {
         Ok(answer)
     }
 
+    /// Answers a short graph read (a few records: see `strata_node::graph_call`) from this
+    /// replica's state as it is now: on the calling task when no write is being applied,
+    /// else on the blocking pool.
+    pub async fn read_graph_now(&self, query: strata_api::GraphQuery) -> Result<Response> {
+        if let Some(answer) = self.shard.graph_query_now(&query) {
+            return Ok(answer?);
+        }
+        self.read(Query::Graph(query), ReadConsistency::StaleOk).await
+    }
+
     /// The leader this node knows of, with its raft address.
     pub fn leader(&self) -> Option<(NodeId, Option<String>)> {
         let m = self.raft.metrics().borrow().clone();

@@ -57,9 +57,11 @@ impl Cluster {
 impl ClusterGraph<'_> {
     /// Runs a multi-round read whole on one node (see `strata_node::graph_call`): the
     /// leader of the partition the call starts in, which holds that partition's data
-    /// and, with one replica of everything per node, the rest.
+    /// and, with one replica of everything per node, the rest. Calls that start
+    /// everywhere (Cypher) take turns among the partitions' leaders.
     pub async fn run(&self, call: GraphCall) -> coord::Result<Response> {
-        let p = call.start().map(|id| coord::owner(self, id)).unwrap_or(0);
+        let turn = || self.cluster.rotate.load(std::sync::atomic::Ordering::Relaxed) % self.groups.len().max(1);
+        let p = call.start().map_or_else(turn, |id| coord::owner(self, id));
         let group = *self.groups.get(p).ok_or_else(|| strata_api::Error::InvalidInput(format!("no partition {p}")))?;
         let consistency = self.consistency;
         self.cluster

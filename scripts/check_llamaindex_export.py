@@ -3,7 +3,7 @@
 
 Usage: check_llamaindex_export.py EXPORT_DIR ORIGINAL_PERSIST_DIR EXPECTED_JSON
 
-The original persist dir was written by llama-index-core itself (shared/fixtures); the
+The original persist dir was written by llama-index-core itself (testdata/fixtures, copied from the shared fixtures); the
 export must load with StorageContext.from_defaults / load_index_from_storage /
 SimpleChatStore.from_persist_path and give the same nodes, ref-doc infos, hashes, index
 structs, vectors and chat histories as the original, and the recorded answers.

@@ -3,7 +3,7 @@
 # back by real llama-index-core when Python can install it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SHARED="${STRATA_SHARED:-$(cd .. && pwd)/shared}"
+FIXTURES=testdata/fixtures
 
 cargo test --workspace --locked
 
@@ -26,10 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT
 cargo build --locked -q --bin strata
-target/debug/strata import "$SHARED/fixtures/llamaindex-persist" --data "$tmp/data" >/dev/null
+target/debug/strata import "$FIXTURES/llamaindex-persist" --data "$tmp/data" >/dev/null
 target/debug/strata export "$tmp/export" --data "$tmp/data" >/dev/null
 "$VENV/bin/python" scripts/check_llamaindex_export.py "$tmp/export" \
-  "$SHARED/fixtures/llamaindex-persist" "$SHARED/fixtures/llamaindex-persist.expected.json"
+  "$FIXTURES/llamaindex-persist" "$FIXTURES/llamaindex-persist.expected.json"
 
 echo "== random vector queries: llama-index-core and strata agree =="
 mkdir "$tmp/random"

@@ -10,7 +10,7 @@ fn strata() -> Command {
 }
 
 fn fixture() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/llamaindex-persist")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures/llamaindex-persist")
 }
 
 #[test]

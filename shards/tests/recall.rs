@@ -1,4 +1,4 @@
-//! Recall of the HNSW path on `shared/data/wordnet-minilm` (20,000 real 384-d sentence
+//! Recall of the HNSW path on `testdata/wordnet-minilm` (20,000 real 384-d sentence
 //! embeddings, 1,000 queries, exact top-100 per query): top-10 agrees with the exact top-10
 //! at ≥ 0.95; a 1%-selective filter returns exactly what the exact filtered scan returns;
 //! a 25%-selective filter (searched through the graph) keeps recall ≥ 0.95.
@@ -10,7 +10,7 @@ use strata_api::{Distance, FilterItem, FilterOperator, JsonText, MetadataFilter,
 use strata_shards::vector::index::{NamespaceIndex, Restriction};
 
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/wordnet-minilm")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/wordnet-minilm")
 }
 
 /// Reads a 2-d little-endian `.npy` array of f32 or i32 (as f32 bits or i32 values).

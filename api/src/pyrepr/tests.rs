@@ -60,11 +60,11 @@ fn non_finite_tokens_become_null_outside_strings() {
     assert_eq!(v, json!({"a": null, "b": "NaN", "c": [null, null]}));
 }
 
-/// The 300 metadata dicts of `shared/fixtures/python-repr-vectors.json` with Python's own
+/// The 300 metadata dicts of `testdata/fixtures/python-repr-vectors.json` with Python's own
 /// `repr` of each.
 #[test]
 fn repr_equals_python_on_fixture_vectors() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/python-repr-vectors.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/fixtures/python-repr-vectors.json");
     let text = std::fs::read_to_string(path).expect("fixture present");
     let doc: Value = serde_json::from_str(&text).expect("fixture parses");
     let cases = doc["cases"].as_array().expect("cases array");

@@ -77,9 +77,9 @@ pub fn save(set: &Set) {
     write_npy(&dir.join("gt10.npy"), "<i4", set.truth.len(), 10, gt);
 }
 
-/// `shared/data/wordnet-minilm`: 20,000 real 384-d sentence embeddings, 1,000 queries.
+/// `testdata/wordnet-minilm`: 20,000 real 384-d sentence embeddings, 1,000 queries.
 pub fn wordnet() -> Set {
-    let dir = workspace().join("../shared/data/wordnet-minilm");
+    let dir = workspace().join("testdata/wordnet-minilm");
     let floats = |name: &str| {
         let (items, _, cols) = read_npy(&dir.join(name));
         (items.into_iter().map(f32::from_le_bytes).collect::<Vec<f32>>(), cols)

@@ -10,7 +10,7 @@
 //! STRATA_BENCH_REPLICAS=1 ...  # the cluster's replicas per partition (3)
 //! ```
 //!
-//! Sets: `wordnet` (`shared/data/wordnet-minilm`, 20,000 real 384-d embeddings, 1,000
+//! Sets: `wordnet` (`testdata/wordnet-minilm`, 20,000 real 384-d embeddings, 1,000
 //! queries, exact ground truth) and `<N>k` (N thousand seeded clustered synthetic 384-d
 //! vectors, see `data.rs`; ground truth computed here by exact scan). Each query asks for
 //! the top 10 by cosine through `VectorStore::query` (results decoded into LlamaIndex

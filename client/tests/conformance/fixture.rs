@@ -1,4 +1,4 @@
-//! The persist dir written by llama-index-core (`shared/fixtures/llamaindex-persist`):
+//! The persist dir written by llama-index-core (`testdata/fixtures/llamaindex-persist`):
 //! imported, it answers as llama-index-core answered; exported, it is the same files.
 
 use crate::support::{fixtures, quiet};

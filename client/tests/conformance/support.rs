@@ -29,9 +29,10 @@ pub fn child(id: &str, text: &str, source: &str) -> Node {
     Node::text_node(id, text).with_source(RelatedNodeInfo::new(source))
 }
 
-/// The shared fixtures folder (`../shared/fixtures` beside the repository).
+/// The fixtures folder (`testdata/fixtures`: copies of the shared fixtures, so the
+/// repository tests alone).
 pub fn fixtures() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures")
 }
 
 /// No-op progress callback.

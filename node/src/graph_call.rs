@@ -51,7 +51,7 @@ impl<'a> NodeGraph<'a> {
     /// `graph`'s partitions by this node's shard map; a linearizable call starts every
     /// local replica's catch-up here, all at once.
     pub fn open(ctx: &'a Arc<NodeCtx>, graph: &str, consistency: ReadConsistency) -> Result<Self, Error> {
-        let groups = ctx.shard_map().graph_partitions(graph);
+        let groups = ctx.with_map(|m| m.graph_partitions(graph));
         if groups.is_empty() {
             // A graph created moments ago may not have reached this node's map yet.
             return Err(Error::Unavailable(format!("node {} does not know graph {graph:?} yet", ctx.info.id)));
@@ -126,5 +126,5 @@ pub async fn serve(
     let parts = NodeGraph::open(ctx, call.graph(), consistency)?;
     let response = coord::call::run(&parts, call).await?;
     let leader = ctx.registry.get(group).and_then(|g| g.leader()).map(|(id, _)| id);
-    Ok(Served { response, epoch: ctx.shard_map().epoch, leader })
+    Ok(Served { response, epoch: ctx.map_epoch(), leader })
 }

@@ -82,7 +82,7 @@ pub async fn read(
 }
 
 fn served_here(ctx: &NodeCtx, response: strata_api::Response, leader: Option<NodeId>) -> Served {
-    Served { response, epoch: ctx.shard_map().epoch, leader }
+    Served { response, epoch: ctx.map_epoch(), leader }
 }
 
 /// The client address of the node to forward to: the known leader, else a replica of the

@@ -23,7 +23,7 @@ impl Cluster {
     /// partition count) when the cluster does not have it yet.
     async fn graph_groups(&self, graph: &str) -> Result<Vec<GroupId>> {
         for attempt in 0..2 {
-            let groups = self.cached_map().graph_partitions(graph);
+            let groups = self.with_cached_map(|m| m.graph_partitions(graph));
             if !groups.is_empty() {
                 return Ok(groups);
             }
@@ -37,7 +37,7 @@ impl Cluster {
             async move { c.create_graph(ctx, settings).await }
         })
         .await?;
-        let groups = self.cached_map().graph_partitions(graph);
+        let groups = self.with_cached_map(|m| m.graph_partitions(graph));
         if groups.is_empty() {
             return Err(strata_api::Error::InvalidData(format!(
                 "graph {graph:?} has no partitions after its creation"

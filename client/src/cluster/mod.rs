@@ -82,6 +82,11 @@ impl Cluster {
         self.map.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Reads the cached shard map in place (no copy: what per-call routing uses).
+    pub fn with_cached_map<T>(&self, f: impl FnOnce(&ShardMap) -> T) -> T {
+        f(&self.map.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Fetches the shard map from any reachable node.
     pub async fn refresh_map(&self, until: Instant) -> Result<ShardMap> {
         let mut last_err = None;

@@ -41,7 +41,7 @@ impl Actor for MetaActor {
     async fn pre_start(&self, _: ActorRef<Self::Msg>, ctx: Arc<NodeCtx>) -> Result<Self::State, ActorProcessingErr> {
         // Started or restarted: take the map the request path already serves, so nothing
         // applied while this actor was down is missed.
-        Ok(MetaState { epoch: ctx.shard_map().epoch, ctx })
+        Ok(MetaState { epoch: ctx.map_epoch(), ctx })
     }
 
     async fn post_start(&self, _: ActorRef<Self::Msg>, state: &mut MetaState) -> Result<(), ActorProcessingErr> {

@@ -161,10 +161,9 @@ impl Actor for StoreActor {
         msg: StoreMsg,
         ctx: &mut Arc<NodeCtx>,
     ) -> Result<(), ActorProcessingErr> {
-        let map = ctx.shard_map();
         match msg {
             StoreMsg::Write { group, id, command, hops, reply } => {
-                if let Err(e) = check_write(self.kind, group, &command, &map) {
+                if let Err(e) = ctx.with_map(|map| check_write(self.kind, group, &command, map)) {
                     let _ = reply.send(Err(e));
                     return Ok(());
                 }
@@ -175,7 +174,7 @@ impl Actor for StoreActor {
                 });
             }
             StoreMsg::Read { group, query, consistency, hops, reply } => {
-                if let Err(e) = check_read(self.kind, group, &query, &map) {
+                if let Err(e) = ctx.with_map(|map| check_read(self.kind, group, &query, map)) {
                     let _ = reply.send(Err(e));
                     return Ok(());
                 }
@@ -186,7 +185,7 @@ impl Actor for StoreActor {
             }
             StoreMsg::GraphCall { group, call, consistency, reply } => {
                 let checked = match self.kind {
-                    StoreKind::Graph => check_graph_group(&map, group, call.graph()),
+                    StoreKind::Graph => ctx.with_map(|map| check_graph_group(map, group, call.graph())),
                     kind => Err(Error::InvalidInput(format!("a graph call reached the {kind:?} store"))),
                 };
                 if let Err(e) = checked {

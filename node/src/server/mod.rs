@@ -41,6 +41,16 @@ impl NodeCtx {
         self.map.borrow().clone()
     }
 
+    /// Reads the newest shard map in place (no copy: what per-request checks use).
+    pub fn with_map<T>(&self, f: impl FnOnce(&ShardMap) -> T) -> T {
+        f(&self.map.borrow())
+    }
+
+    /// The newest shard map's epoch.
+    pub fn map_epoch(&self) -> u64 {
+        self.map.borrow().epoch
+    }
+
     /// Publishes a newer map (the meta actor's job).
     pub fn publish_map(&self, map: ShardMap) {
         self.map.send_replace(map);

@@ -9,6 +9,10 @@ use crate::graph_call::GraphCall;
 use crate::model::{GraphNamespace, VectorNamespace};
 use crate::query::Query;
 
+/// The largest frame either side of the client service accepts (bulk imports and large
+/// listings travel whole): the client's connections and the node's listener both use it.
+pub const MAX_FRAME: usize = 512 << 20;
+
 /// Strata's client service.
 #[tarpc::service]
 pub trait StrataService {

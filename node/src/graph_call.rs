@@ -128,3 +128,41 @@ pub async fn serve(
     let leader = ctx.registry.get(group).and_then(|g| g.leader()).map(|(id, _)| id);
     Ok(Served { response, epoch: ctx.map_epoch(), leader })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{SHORT_READ_RECORDS, is_short};
+    use strata_api::{Direction, GraphQuery, NodeSelect};
+
+    fn edges(nodes: usize, cap: Option<usize>) -> GraphQuery {
+        GraphQuery::Edges {
+            graph: "g".into(),
+            nodes: (0..nodes).map(|i| format!("n{i}")).collect(),
+            direction: Direction::Both,
+            labels: vec![],
+            with_nodes: true,
+            cap,
+            ignore: vec![],
+        }
+    }
+
+    fn nodes(ids: Option<usize>) -> GraphQuery {
+        let ids = ids.map(|n| (0..n).map(|i| format!("n{i}")).collect());
+        GraphQuery::Nodes { graph: "g".into(), select: NodeSelect { ids, ..NodeSelect::default() } }
+    }
+
+    /// What runs on the calling task: a traversal step's capped reads and reads by id,
+    /// up to a bound; scans and uncapped reads go to the blocking pool.
+    #[test]
+    fn only_bounded_reads_are_short() {
+        assert!(is_short(&edges(30, Some(30))));
+        assert!(!is_short(&edges(30, None)), "uncapped edges can be a hub's thousands");
+        assert!(!is_short(&edges(SHORT_READ_RECORDS, Some(30))), "a wide frontier is long");
+        assert!(!is_short(&edges(1, Some(usize::MAX))), "no overflow on a huge cap");
+        assert!(is_short(&nodes(Some(100))));
+        assert!(!is_short(&nodes(Some(SHORT_READ_RECORDS + 1))));
+        assert!(!is_short(&nodes(None)), "a select without ids is a scan");
+        assert!(is_short(&GraphQuery::Labels { graph: "g".into(), ids: vec!["a".into()] }));
+        assert!(!is_short(&GraphQuery::Schema { graph: "g".into() }));
+    }
+}

@@ -8,13 +8,12 @@ use crate::route;
 use crate::server::NodeCtx;
 use futures::{StreamExt, future};
 use std::sync::Arc;
-use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
+use strata_api::service::{MAX_FRAME, StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
     RequestId, Response, Served, ShardMap, VectorNamespace,
 };
 use strata_api::{GraphCall, GraphNamespace};
-use strata_client::cluster::MAX_FRAME;
 use tarpc::context::Context;
 use tarpc::server::{BaseChannel, Channel};
 use tarpc::tokio_serde::formats::MessagePack;

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use strata_api::service::StrataServiceClient;
 use tarpc::tokio_serde::formats::MessagePack;
 
-/// The largest frame accepted (bulk imports and large listings travel whole).
-pub const MAX_FRAME: usize = 512 << 20;
+pub use strata_api::service::MAX_FRAME;
 
 /// How long connecting to a node may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);

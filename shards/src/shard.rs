@@ -232,23 +232,6 @@ impl Shard {
     /// Answers one query from committed state.
     pub fn query(&self, q: &Query) -> Result<Response> {
         let _gate = self.batch_gate.read().unwrap_or_else(|p| p.into_inner());
-        self.query_gated(q)
-    }
-
-    /// Answers a graph read of a few records right away, unless a write is being applied
-    /// (then `None`: the caller waits elsewhere than on an async worker). What a graph
-    /// call's short traversal reads use: a hand-off to a blocking thread costs more.
-    pub fn graph_query_now(&self, q: &strata_api::GraphQuery) -> Option<Result<Response>> {
-        let _gate = match self.batch_gate.try_read() {
-            Ok(gate) => gate,
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return None,
-        };
-        let vectors = self.vectors.try_read().ok()?;
-        Some(graph::query(&self.tree, &vectors, q))
-    }
-
-    fn query_gated(&self, q: &Query) -> Result<Response> {
         let r: &sled::Tree = &self.tree;
         match q {
             Query::Kv(q) => kv::query(r, q),
@@ -280,6 +263,23 @@ impl Shard {
                 graph::query(r, &self.vectors.read().unwrap_or_else(|p| p.into_inner()), q)
             }
         }
+    }
+
+    /// Answers a graph read of a few records right away, unless a write is being applied
+    /// (then `None`: the caller waits elsewhere than on an async worker; also for vector
+    /// reads, which may first load the entity index). What a graph
+    /// call's short traversal reads use: a hand-off to a blocking thread costs more.
+    pub fn graph_query_now(&self, q: &strata_api::GraphQuery) -> Option<Result<Response>> {
+        if let strata_api::GraphQuery::VectorSearch { .. } | strata_api::GraphQuery::IndexStats { .. } = q {
+            return None; // these may first load the entity index: `query` does that
+        }
+        let _gate = match self.batch_gate.try_read() {
+            Ok(gate) => gate,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        let vectors = self.vectors.try_read().ok()?;
+        Some(graph::query(&self.tree, &vectors, q))
     }
 
     /// Asks the vector namespaces in memory to save their HNSW graphs (in the background).

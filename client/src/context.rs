@@ -28,7 +28,13 @@ impl StorageContext {
     /// (`host:port`): the same stores and methods as [`StorageContext::open`], every write
     /// committed on a majority of replicas and durable there before it returns.
     pub async fn connect(addrs: &[String]) -> Result<Self> {
-        let cluster = crate::cluster::Cluster::connect(addrs).await?;
+        Self::connect_within(addrs, crate::cluster::DEFAULT_DEADLINE).await
+    }
+
+    /// [`StorageContext::connect`] with a deadline for connecting and for each later call
+    /// (retries included), after which it fails with `Unavailable`.
+    pub async fn connect_within(addrs: &[String], deadline: std::time::Duration) -> Result<Self> {
+        let cluster = crate::cluster::Cluster::connect_within(addrs, deadline).await?;
         Ok(Self { backend: Arc::new(Backend::Cluster(Box::new(cluster))) })
     }
 

@@ -58,6 +58,12 @@ fn random_u64() -> u64 {
 impl Cluster {
     /// Connects to the cluster that `addrs` (client addresses of any members) belong to.
     pub async fn connect(addrs: &[String]) -> Result<Self> {
+        Self::connect_within(addrs, DEFAULT_DEADLINE).await
+    }
+
+    /// Connects, giving connecting and every later call at most `deadline` (retries
+    /// included) before it fails with `Unavailable`.
+    pub async fn connect_within(addrs: &[String], deadline: Duration) -> Result<Self> {
         if addrs.is_empty() {
             return Err(strata_api::Error::InvalidInput("no cluster address given".into()).into());
         }
@@ -69,7 +75,7 @@ impl Cluster {
             next_seq: AtomicU64::new(1),
             insertion_clock: AtomicU64::new(0),
             rotate: AtomicUsize::new(0),
-            deadline: DEFAULT_DEADLINE,
+            deadline,
             stale: AtomicBool::new(false),
             graph_labels: Default::default(),
         };

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use strata_api::{Command, Query, Response};
+use strata_shards::flusher::Flusher;
 use strata_shards::{OpenOptions, Shard};
 
 /// Commands touching more records than this are applied off the async runtime's threads.
@@ -14,6 +15,11 @@ const INLINE_APPLY_LIMIT: usize = 64;
 pub struct Embedded {
     dir: PathBuf,
     shard: Arc<Shard>,
+    /// Group commit: concurrent writers share flushes, one at a time. (sled's own
+    /// `flush_async` runs each flush on its small IO pool, which deadlocks once every
+    /// pool thread waits in a flush for a buffer write that needs a pool thread: seen
+    /// with 32 concurrent appends.)
+    flusher: Flusher,
 }
 
 impl Embedded {
@@ -22,7 +28,8 @@ impl Embedded {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         let db = strata_shards::open_db(dir, &OpenOptions::default())?;
         let shard = Shard::open_with_graphs(&db, "state", Some(dir.join("hnsw")))?;
-        Ok(Self { dir: dir.to_path_buf(), shard: Arc::new(shard) })
+        let flusher = Flusher::start(db);
+        Ok(Self { dir: dir.to_path_buf(), shard: Arc::new(shard), flusher })
     }
 
     /// The data directory.
@@ -40,7 +47,7 @@ impl Embedded {
         } else {
             self.shard.apply(&cmd)?
         };
-        self.shard.flush_async().await?;
+        self.flusher.flush().await.map_err(|source| Error::Io { path: self.dir.clone(), source })?;
         Ok(response)
     }
 

@@ -42,10 +42,18 @@ fn class_of(e: &Error) -> &'static str {
 
 /// The Python exception for an error, with its message.
 pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
-    let message = e.to_string();
+    raise(py, class_of(&e), e.to_string())
+}
+
+/// The exception for a call on a closed handle.
+pub fn closed(py: Python<'_>, target: &str) -> PyErr {
+    raise(py, "Closed", format!("the Strata handle on {target} is closed"))
+}
+
+fn raise(py: Python<'_>, class: &str, message: String) -> PyErr {
     let class = py
         .import("strata_llamaindex.errors")
-        .and_then(|m| m.getattr(class_of(&e)))
+        .and_then(|m| m.getattr(class))
         .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
     match class {
         Ok(class) => PyErr::from_type(class, message),

@@ -21,7 +21,7 @@ mod registry;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use strata_client::StorageContext;
 
@@ -32,7 +32,8 @@ const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 /// One open Strata database, embedded or on a cluster.
 #[pyclass(frozen, module = "strata_llamaindex._native")]
 struct Native {
-    ctx: Arc<StorageContext>,
+    /// `None` once closed.
+    ctx: RwLock<Option<Arc<StorageContext>>>,
     /// The data directory (embedded) or the seed addresses (cluster), for `repr`.
     target: String,
     embedded: bool,
@@ -40,6 +41,16 @@ struct Native {
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     pyo3_async_runtimes::tokio::get_runtime()
+}
+
+impl Native {
+    /// The open database, or the `Closed` exception.
+    fn context(&self, py: Python<'_>) -> PyResult<Arc<StorageContext>> {
+        match &*self.ctx.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(ctx) => Ok(ctx.clone()),
+            None => Err(errors::closed(py, &self.target)),
+        }
+    }
 }
 
 #[pymethods]
@@ -53,7 +64,7 @@ impl Native {
             registry::open(&path)
         });
         let ctx = ctx.map_err(|e| errors::to_py(py, e))?;
-        Ok(Native { ctx, target: path, embedded: true })
+        Ok(Native { ctx: RwLock::new(Some(ctx)), target: path, embedded: true })
     }
 
     /// Connects to a cluster through any members' client addresses; `timeout` (seconds)
@@ -68,7 +79,7 @@ impl Native {
         let deadline = Duration::from_secs_f64(timeout);
         let ctx = py.detach(|| runtime().block_on(StorageContext::connect_within(&addrs, deadline)));
         let ctx = Arc::new(ctx.map_err(|e| errors::to_py(py, e))?);
-        Ok(Native { ctx, target: addrs.join(","), embedded: false })
+        Ok(Native { ctx: RwLock::new(Some(ctx)), target: addrs.join(","), embedded: false })
     }
 
     /// Runs one operation to the end (the GIL released meanwhile); answers JSON text.
@@ -82,7 +93,8 @@ impl Native {
         blob: Option<&Bound<'_, PyBytes>>,
     ) -> PyResult<String> {
         let blob = blob.map(|b| b.as_bytes());
-        let out = py.detach(|| runtime().block_on(calls::run(&self.ctx, store, op, args, blob)));
+        let ctx = self.context(py)?;
+        let out = py.detach(|| runtime().block_on(calls::run(&ctx, store, op, args, blob)));
         out.map_err(|e| errors::to_py(py, e))
     }
 
@@ -97,7 +109,7 @@ impl Native {
         blob: Option<&Bound<'_, PyBytes>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let blob: Option<Vec<u8>> = blob.map(|b| b.as_bytes().to_vec());
-        let ctx = self.ctx.clone();
+        let ctx = self.context(py)?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let out = calls::run(&ctx, &store, &op, &args, blob.as_deref()).await;
             out.map_err(|e| Python::attach(|py| errors::to_py(py, e)))
@@ -106,7 +118,23 @@ impl Native {
 
     /// Makes every write so far durable (writes already are when they return).
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.ctx.flush()).map_err(|e| errors::to_py(py, e))
+        let ctx = self.context(py)?;
+        py.detach(|| ctx.flush()).map_err(|e| errors::to_py(py, e))
+    }
+
+    /// Lets go of the database: later calls on this handle raise `Closed`. An embedded
+    /// directory closes (flushed) once every handle on it in this process is closed or
+    /// gone; calls already running finish first.
+    fn close(&self, py: Python<'_>) {
+        let taken = self.ctx.write().unwrap_or_else(|p| p.into_inner()).take();
+        // Dropping the last reference flushes sled: without the GIL.
+        py.detach(move || drop(taken));
+    }
+
+    /// True once `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.ctx.read().unwrap_or_else(|p| p.into_inner()).is_none()
     }
 
     /// True for an embedded database, false for a cluster connection.

@@ -89,6 +89,27 @@ class Strata:
     async def _acall(self, store: str, op: str, args: Dict[str, Any], blob: Optional[bytes] = None) -> Any:
         return json.loads(await self._native.acall(store, op, json.dumps(args), blob))
 
+    def close(self) -> None:
+        """Lets go of the database: later calls raise
+        :class:`~strata_llamaindex.errors.Closed`. An embedded directory closes (flushed,
+        free for another process) once every handle on it in this process is closed or
+        garbage-collected."""
+        self._native.close()
+        with _clusters_lock:
+            for key, value in list(_clusters.items()):
+                if value is self:
+                    del _clusters[key]
+
+    @property
+    def closed(self) -> bool:
+        return self._native.closed
+
+    def __enter__(self) -> "Strata":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def flush(self) -> None:
         """Makes every write so far durable (each already is when it returns)."""
         self._native.flush()

@@ -75,6 +75,10 @@ class AlreadyOpen(StrataError):
     """The data directory is open in another process."""
 
 
+class Closed(StrataError):
+    """A call on a handle after its ``close()``."""
+
+
 class ClusterError(StrataError):
     """A cluster operation that cannot be done."""
 

@@ -23,7 +23,6 @@
 #![allow(clippy::result_large_err)]
 
 pub mod error;
-pub mod flusher;
 pub mod group;
 pub mod log_store;
 pub mod network;

@@ -2,7 +2,7 @@
 //! index, MessagePack) and tree `g{group}.raft` (vote, committed log id, last purged log id).
 
 use crate::TypeConfig;
-use crate::flusher::Flusher;
+use strata_shards::flusher::Flusher;
 use crate::typ::{Entry, LogId, StorageError, Vote};
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{OptionalSend, StorageIOError};

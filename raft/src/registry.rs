@@ -1,7 +1,7 @@
 //! Every raft group a node hosts, by id, over one sled database and one peer pool.
 
 use crate::error::{Error, Result};
-use crate::flusher::Flusher;
+use strata_shards::flusher::Flusher;
 use crate::group::Group;
 use crate::log_store::{self, SledLogStore};
 use crate::network::client::{NetFactory, PeerPool};

@@ -2,7 +2,7 @@
 //! `strata_shards::Shard`, writing each entry's changes and the last applied log id (with
 //! the membership) in one sled batch; snapshots are images of the shard's tree.
 
-use crate::flusher::Flusher;
+use strata_shards::flusher::Flusher;
 use crate::typ::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership};
 use crate::{Reply, TypeConfig};
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};

@@ -8,6 +8,7 @@
 //! | module | job |
 //! | --- | --- |
 //! | [`shard`] | the state machine: dispatch, atomic batches, read isolation, flush |
+//! | [`flusher`] | group commit: writers wait on one shared sled flush |
 //! | [`kv`] | KV collections (`put`, `get`, `delete`, `get_all`, `put_all`) |
 //! | [`docstore`] | `KVDocumentStore` over `{ns}/data`, `{ns}/metadata`, `{ns}/ref_doc_info` |
 //! | [`index_store`] | `KVIndexStore` over `{ns}/data` |
@@ -26,6 +27,7 @@
 pub mod chat;
 pub mod docstore;
 pub mod error;
+pub mod flusher;
 pub mod graph;
 pub mod index_store;
 pub mod keys;

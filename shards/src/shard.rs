@@ -302,11 +302,6 @@ impl Shard {
     pub fn flush(&self) -> Result<usize> {
         Ok(self.db.flush()?)
     }
-
-    /// As [`Shard::flush`], without blocking the async runtime's thread.
-    pub async fn flush_async(&self) -> Result<usize> {
-        Ok(self.db.flush_async().await?)
-    }
 }
 
 fn dispatch(txn: &mut Txn<'_>, cmd: &Command) -> Result<Response> {

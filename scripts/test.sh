@@ -17,6 +17,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import llama_index.co
   python3 -m venv "$VENV" && "$VENV/bin/pip" install -q llama-index-core==0.14.25 pydantic==2.13.5 \
     || { echo "llama-index-core could not be installed: check skipped"; exit 0; }
 fi
+"$VENV/bin/pip" install -q pytest==8.4.2
 tmp=$(mktemp -d)
 cleanup() {
   if [ -s "$tmp/cluster/pids" ]; then
@@ -46,3 +47,7 @@ mkdir "$tmp/random-cluster"
   --cluster "$addrs" --queries 150
 mkdir "$tmp/graphs-cluster"
 "$VENV/bin/python" scripts/check_graph_stores.py target/debug/strata "$tmp/graphs-cluster" --cluster "$addrs" --rounds 8
+
+echo "== the Python package (strata-llamaindex) under LlamaIndex's pipelines, embedded and on 3 nodes =="
+"$VENV/bin/pip" install -q ./python
+STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/pytest" -q python/tests

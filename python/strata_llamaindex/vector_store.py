@@ -143,7 +143,13 @@ class StrataVectorStore(BasePydanticVectorStore):
 
     def _query_args(self, query: VectorStoreQuery, kwargs: Dict[str, Any]) -> Dict[str, Any]:
         extra = {"mmr_threshold": kwargs["mmr_threshold"]} if "mmr_threshold" in kwargs else {}
-        return self._args(query=query_json(query), kwargs=extra)
+        body = query_json(query)
+        if body["node_ids"] == []:
+            # VectorStoreIndex's retriever passes the ids its index struct lists, which is
+            # none when the vector store keeps the nodes: text-storing stores (Qdrant,
+            # Chroma, ...) read an empty list as "no restriction", and so does this one.
+            body["node_ids"] = None
+        return self._args(query=body, kwargs=extra)
 
     @staticmethod
     def _result(found: Dict[str, Any]) -> VectorStoreQueryResult:

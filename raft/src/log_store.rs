@@ -2,7 +2,6 @@
 //! index, MessagePack) and tree `g{group}.raft` (vote, committed log id, last purged log id).
 
 use crate::TypeConfig;
-use strata_shards::flusher::Flusher;
 use crate::typ::{Entry, LogId, StorageError, Vote};
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{OptionalSend, StorageIOError};
@@ -10,6 +9,7 @@ use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use strata_api::GroupId;
+use strata_shards::flusher::Flusher;
 
 const VOTE: &[u8] = b"vote";
 const COMMITTED: &[u8] = b"committed";

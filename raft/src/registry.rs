@@ -1,7 +1,6 @@
 //! Every raft group a node hosts, by id, over one sled database and one peer pool.
 
 use crate::error::{Error, Result};
-use strata_shards::flusher::Flusher;
 use crate::group::Group;
 use crate::log_store::{self, SledLogStore};
 use crate::network::client::{NetFactory, PeerPool};
@@ -9,6 +8,7 @@ use crate::state_machine::{self, ShardStateMachine};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use strata_api::{GroupId, NodeId};
+use strata_shards::flusher::Flusher;
 
 /// How the node's groups run.
 #[derive(Clone, Debug)]

@@ -2,7 +2,6 @@
 //! `strata_shards::Shard`, writing each entry's changes and the last applied log id (with
 //! the membership) in one sled batch; snapshots are images of the shard's tree.
 
-use strata_shards::flusher::Flusher;
 use crate::typ::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership};
 use crate::{Reply, TypeConfig};
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
@@ -11,6 +10,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 use strata_api::GroupId;
 use strata_shards::Shard;
+use strata_shards::flusher::Flusher;
 
 /// The shard record holding `(last applied log id, last membership)`.
 const APPLIED: &[u8] = b"#raft/applied";

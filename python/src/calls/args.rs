@@ -39,7 +39,6 @@ impl Args {
     pub fn or<T: DeserializeOwned>(&self, name: &str, default: T) -> Result<T> {
         Ok(self.opt(name)?.unwrap_or(default))
     }
-
 }
 
 /// Embeddings sent as one buffer of little-endian `f64`s (a C-ordered NumPy array's
@@ -50,7 +49,7 @@ pub fn embeddings(blob: Option<&[u8]>, count: usize) -> Result<Vec<Vec<f64>>> {
         return Ok(Vec::new());
     }
     let row_bytes = bytes.len() / count;
-    if bytes.len() % count != 0 || row_bytes % 8 != 0 || row_bytes == 0 {
+    if !bytes.len().is_multiple_of(count) || !row_bytes.is_multiple_of(8) || row_bytes == 0 {
         return Err(invalid(format!("{} bytes of embeddings cannot be {count} rows of f64", bytes.len())));
     }
     Ok(bytes

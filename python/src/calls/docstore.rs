@@ -23,12 +23,16 @@ pub async fn run(ctx: &StorageContext, op: &str, args: &Args) -> Result<Value> {
     Ok(match op {
         "add_documents" => {
             let docs = nodes_of(&args.req::<Vec<Map<String, Value>>>("docs")?)?;
-            let options =
-                AddDocumentsOptions { allow_update: args.or("allow_update", true)?, store_text: args.or("store_text", true)? };
+            let options = AddDocumentsOptions {
+                allow_update: args.or("allow_update", true)?,
+                store_text: args.or("store_text", true)?,
+            };
             store.add_documents_with(&docs, options).await?;
             done()
         }
-        "get_document" => store.get_document(&args.req::<String>("doc_id")?, raise_error()?).await?.map_or(Value::Null, |n| doc(&n)),
+        "get_document" => {
+            store.get_document(&args.req::<String>("doc_id")?, raise_error()?).await?.map_or(Value::Null, |n| doc(&n))
+        }
         "get_nodes" => {
             let ids: Vec<String> = args.req("node_ids")?;
             Value::Array(store.get_nodes(&ids, raise_error()?).await?.iter().map(doc).collect())
@@ -46,7 +50,12 @@ pub async fn run(ctx: &StorageContext, op: &str, args: &Args) -> Result<Value> {
             .await?
             .map_or(Value::Null, |info| Value::Object(info.to_json())),
         "get_all_ref_doc_info" => Value::Object(
-            store.get_all_ref_doc_info().await?.iter().map(|(id, info)| (id.clone(), Value::Object(info.to_json()))).collect(),
+            store
+                .get_all_ref_doc_info()
+                .await?
+                .iter()
+                .map(|(id, info)| (id.clone(), Value::Object(info.to_json())))
+                .collect(),
         ),
         "delete_document" => {
             store.delete_document(&args.req::<String>("doc_id")?, raise_error()?).await?;
@@ -57,7 +66,8 @@ pub async fn run(ctx: &StorageContext, op: &str, args: &Args) -> Result<Value> {
             done()
         }
         "set_document_hashes" => {
-            let hashes: Vec<(String, String)> = args.req::<Map<String, Value>>("doc_hashes")?
+            let hashes: Vec<(String, String)> = args
+                .req::<Map<String, Value>>("doc_hashes")?
                 .into_iter()
                 .map(|(id, h)| match h {
                     Value::String(h) => Ok((id, h)),
@@ -70,9 +80,9 @@ pub async fn run(ctx: &StorageContext, op: &str, args: &Args) -> Result<Value> {
         "get_document_hash" => {
             store.get_document_hash(&args.req::<String>("doc_id")?).await?.map_or(Value::Null, Value::String)
         }
-        "get_all_document_hashes" => {
-            Value::Object(store.get_all_document_hashes().await?.into_iter().map(|(h, id)| (h, Value::String(id))).collect())
-        }
+        "get_all_document_hashes" => Value::Object(
+            store.get_all_document_hashes().await?.into_iter().map(|(h, id)| (h, Value::String(id))).collect(),
+        ),
         _ => return Err(unknown_op("docstore", op)),
     })
 }
@@ -93,7 +103,9 @@ pub async fn run_index_store(ctx: &StorageContext, op: &str, args: &Args) -> Res
             .get_index_struct(args.opt::<String>("struct_id")?.as_deref())
             .await?
             .map_or(Value::Null, |s| Value::Object(s.to_json())),
-        "index_structs" => Value::Array(store.index_structs().await?.iter().map(|s| Value::Object(s.to_json())).collect()),
+        "index_structs" => {
+            Value::Array(store.index_structs().await?.iter().map(|s| Value::Object(s.to_json())).collect())
+        }
         _ => return Err(unknown_op("index_store", op)),
     })
 }

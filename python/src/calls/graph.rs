@@ -10,7 +10,8 @@ fn pairs(list: &[(String, String)]) -> Value {
 
 pub async fn run(ctx: &StorageContext, op: &str, args: &Args) -> Result<Value> {
     let store = ctx.graph_store_in(&args.or("graph", strata_api::DEFAULT_GRAPH.to_string())?);
-    let triplet = || -> Result<(String, String, String)> { Ok((args.req("subj")?, args.req("rel")?, args.req("obj")?)) };
+    let triplet =
+        || -> Result<(String, String, String)> { Ok((args.req("subj")?, args.req("rel")?, args.req("obj")?)) };
     Ok(match op {
         "get" => pairs(&store.get(&args.req::<String>("subj")?).await?),
         "get_rel_map" => {

@@ -103,7 +103,9 @@ pub async fn run(ctx: &StorageContext, op: &str, args: &Args, blob: Option<&[u8]
         "structured_query" => {
             let query: String = args.req("query")?;
             let params: Option<Map<String, Value>> = args.opt("param_map")?;
-            Value::Array(store.structured_query(&query, params.as_ref()).await?.into_iter().map(Value::Object).collect())
+            Value::Array(
+                store.structured_query(&query, params.as_ref()).await?.into_iter().map(Value::Object).collect(),
+            )
         }
         _ => return Err(unknown_op("property_graph", op)),
     })

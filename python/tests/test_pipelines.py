@@ -15,6 +15,7 @@ from llama_index.core import Document, PropertyGraphIndex, StorageContext, Vecto
 from llama_index.core.embeddings import MockEmbedding
 from llama_index.core.indices.property_graph import (
     CypherTemplateRetriever,
+    TextToCypherRetriever,
     ImplicitPathExtractor,
     LLMSynonymRetriever,
     SimpleLLMPathExtractor,
@@ -182,6 +183,8 @@ class ScriptedLLM(CustomLLM):
         return LLMMetadata(num_output=256, context_window=8192)
 
     def _answer(self, prompt: str) -> str:
+        if "Cypher" in prompt and "json" not in prompt.lower():
+            return "MATCH (e:`__Entity__` {name: 'Raft'})-[r]->(o) RETURN e.name AS s, type(r) AS r, o.name AS o"
         if "synonyms" in prompt:
             return "Strata^RAFT"
         if "names" in prompt and "json" in prompt.lower():
@@ -238,3 +241,7 @@ def test_property_graph_index_and_its_retrievers(strata, unique):
     )
     rows = cypher.retrieve("what is Strata made of?")
     assert rows and "Raft" in rows[0].node.get_content()
+
+    text_to_cypher = TextToCypherRetriever(graph, llm=llm)
+    answer = text_to_cypher.retrieve("what does Raft do?")
+    assert len(answer) == 1 and "Elects" in answer[0].node.get_content() and "Leader" in answer[0].node.get_content()

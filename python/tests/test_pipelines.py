@@ -114,7 +114,6 @@ def test_ingestion_pipeline_upserts_write_nothing_the_second_time(strata, unique
 
 def test_index_loads_in_a_new_process_and_refreshes(strata, unique, tmp_path, request):
     embed = HashEmbedding(embed_dim=DIM)
-    ctx = strata.storage_context()
     ctx = StorageContext.from_defaults(
         docstore=strata.docstore(unique), index_store=strata.index_store(unique), vector_store=strata.vector_store(unique)
     )

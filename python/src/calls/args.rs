@@ -59,3 +59,13 @@ pub fn embeddings(blob: Option<&[u8]>, count: usize) -> Result<Vec<Vec<f64>>> {
         })
         .collect())
 }
+
+/// A query's embedding, when the call sent one: one row of the buffer, as the f32 the
+/// stores compare.
+pub fn query_embedding(blob: Option<&[u8]>) -> Result<Option<Vec<f32>>> {
+    if blob.is_none() {
+        return Ok(None);
+    }
+    let row = embeddings(blob, 1)?.pop().unwrap_or_default();
+    Ok(Some(row.iter().map(|x| *x as f32).collect()))
+}

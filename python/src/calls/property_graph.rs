@@ -1,7 +1,7 @@
 //! `StrataPropertyGraphStore`: graph nodes and relations as pydantic's `model_dump()`,
 //! LlamaIndex nodes as `doc_to_json(node)`, a vector query's embedding in `blob`.
 
-use super::args::embeddings;
+use super::args::query_embedding;
 use super::docstore::{doc, nodes_of};
 use super::{Args, done, unknown_op};
 use serde_json::{Map, Value, json};
@@ -90,9 +90,8 @@ pub async fn run(ctx: &StorageContext, op: &str, args: &Args, blob: Option<&[u8]
         }
         "vector_query" => {
             let mut query: VectorStoreQuery = args.req("query")?;
-            if blob.is_some() {
-                let row = embeddings(blob, 1)?.pop().unwrap_or_default();
-                query.query_embedding = Some(row.iter().map(|x| *x as f32).collect());
+            if let Some(e) = query_embedding(blob)? {
+                query.query_embedding = Some(e);
             }
             let (nodes, scores) = store.vector_query(&query).await?;
             json!({"nodes": nodes.iter().map(node).collect::<Vec<_>>(), "scores": scores})

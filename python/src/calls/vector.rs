@@ -1,7 +1,7 @@
 //! `StrataVectorStore`: nodes as `doc_to_json(node)` without their embeddings, which
 //! come as one `f64` buffer (`blob`) in node order; a query's embedding likewise.
 
-use super::args::embeddings;
+use super::args::{embeddings, query_embedding};
 use super::docstore::{doc, nodes_of};
 use super::{Args, done, unknown_op};
 use serde_json::{Map, Value, json};
@@ -67,9 +67,8 @@ pub async fn run(ctx: &StorageContext, op: &str, args: &Args, blob: Option<&[u8]
         }
         "query" => {
             let mut query: VectorStoreQuery = args.req("query")?;
-            if blob.is_some() {
-                let row = embeddings(blob, 1)?.pop().unwrap_or_default();
-                query.query_embedding = Some(row.iter().map(|x| *x as f32).collect());
+            if let Some(e) = query_embedding(blob)? {
+                query.query_embedding = Some(e);
             }
             let kwargs: Map<String, Value> = args.or("kwargs", Map::new())?;
             let result = or_empty(store.query_with_kwargs(&query, &kwargs).await)?;

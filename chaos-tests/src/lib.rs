@@ -10,5 +10,9 @@
 //! The helper process is `src/bin/chaos_worker.rs`; [`workload`] holds what it writes and
 //! how a test recognises it.
 
+pub mod check;
 pub mod cluster;
+pub mod history;
+pub mod net;
+pub mod rng;
 pub mod workload;

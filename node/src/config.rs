@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
-const CONFIG_KEYS: [&str; 11] = [
+const CONFIG_KEYS: [&str; 12] = [
     "data_dir",
     "listen",
     "raft_listen",
+    "raft_advertise",
     "join",
     "standby",
     "shards",
@@ -33,6 +34,10 @@ pub struct Config {
     pub listen: String,
     /// Address of the raft service between nodes (port 0 picks a free port).
     pub raft_listen: String,
+    /// The raft address the other nodes are told to reach this one at, when it is not
+    /// the listening address (a forwarder or NAT in front of the node). Keep it stable:
+    /// the cluster's membership records it. Unset: the listening address.
+    pub raft_advertise: Option<String>,
     /// Client addresses of existing members to join through. Empty: start a new cluster
     /// (or restart this node's own, when its data directory already holds one).
     pub join: Vec<String>,
@@ -74,6 +79,10 @@ pub struct RaftSettings {
     /// heartbeat interval to complete and resends it whole after that, so appends must
     /// stay small: an entry may hold thousands of vectors.
     pub max_append_entries: u64,
+    /// Peers' advertised raft addresses to reach through another address instead
+    /// (`"10.0.0.5:7401" = "127.0.0.1:17401"`): a tunnel or forwarder in front of a
+    /// peer; the fault tests route every link through their proxy this way.
+    pub routes: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -82,6 +91,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./strata-data"),
             listen: "127.0.0.1:7400".into(),
             raft_listen: "127.0.0.1:7401".into(),
+            raft_advertise: None,
             join: Vec::new(),
             standby: false,
             shards: 8,
@@ -104,6 +114,7 @@ impl Default for RaftSettings {
             keep_entries_after_snapshot: 1000,
             install_snapshot_timeout_ms: 10_000,
             max_append_entries: 8,
+            routes: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -216,6 +227,18 @@ mod tests {
             assert!(Config::load(Some(Path::new("bad.toml"))).is_err());
             jail.set_env("STRATA_RAFT__HEARTBEAT", "50"); // a typo inside a section we own
             assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_advertised_raft_address_and_peer_routes_are_read_from_the_file() {
+        figment::Jail::expect_with(|jail| {
+            let file = "raft_advertise = \"127.0.0.1:9000\"\n[raft.routes]\n\"127.0.0.1:9001\" = \"127.0.0.1:19001\"\n";
+            jail.create_file("node.toml", file)?;
+            let c = Config::load(Some(Path::new("node.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.raft_advertise.as_deref(), Some("127.0.0.1:9000"));
+            assert_eq!(c.raft.routes.get("127.0.0.1:9001").map(String::as_str), Some("127.0.0.1:19001"));
             Ok(())
         });
     }

@@ -13,12 +13,14 @@ write fsynced, as Strata's are). For each: `add_documents` of N nodes of ~1 KiB 
 batches of 1,000 (nodes/s), `get_all_document_hashes` (s), `get_document` of random ids
 (p50/p99), chat appends (p50); then a VectorStoreIndex over N 384-d vectors (seeded,
 normalised) and its retriever at top 10 (p50/p99, the embedding given, so the figure is
-the store's and LlamaIndex's, not an embedding model's); and the same queries through
-the native call alone (`Strata._call`, no LlamaIndex objects) for what the Python layer
-adds.
+the store's and LlamaIndex's, not an embedding model's), timed once the HNSW graph
+covers every vector; and the same queries from a Rust program over the same data
+(`client/examples/query_latency.rs`, built with `cargo build --release -p strata-client
+--example query_latency`) for what going through Python costs.
 """
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -87,6 +89,17 @@ def vectors(n, rng_seed=7):
     return v
 
 
+def wait_for_index(vector_store, deadline_s=1800):
+    """Waits until the HNSW graph covers every vector (until then a query also scans the
+    vectors not yet in it exactly, which is not the figure wanted)."""
+    t = time.perf_counter()
+    while vector_store.index_stats()["unindexed"] > 0:
+        if time.perf_counter() - t > deadline_s:
+            raise RuntimeError("the HNSW graph did not cover the namespace in time")
+        time.sleep(0.2)
+    return time.perf_counter() - t
+
+
 def bench_retrieval(name, vector_store, embs, queries, storage_context=None):
     from llama_index.core import StorageContext
     from llama_index.core.embeddings import MockEmbedding
@@ -97,33 +110,66 @@ def bench_retrieval(name, vector_store, embs, queries, storage_context=None):
     # The nodes carry their embeddings: building the index embeds nothing, it adds.
     index = VectorStoreIndex(nodes, storage_context=ctx, embed_model=MockEmbedding(embed_dim=DIM), insert_batch_size=10000)
     load = len(nodes) / (time.perf_counter() - t)
+    row = {"backend": name, "vector add nodes/s": f"{load:,.0f}"}
+    if hasattr(vector_store, "index_stats"):
+        row["index wait s"] = f"{wait_for_index(vector_store):.1f}"
     retriever = index.as_retriever(similarity_top_k=10)
-    qs = vectors(queries, rng_seed=99)
+    qs = query_vectors(queries)
+    bundles = [QueryBundle(query_str="q", embedding=q.tolist()) for q in qs]
+    for bundle in bundles:  # one warm-up round, as the Rust side has
+        retriever.retrieve(bundle)
     lat = []
-    for q in qs:
-        bundle = QueryBundle(query_str="q", embedding=q.tolist())
+    for bundle in bundles:
         t = time.perf_counter()
         got = retriever.retrieve(bundle)
         lat.append(time.perf_counter() - t)
         assert len(got) == 10
-    row = {"backend": name, "vector add nodes/s": f"{load:,.0f}", "retrieve top10 p50 ms": f"{pct(lat, 0.5):.3f}",
-           "p99 ms": f"{pct(lat, 0.99):.3f}"}
-    client = getattr(ctx.vector_store, "client", None)
-    if hasattr(client, "_call"):
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-        from strata_llamaindex._core import query_blob, query_json
-
-        raw = []
-        for q in qs:
-            query = VectorStoreQuery(query_embedding=q.tolist(), similarity_top_k=10)
-            t = time.perf_counter()
-            client._call("vector", "query", {"namespace": ctx.vector_store.namespace, "query": query_json(query)},
-                         query_blob(query))
-            raw.append(time.perf_counter() - t)
-        row["native call p50 ms"] = f"{pct(raw, 0.5):.3f}"
-        row["native p99 ms"] = f"{pct(raw, 0.99):.3f}"
+    row["retrieve top10 p50 ms"] = f"{pct(lat, 0.5):.3f}"
+    row["p99 ms"] = f"{pct(lat, 0.99):.3f}"
     print(row, flush=True)
     return row
+
+
+def retriever_floor(queries):
+    """What LlamaIndex's retriever costs by itself: the same retrieve over a
+    SimpleVectorStore of 10 nodes, where the search is next to nothing."""
+    from llama_index.core import StorageContext
+    from llama_index.core.embeddings import MockEmbedding
+
+    embs = vectors(10, rng_seed=5)
+    nodes = [TextNode(id_=f"f-{i}", text=f"floor {i}", embedding=embs[i].tolist()) for i in range(10)]
+    ctx = StorageContext.from_defaults(vector_store=SimpleVectorStore())
+    retriever = VectorStoreIndex(nodes, storage_context=ctx, embed_model=MockEmbedding(embed_dim=DIM)).as_retriever(
+        similarity_top_k=10)
+    bundles = [QueryBundle(query_str="q", embedding=q.tolist()) for q in query_vectors(queries)]
+    for bundle in bundles:
+        retriever.retrieve(bundle)
+    lat = []
+    for bundle in bundles:
+        t = time.perf_counter()
+        retriever.retrieve(bundle)
+        lat.append(time.perf_counter() - t)
+    row = {"backend": "LlamaIndex retriever alone (SimpleVectorStore, 10 nodes)",
+           "retrieve top10 p50 ms": f"{pct(lat, 0.5):.3f}", "p99 ms": f"{pct(lat, 0.99):.3f}"}
+    print(row, flush=True)
+
+
+def query_vectors(n):
+    return vectors(n, rng_seed=99)
+
+
+def rust_latency(row, binary, namespace, queries, work, **target):
+    """The same queries from Rust (`client/examples/query_latency.rs`): `data=DIR` (the
+    Python handle on it closed first) or `cluster=ADDRS`."""
+    path = os.path.join(work, "queries.f32")
+    query_vectors(queries).astype("<f4").tofile(path)
+    where = ["--data", target["data"]] if "data" in target else ["--cluster", target["cluster"]]
+    out = subprocess.run([binary, *where, "--namespace", namespace, "--queries", path, "--dim", str(DIM),
+                          "--top-k", "10"], check=True, capture_output=True, text=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    row["rust p50 ms"], row["rust p99 ms"] = f"{got['p50_ms']:.3f}", f"{got['p99_ms']:.3f}"
+    row["python / rust p50"] = f"{float(row['retrieve top10 p50 ms']) / got['p50_ms']:.2f}"
+    print(row, flush=True)
 
 
 def free_port():
@@ -139,6 +185,8 @@ def main():
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--cluster", default=None)
     ap.add_argument("--skip", default="")
+    ap.add_argument("--rust-bin", default="target/release/examples/query_latency",
+                    help="cargo build --release -p strata-client --example query_latency")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     rng = random.Random(1)
@@ -169,9 +217,13 @@ def main():
             rchat = RedisChatStore(redis_url=f"redis://127.0.0.1:{port}")
             bench_docstore("RedisDocumentStore (appendfsync always)", rdoc, nodes, rng, args.queries, rchat)
         embs = vectors(args.vectors)
-        bench_retrieval("strata embedded", strata.vector_store("bench"), embs, args.queries)
         if cluster:
-            bench_retrieval("strata 3 nodes", cluster.vector_store("bench"), embs, args.queries)
+            row = bench_retrieval("strata 3 nodes", cluster.vector_store("bench"), embs, args.queries)
+            rust_latency(row, args.rust_bin, "bench", args.queries, work, cluster=args.cluster)
+        row = bench_retrieval("strata embedded", strata.vector_store("bench"), embs, args.queries)
+        strata.close()  # the directory is free for the Rust program
+        rust_latency(row, args.rust_bin, "bench", args.queries, work, data=os.path.join(work, "data"))
+        retriever_floor(args.queries)
         if "simple" not in skip:
             bench_retrieval("SimpleVectorStore", SimpleVectorStore(), embs, min(args.queries, 20))
     finally:

@@ -165,5 +165,12 @@ class StrataVectorStore(BasePydanticVectorStore):
         found = await self._strata._acall("vector", "query", self._query_args(query, kwargs), query_blob(query))
         return self._result(found)
 
+    def index_stats(self) -> Dict[str, int]:
+        """How far the namespace's approximate (HNSW) index has got, summed over its
+        partitions: ``vectors`` stored, ``unindexed`` (not in the graph yet, searched
+        exactly meanwhile), ``tombstones``, ``revived``, ``parked``. A namespace nothing
+        was added to answers zeros."""
+        return self._strata._call("vector", "index_stats", self._args())
+
     def persist(self, persist_path: str = "", fs: Any = None) -> None:
         """Nothing to do: every write is durable when it returns."""

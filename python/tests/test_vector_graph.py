@@ -70,6 +70,9 @@ def test_vector_store_matches_simple_vector_store(strata, unique):
     # One batch (embeddings as one NumPy buffer), then more in a second.
     assert ours.add(nodes[:100]) == theirs.add(nodes[:100])
     ours.add(nodes[100:]), theirs.add(nodes[100:])
+    stats = ours.index_stats()
+    assert stats["vectors"] == 120 and 0 <= stats["unindexed"] <= 120, stats
+    assert StrataVectorStore(strata, namespace=unique + "-never").index_stats()["vectors"] == 0
     for _ in range(40):
         q = [rng.uniform(-1, 1) for _ in range(DIM)]
         filters = random_filters(rng) if rng.random() < 0.6 else None

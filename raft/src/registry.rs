@@ -19,6 +19,8 @@ pub struct RegistryConfig {
     pub raft: openraft::Config,
     /// Where groups save their vector namespaces' HNSW graphs (one folder per group).
     pub graph_dir: Option<std::path::PathBuf>,
+    /// Peers' raft addresses to reach through another address (see [`PeerPool::routed`]).
+    pub routes: BTreeMap<String, String>,
 }
 
 /// The groups of one node.
@@ -42,7 +44,7 @@ impl Registry {
             node_id: config.node_id,
             flusher: Flusher::start(db.clone()),
             db,
-            pool: PeerPool::default(),
+            pool: PeerPool::routed(config.routes),
             config: Arc::new(raft),
             graph_dir: config.graph_dir,
             groups: RwLock::new(BTreeMap::new()),

@@ -15,7 +15,8 @@ use strata_raft::{Registry, RegistryConfig};
 async fn a_node_refuses_raft_calls_meant_for_another_member() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = sled::Config::new().path(dir.path()).open().expect("open sled");
-    let config = RegistryConfig { node_id: 7, raft: openraft::Config::default(), graph_dir: None };
+    let config =
+        RegistryConfig { node_id: 7, raft: openraft::Config::default(), graph_dir: None, routes: Default::default() };
     let registry = Registry::new(db, config).expect("registry");
     let listener = bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().to_string();

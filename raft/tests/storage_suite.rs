@@ -2,10 +2,10 @@
 //! machine (a fresh sled database per case).
 
 use strata_raft::TypeConfig;
-use strata_shards::flusher::Flusher;
 use strata_raft::log_store::SledLogStore;
 use strata_raft::state_machine::ShardStateMachine;
 use strata_raft::typ::StorageError;
+use strata_shards::flusher::Flusher;
 
 struct SledBuilder;
 

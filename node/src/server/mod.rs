@@ -95,6 +95,8 @@ impl NodeCtx {
 pub struct RunningNode {
     /// This node's identity and addresses.
     pub info: NodeInfo,
+    /// Where its raft service listens (`info.raft_addr` unless `raft_advertise` is set).
+    pub raft_listen: String,
     data_dir: std::path::PathBuf,
     ctx: Arc<NodeCtx>,
     supervisor: ActorRef<()>,
@@ -176,13 +178,18 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         Some(had) if configured.ends_with(":0") => had.clone(),
         _ => configured.to_string(),
     };
-    let raft_at = keep(&config.raft_listen, saved.as_ref().and_then(|s| s.raft_addr.as_ref()));
+    // An advertised address stays what the members know; the listening one may change.
+    let raft_at = match &config.raft_advertise {
+        Some(_) => config.raft_listen.clone(),
+        None => keep(&config.raft_listen, saved.as_ref().and_then(|s| s.raft_addr.as_ref())),
+    };
     let client_at = keep(&config.listen, saved.as_ref().and_then(|s| s.client_addr.as_ref()));
     let raft_listener = strata_raft::network::server::bind(&raft_at).await.map_err(io)?;
     let mut client_listener = service::bind(&client_at).await.map_err(io)?;
+    let raft_listen = advertised(raft_listener.local_addr());
     let mut info = NodeInfo {
         id: 0,
-        raft_addr: advertised(raft_listener.local_addr()),
+        raft_addr: config.raft_advertise.clone().unwrap_or_else(|| advertised(raft_listener.local_addr())),
         client_addr: advertised(client_listener.local_addr()),
         incarnation: 0,
         leaving: false,
@@ -222,7 +229,12 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
 
     let registry = Registry::new(
         db,
-        RegistryConfig { node_id: id, raft: config.openraft(), graph_dir: Some(config.data_dir.join("hnsw")) },
+        RegistryConfig {
+            node_id: id,
+            raft: config.openraft(),
+            graph_dir: Some(config.data_dir.join("hnsw")),
+            routes: config.raft.routes.clone(),
+        },
     )?;
     let mut tasks = vec![tokio::spawn(raft_listener.serve(registry.clone()))];
     let meta = registry.open_group(META_GROUP).await?;
@@ -266,7 +278,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         }
     }
     tasks.push(tokio::spawn(rebalance::run(ctx.clone())));
-    Ok(RunningNode { info, data_dir: config.data_dir.clone(), ctx, supervisor, tasks })
+    Ok(RunningNode { info, raft_listen, data_dir: config.data_dir.clone(), ctx, supervisor, tasks })
 }
 
 /// Feeds the meta actor the meta group's map every time the local replica applies an entry.

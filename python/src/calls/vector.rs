@@ -78,6 +78,8 @@ pub async fn run(ctx: &StorageContext, op: &str, args: &Args, blob: Option<&[u8]
                 "nodes": result.nodes.iter().map(doc).collect::<Vec<_>>(),
             })
         }
+        "index_stats" => serde_json::to_value(or_empty(store.index_stats().await)?)
+            .map_err(|e| Error::Protocol(format!("index_stats: {e}")))?,
         "namespaces" => serde_json::to_value(ctx.vector_namespaces().await?)
             .map_err(|e| Error::Protocol(format!("namespaces: {e}")))?,
         _ => return Err(unknown_op("vector", op)),

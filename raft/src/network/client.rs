@@ -21,15 +21,25 @@ use tarpc::tokio_serde::formats::MessagePack;
 #[derive(Clone, Default)]
 pub struct PeerPool {
     conns: Arc<Mutex<HashMap<String, RaftPeerClient>>>,
+    routes: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 impl PeerPool {
+    /// A pool that reaches a peer advertised at a key of `routes` by dialling its value
+    /// instead (a forwarder in front of the peer: an SSH tunnel, a NAT's inside address,
+    /// or the fault tests' proxy, which learns from the address dialled which node sent
+    /// each byte). Peers not listed are dialled at their advertised address.
+    pub fn routed(routes: std::collections::BTreeMap<String, String>) -> Self {
+        Self { conns: Arc::default(), routes: Arc::new(routes) }
+    }
+
     /// The connection to `addr`, made if needed.
     pub async fn client(&self, addr: &str) -> std::io::Result<RaftPeerClient> {
         if let Some(c) = self.conns.lock().unwrap_or_else(|p| p.into_inner()).get(addr) {
             return Ok(c.clone());
         }
-        let mut connect = tarpc::serde_transport::tcp::connect(addr, MessagePack::default);
+        let dial = self.routes.get(addr).map_or(addr, String::as_str);
+        let mut connect = tarpc::serde_transport::tcp::connect(dial, MessagePack::default);
         connect.config_mut().max_frame_length(super::MAX_FRAME);
         let transport = tokio::time::timeout(Duration::from_secs(2), connect)
             .await

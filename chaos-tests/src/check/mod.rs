@@ -1,0 +1,10 @@
+//! The checkers: each reads a recorded history (and, for convergence, what every replica
+//! reports) and says whether the property held.
+//!
+//! | checker | property |
+//! | --- | --- |
+//! | [`linearizable`] | some order of the operations, each inside its interval, is legal for the model (Wing–Gong search, Porcupine-style) |
+//! | [`registers`] | the KV register workload is linearizable, key by key |
+
+pub mod linearizable;
+pub mod registers;

@@ -29,11 +29,19 @@ pub struct ClusterOptions {
     pub snapshot_after_entries: u64,
     /// Entries kept behind a snapshot.
     pub keep_entries_after_snapshot: u64,
+    /// Route every raft link through a fault proxy made for this many nodes (0: none).
+    pub proxied_slots: usize,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        Self { shards: 4, replication: 3, snapshot_after_entries: 5000, keep_entries_after_snapshot: 1000 }
+        Self {
+            shards: 4,
+            replication: 3,
+            snapshot_after_entries: 5000,
+            keep_entries_after_snapshot: 1000,
+            proxied_slots: 0,
+        }
     }
 }
 
@@ -69,6 +77,8 @@ pub struct TestCluster {
     /// The nodes, in start order (killed ones stay, not running).
     pub nodes: Vec<NodeProc>,
     conns: Connections,
+    /// The fault proxy every raft link goes through, when `proxied_slots` asked for one.
+    pub links: Option<crate::net::Links>,
 }
 
 /// The `strata` binary of this workspace, brought up to date once per process (a test or
@@ -97,12 +107,14 @@ struct Ready {
     id: u64,
     client_addr: String,
     raft_addr: String,
+    /// Where the raft service really listens (differs when it advertises another).
+    raft_listen: Option<String>,
 }
 
 fn parse_ready(line: &str) -> Option<Ready> {
     let field = |name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_string);
     let id = line.strip_prefix("strata node ")?.split_whitespace().next()?.parse().unwrap_or(0);
-    Some(Ready { id, client_addr: field("client=")?, raft_addr: field("raft=")? })
+    Some(Ready { id, client_addr: field("client=")?, raft_addr: field("raft=")?, raft_listen: field("raft_listen=") })
 }
 
 impl TestCluster {
@@ -110,7 +122,9 @@ impl TestCluster {
     /// every shard has its replicas.
     pub fn start(n: usize, options: ClusterOptions) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut cluster = Self { dir, options, nodes: Vec::new(), conns: Connections::default() };
+        let links = (options.proxied_slots > 0)
+            .then(|| crate::net::Links::new(options.proxied_slots).expect("fault proxy listeners"));
+        let mut cluster = Self { dir, options, nodes: Vec::new(), conns: Connections::default(), links };
         cluster.spawn_node(&[], false);
         for _ in 1..n {
             let seeds = vec![cluster.nodes[0].client_addr.clone()];
@@ -129,12 +143,20 @@ impl TestCluster {
         self.nodes.iter().filter(|n| n.is_running()).map(|n| n.client_addr.clone()).collect()
     }
 
-    fn command(&self, data_dir: &Path, join: &[String], standby: bool, addrs: Option<(&str, &str)>) -> Command {
+    fn command(&self, slot: usize, join: &[String], standby: bool, addrs: Option<(&str, &str)>) -> Command {
+        let data_dir = &self.data_dir_of(slot);
         let mut cmd = Command::new(strata_bin());
         let (client, raft) = addrs.unwrap_or(("127.0.0.1:0", "127.0.0.1:0"));
         let join_list = format!("[{}]", join.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(","));
-        cmd.arg("serve")
-            .current_dir(self.dir.path())
+        cmd.arg("serve");
+        if let Some(links) = &self.links {
+            // Advertise the proxy's address for this node, dial peers through the proxy; the
+            // node binds a fresh raft port at every start, which the proxy learns.
+            let file = data_dir.with_extension("toml");
+            std::fs::write(&file, links.node_config(slot)).expect("node config file");
+            cmd.arg("--config").arg(file);
+        }
+        cmd.current_dir(self.dir.path())
             .env("STRATA_DATA_DIR", data_dir)
             .env("STRATA_LISTEN", client)
             .env("STRATA_RAFT_LISTEN", raft)
@@ -151,8 +173,12 @@ impl TestCluster {
         cmd
     }
 
-    /// Spawns a process and waits for its ready (or standby) line.
-    fn launch(&self, mut cmd: Command) -> (Child, Ready) {
+    fn data_dir_of(&self, slot: usize) -> PathBuf {
+        self.dir.path().join(format!("node{}", slot + 1))
+    }
+
+    /// Spawns node `slot`'s process and waits for its ready (or standby) line.
+    fn launch(&self, slot: usize, mut cmd: Command) -> (Child, Ready) {
         let mut child = cmd.spawn().expect("spawn strata serve");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
@@ -165,7 +191,12 @@ impl TestCluster {
             }
         });
         match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(ready) => (child, ready),
+            Ok(ready) => {
+                if let (Some(links), Some(at)) = (&self.links, ready.raft_listen.as_deref()) {
+                    links.proxy.set_target(slot, at.parse().expect("raft_listen is host:port"));
+                }
+                (child, ready)
+            }
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -177,9 +208,10 @@ impl TestCluster {
     /// Starts a new node joining through `seeds` (or bootstrapping, with no seeds); answers
     /// its index in `nodes`.
     pub fn spawn_node(&mut self, seeds: &[String], standby: bool) -> usize {
-        let data_dir = self.dir.path().join(format!("node{}", self.nodes.len() + 1));
-        let cmd = self.command(&data_dir, seeds, standby, None);
-        let (child, ready) = self.launch(cmd);
+        let slot = self.nodes.len();
+        let data_dir = self.data_dir_of(slot);
+        let cmd = self.command(slot, seeds, standby, None);
+        let (child, ready) = self.launch(slot, cmd);
         self.nodes.push(NodeProc {
             data_dir,
             id: ready.id,
@@ -195,6 +227,24 @@ impl TestCluster {
         if let Some(mut child) = self.nodes[i].child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// Stops node `i` with SIGSTOP: it holds its connections and state but does nothing,
+    /// as a process stalled by the machine (GC, swap, a hung disk) does.
+    pub fn pause(&mut self, i: usize) {
+        self.signal(i, "-STOP");
+    }
+
+    /// Lets a paused node `i` run again (SIGCONT).
+    pub fn resume(&mut self, i: usize) {
+        self.signal(i, "-CONT");
+    }
+
+    fn signal(&self, i: usize, signal: &str) {
+        if let Some(pid) = self.nodes[i].pid() {
+            let status = Command::new("kill").args([signal, &pid.to_string()]).status();
+            assert!(status.is_ok_and(|s| s.success()), "kill {signal} {pid}");
         }
     }
 
@@ -217,7 +267,7 @@ impl TestCluster {
     /// answers what it printed on stderr, or panics if it became ready.
     pub fn start_refused(&mut self, i: usize) -> String {
         let node = &self.nodes[i];
-        let mut cmd = self.command(&node.data_dir, &[], false, Some((&node.client_addr, &node.raft_addr)));
+        let mut cmd = self.command(i, &[], false, Some((&node.client_addr, &self.raft_bind(i))));
         let log = node.data_dir.with_extension("refused.log");
         cmd.stderr(Stdio::from(std::fs::File::create(&log).expect("log file")));
         let mut child = cmd.spawn().expect("spawn strata serve");
@@ -232,12 +282,18 @@ impl TestCluster {
         std::fs::read_to_string(log).unwrap_or_default()
     }
 
+    /// Where node `i` binds its raft service on a restart: its address again, or a fresh
+    /// port behind the proxy (whose address the cluster knows it by does not change).
+    fn raft_bind(&self, i: usize) -> String {
+        if self.links.is_some() { "127.0.0.1:0".into() } else { self.nodes[i].raft_addr.clone() }
+    }
+
     /// Restarts node `i` from its data directory, at the same addresses.
     pub fn restart(&mut self, i: usize) {
         self.kill(i);
         let node = &self.nodes[i];
-        let cmd = self.command(&node.data_dir, &[], false, Some((&node.client_addr, &node.raft_addr)));
-        let (child, ready) = self.launch(cmd);
+        let cmd = self.command(i, &[], false, Some((&node.client_addr, &self.raft_bind(i))));
+        let (child, ready) = self.launch(i, cmd);
         let node = &mut self.nodes[i];
         node.id = ready.id;
         node.child = Some(child);
@@ -256,8 +312,8 @@ impl TestCluster {
             .map(|(_, n)| n.client_addr.clone())
             .collect();
         let node = &self.nodes[i];
-        let cmd = self.command(&node.data_dir, &seeds, false, Some((&node.client_addr, &node.raft_addr)));
-        let (child, ready) = self.launch(cmd);
+        let cmd = self.command(i, &seeds, false, Some((&node.client_addr, &self.raft_bind(i))));
+        let (child, ready) = self.launch(i, cmd);
         let node = &mut self.nodes[i];
         node.id = ready.id;
         node.child = Some(child);

@@ -6,13 +6,27 @@
 //! | --- | --- |
 //! | `crash.rs` | an embedded writer killed with SIGKILL loses no acknowledged write and never leaves half a command |
 //! | `exclusive_open.rs` | two processes opening one data directory: the second gets `AlreadyOpen`, nothing is corrupted |
+//! | `cluster/nemesis.rs` | KV registers stay linearizable under seeded partitions, delays, kills, pauses and whole-cluster crashes |
 //!
 //! The helper process is `src/bin/chaos_worker.rs`; [`workload`] holds what it writes and
 //! how a test recognises it.
+//!
+//! The fault-testing parts (issue 13), each a plain module with in-process tests:
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`net`] | the fault proxy every raft link of a proxied [`cluster::TestCluster`] goes through |
+//! | [`nemesis`] | seeded fault schedules, and applying and ending each fault |
+//! | [`history`] | recording invoke/ok/fail/unknown with one monotonic clock |
+//! | [`check`] | the checkers (linearizability, ...) |
+//! | [`registers`] | the KV register workload's clients |
+//! | [`rng`] | the seeded generator schedules and workloads draw from |
 
 pub mod check;
 pub mod cluster;
 pub mod history;
+pub mod nemesis;
 pub mod net;
+pub mod registers;
 pub mod rng;
 pub mod workload;

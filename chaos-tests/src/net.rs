@@ -74,7 +74,8 @@ impl State {
 /// The proxy: its own small runtime, so it keeps forwarding whatever the test does with
 /// its own.
 pub struct Proxy {
-    runtime: tokio::runtime::Runtime,
+    /// Taken only by `Drop`.
+    runtime: Option<tokio::runtime::Runtime>,
     state: Arc<Mutex<State>>,
     next_conn: Arc<AtomicU64>,
 }
@@ -91,7 +92,14 @@ impl Proxy {
             .thread_name("fault-proxy")
             .enable_all()
             .build()?;
-        Ok(Self { runtime, state: Arc::default(), next_conn: Arc::default() })
+        Ok(Self { runtime: Some(runtime), state: Arc::default(), next_conn: Arc::default() })
+    }
+
+    fn handle(&self) -> tokio::runtime::Handle {
+        match &self.runtime {
+            Some(rt) => rt.handle().clone(),
+            None => unreachable!("the runtime is taken only when the proxy is dropped"),
+        }
     }
 
     /// A listener (port chosen by the OS) forwarding to node `to`, carrying what `from`
@@ -102,7 +110,7 @@ impl Proxy {
         let addr = std_listener.local_addr()?;
         let state = self.state.clone();
         let next = self.next_conn.clone();
-        self.runtime.spawn(async move {
+        self.handle().spawn(async move {
             let Ok(listener) = TcpListener::from_std(std_listener) else { return };
             loop {
                 let Ok((inbound, _)) = listener.accept().await else { continue };
@@ -154,6 +162,16 @@ impl Proxy {
     /// Connections being forwarded now.
     pub fn open_connections(&self) -> usize {
         lock(&self.state).conns.len()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        // The proxy may be dropped inside a test's runtime, where a blocking shutdown is
+        // not allowed: its tasks are cancelled in the background.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -231,6 +249,47 @@ async fn pump(
     }
     drop(tx);
     let _ = writer.await;
+}
+
+/// The links of a proxied cluster of up to `slots` nodes: node `j` advertises the
+/// address `advertised[j]`, and node `i` reaches it through its own listener `(i → j)`.
+pub struct Links {
+    /// The proxy carrying every link.
+    pub proxy: Proxy,
+    advertised: Vec<SocketAddr>,
+    routes: Vec<std::collections::BTreeMap<String, String>>,
+}
+
+impl Links {
+    /// Listeners for every ordered pair of `slots` nodes.
+    pub fn new(slots: usize) -> std::io::Result<Self> {
+        let proxy = Proxy::new()?;
+        let advertised = (0..slots).map(|j| proxy.listen(None, j)).collect::<std::io::Result<Vec<_>>>()?;
+        let mut routes = Vec::with_capacity(slots);
+        for i in 0..slots {
+            let mut r = std::collections::BTreeMap::new();
+            for (j, adv) in advertised.iter().enumerate().filter(|(j, _)| *j != i) {
+                r.insert(adv.to_string(), proxy.listen(Some(i), j)?.to_string());
+            }
+            routes.push(r);
+        }
+        Ok(Self { proxy, advertised, routes })
+    }
+
+    /// How many nodes the links were made for.
+    pub fn slots(&self) -> usize {
+        self.advertised.len()
+    }
+
+    /// The node configuration (TOML) that makes node `slot` advertise its virtual address
+    /// and dial every peer through the proxy.
+    pub fn node_config(&self, slot: Slot) -> String {
+        let mut toml = format!("raft_advertise = \"{}\"\n[raft.routes]\n", self.advertised[slot]);
+        for (from, to) in self.routes.get(slot).into_iter().flatten() {
+            toml.push_str(&format!("\"{from}\" = \"{to}\"\n"));
+        }
+        toml
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod failover;
 mod graph_faults;
 mod graph_reads;
 mod membership;
+mod nemesis;
 mod recovery;
 mod replication;
 mod support;

@@ -72,6 +72,10 @@ pub struct VectorPartition {
 /// The cluster's layout, versioned by `epoch` (bumped by every change).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardMap {
+    /// The cluster's id, drawn at bootstrap (see [`same_cluster`]); 0 in a map from
+    /// before ids existed.
+    #[serde(default)]
+    pub cluster: u64,
     /// Bumped on every change; clients compare it to the map they cached.
     pub epoch: u64,
     /// How many replicas each shard aims for.
@@ -153,6 +157,9 @@ pub enum MetaCommand {
         shards: u32,
         /// Replicas per shard.
         replication: u32,
+        /// The new cluster's id (random).
+        #[serde(default)]
+        cluster: u64,
     },
     /// Adds a member (its `id` is ignored: the map hands out `next_node_id`); answers the id.
     AddNode {
@@ -223,6 +230,18 @@ pub struct Served {
     /// The group's leader as the serving node knows it (the node that served a write or a
     /// linearizable read): the client sends the group's next request there directly.
     pub leader: Option<NodeId>,
+    /// The cluster the serving node belongs to: an answer from another cluster (a wiped
+    /// node that bootstrapped a new one at a member's old address) is not an answer.
+    #[serde(default)]
+    pub cluster: u64,
+}
+
+/// Whether two cluster ids name the same cluster: the rule every side of every wire
+/// applies (clients to answers and maps, nodes to forwarded answers, peers to raft
+/// connections). 0 is "not known" (a node or map from before ids existed) and matches
+/// any, so that upgrading does not split a cluster.
+pub fn same_cluster(a: u64, b: u64) -> bool {
+    a == 0 || b == 0 || a == b
 }
 
 /// How fresh a read must be.

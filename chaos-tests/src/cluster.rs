@@ -290,20 +290,12 @@ impl TestCluster {
 
     /// Restarts node `i` from its data directory, at the same addresses.
     pub fn restart(&mut self, i: usize) {
-        self.kill(i);
-        let node = &self.nodes[i];
-        let cmd = self.command(i, &[], false, Some((&node.client_addr, &self.raft_bind(i))));
-        let (child, ready) = self.launch(i, cmd);
-        let node = &mut self.nodes[i];
-        node.id = ready.id;
-        node.child = Some(child);
+        self.start_again(i, &[], false);
     }
 
     /// Kills node `i`, deletes its data directory and starts it again at the same
     /// addresses, joining through the other nodes (it gets a new id).
     pub fn wipe_and_restart(&mut self, i: usize) {
-        self.kill(i);
-        let _ = std::fs::remove_dir_all(&self.nodes[i].data_dir);
         let seeds: Vec<String> = self
             .nodes
             .iter()
@@ -311,8 +303,24 @@ impl TestCluster {
             .filter(|(j, n)| *j != i && n.is_running())
             .map(|(_, n)| n.client_addr.clone())
             .collect();
+        self.start_again(i, &seeds, true);
+    }
+
+    /// Kills node `i`, deletes its data directory and starts it again with the
+    /// configuration it was first started with (the bootstrap node's: no one to join) at
+    /// the same addresses, as an operator replacing a disk would. It starts a new cluster.
+    pub fn wipe_and_restart_alone(&mut self, i: usize) {
+        self.start_again(i, &[], true);
+    }
+
+    /// Kills node `i` (wiping its data when `wipe`) and starts it at its addresses.
+    fn start_again(&mut self, i: usize, seeds: &[String], wipe: bool) {
+        self.kill(i);
+        if wipe {
+            let _ = std::fs::remove_dir_all(&self.nodes[i].data_dir);
+        }
         let node = &self.nodes[i];
-        let cmd = self.command(i, &seeds, false, Some((&node.client_addr, &self.raft_bind(i))));
+        let cmd = self.command(i, seeds, false, Some((&node.client_addr, &self.raft_bind(i))));
         let (child, ready) = self.launch(i, cmd);
         let node = &mut self.nodes[i];
         node.id = ready.id;

@@ -126,7 +126,7 @@ pub async fn serve(
     let parts = NodeGraph::open(ctx, call.graph(), consistency)?;
     let response = coord::call::run(&parts, call).await?;
     let leader = ctx.registry.get(group).and_then(|g| g.leader()).map(|(id, _)| id);
-    Ok(Served { response, epoch: ctx.map_epoch(), leader })
+    Ok(Served { response, epoch: ctx.map_epoch(), leader, cluster: ctx.registry.cluster() })
 }
 
 #[cfg(test)]

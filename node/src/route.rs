@@ -25,12 +25,14 @@ pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8)
     }
     let addr = forward_target(ctx, group, leader, hops)?;
     let client = ctx.conns.get(&addr).await.map_err(|e| Error::Unavailable(format!("{addr}: {e}")))?;
-    client.write(context_within(ctx.request_timeout), group, request.id, request.command, hops + 1).await.map_err(
-        |e| {
+    let served = client
+        .write(context_within(ctx.request_timeout), group, request.id, request.command, hops + 1)
+        .await
+        .map_err(|e| {
             ctx.conns.forget(&addr);
             Error::Unavailable(format!("forwarding to {addr}: {e}"))
-        },
-    )?
+        })?;
+    from_this_cluster(ctx, &addr, served)
 }
 
 /// Forwards a cluster-metadata write to the meta group's leader over the peer service
@@ -75,14 +77,30 @@ pub async fn read(
     };
     let addr = forward_target(ctx, group, leader, hops)?;
     let client = ctx.conns.get(&addr).await.map_err(|e| Error::Unavailable(format!("{addr}: {e}")))?;
-    client.read(context_within(ctx.request_timeout), group, query, consistency, hops + 1).await.map_err(|e| {
-        ctx.conns.forget(&addr);
-        Error::Unavailable(format!("forwarding to {addr}: {e}"))
-    })?
+    let served =
+        client.read(context_within(ctx.request_timeout), group, query, consistency, hops + 1).await.map_err(|e| {
+            ctx.conns.forget(&addr);
+            Error::Unavailable(format!("forwarding to {addr}: {e}"))
+        })?;
+    from_this_cluster(ctx, &addr, served)
 }
 
 fn served_here(ctx: &NodeCtx, response: strata_api::Response, leader: Option<NodeId>) -> Served {
-    Served { response, epoch: ctx.map_epoch(), leader }
+    Served { response, epoch: ctx.map_epoch(), leader, cluster: ctx.registry.cluster() }
+}
+
+/// A forwarded answer, unless it came from another cluster (a node at a member's old
+/// address that was wiped and bootstrapped anew): that one is no answer, and the client
+/// tries again.
+fn from_this_cluster(ctx: &NodeCtx, addr: &str, served: Result<Served, Error>) -> Result<Served, Error> {
+    let served = served?;
+    let me = ctx.registry.cluster();
+    if strata_api::same_cluster(served.cluster, me) {
+        Ok(served)
+    } else {
+        ctx.conns.forget(addr);
+        Err(Error::Unavailable(format!("{addr} answered for cluster {}, not this cluster {me}", served.cluster)))
+    }
 }
 
 /// The client address of the node to forward to: the known leader, else a replica of the

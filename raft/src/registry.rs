@@ -19,13 +19,16 @@ pub struct RegistryConfig {
     pub raft: openraft::Config,
     /// Where groups save their vector namespaces' HNSW graphs (one folder per group).
     pub graph_dir: Option<std::path::PathBuf>,
-    /// Peers' raft addresses to reach through another address (see [`PeerPool::routed`]).
+    /// Peers' raft addresses to reach through another address (see [`PeerPool::new`]).
     pub routes: BTreeMap<String, String>,
+    /// The cluster this node belongs to (0: not known); peers of another are refused.
+    pub cluster: u64,
 }
 
 /// The groups of one node.
 pub struct Registry {
     node_id: NodeId,
+    cluster: u64,
     db: sled::Db,
     flusher: Flusher,
     pool: PeerPool,
@@ -44,13 +47,19 @@ impl Registry {
             node_id: config.node_id,
             flusher: Flusher::start(db.clone()),
             db,
-            pool: PeerPool::routed(config.routes),
+            pool: PeerPool::new(config.cluster, config.routes),
+            cluster: config.cluster,
             config: Arc::new(raft),
             graph_dir: config.graph_dir,
             groups: RwLock::new(BTreeMap::new()),
             opening: tokio::sync::Mutex::new(()),
             retired: tokio::sync::watch::channel(false).0,
         }))
+    }
+
+    /// The cluster this node belongs to (0: not known).
+    pub fn cluster(&self) -> u64 {
+        self.cluster
     }
 
     /// This node's id.

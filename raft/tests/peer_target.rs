@@ -11,16 +11,31 @@ use strata_raft::network::server::bind;
 use strata_raft::network::service::PeerError;
 use strata_raft::{Registry, RegistryConfig};
 
-#[tokio::test]
-async fn a_node_refuses_raft_calls_meant_for_another_member() {
+/// A node's registry serving the peer service on a free port: (registry, its address,
+/// the serving task, the folder to keep alive).
+async fn serve(
+    node_id: u64,
+    cluster: u64,
+) -> (std::sync::Arc<Registry>, String, tokio::task::JoinHandle<()>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = sled::Config::new().path(dir.path()).open().expect("open sled");
-    let config =
-        RegistryConfig { node_id: 7, raft: openraft::Config::default(), graph_dir: None, routes: Default::default() };
+    let config = RegistryConfig {
+        node_id,
+        raft: openraft::Config::default(),
+        graph_dir: None,
+        routes: Default::default(),
+        cluster,
+    };
     let registry = Registry::new(db, config).expect("registry");
     let listener = bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().to_string();
     let server = tokio::spawn(listener.serve(registry.clone()));
+    (registry, addr, server, dir)
+}
+
+#[tokio::test]
+async fn a_node_refuses_raft_calls_meant_for_another_member() {
+    let (registry, addr, server, _dir) = serve(7, 0).await;
     let client = PeerPool::default().client(&addr).await.expect("connect");
     let vote = || VoteRequest::new(Vote::new(9, 3), None);
 
@@ -29,6 +44,32 @@ async fn a_node_refuses_raft_calls_meant_for_another_member() {
     // Addressed to this node, the call reaches the group lookup (not hosted here).
     let for_me = client.vote(tarpc::context::current(), 1, 7, vote()).await.expect("rpc");
     assert!(matches!(for_me, Err(PeerError::NoGroup(1))), "{for_me:?}");
+
+    server.abort();
+    registry.shutdown().await;
+}
+
+/// A node answers only connections that said hello from its own cluster: a node wiped and
+/// bootstrapped anew at a member's address (a new cluster id) keeps the member's id, so
+/// only the cluster id tells it apart.
+#[tokio::test]
+async fn a_node_refuses_peers_of_another_cluster() {
+    let (registry, addr, server, _dir) = serve(1, 5).await;
+    let vote = || VoteRequest::new(Vote::new(9, 3), None);
+
+    let stranger = PeerPool::new(6, Default::default()).client(&addr).await;
+    assert!(stranger.is_err(), "a peer of cluster 6 is refused at hello");
+    let member = PeerPool::new(5, Default::default()).client(&addr).await.expect("same cluster");
+    let answered = member.vote(tarpc::context::current(), 1, 1, vote()).await.expect("rpc");
+    assert!(matches!(answered, Err(PeerError::NoGroup(1))), "past the checks: {answered:?}");
+
+    // A connection that skips the hello is answered nothing.
+    let transport = tarpc::serde_transport::tcp::connect(&addr, tarpc::tokio_serde::formats::MessagePack::default)
+        .await
+        .expect("connect");
+    let raw = strata_raft::network::service::RaftPeerClient::new(tarpc::client::Config::default(), transport).spawn();
+    let refused = raw.vote(tarpc::context::current(), 1, 1, vote()).await.expect("rpc");
+    assert!(matches!(refused, Err(PeerError::WrongCluster { me: 5 })), "{refused:?}");
 
     server.abort();
     registry.shutdown().await;

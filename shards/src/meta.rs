@@ -31,7 +31,7 @@ fn save(txn: &mut Txn<'_>, map: &ShardMap) -> Result<()> {
 pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
     let mut map = shard_map(txn)?;
     let response = match cmd {
-        MetaCommand::Bootstrap { node, shards, replication } => {
+        MetaCommand::Bootstrap { node, shards, replication, cluster } => {
             if !map.shards.is_empty() {
                 return Err(ApiError::Cluster("the cluster is already bootstrapped".into()).into());
             }
@@ -39,6 +39,7 @@ pub fn apply(txn: &mut Txn<'_>, cmd: &MetaCommand) -> Result<Response> {
                 return Err(ApiError::InvalidInput("shards and replication must be at least 1".into()).into());
             }
             map.replication = *replication;
+            map.cluster = *cluster;
             map.nodes.insert(node.id, node.clone());
             map.shards = (1..=u64::from(*shards))
                 .map(|group| ShardInfo { group, replicas: vec![node.id], learners: vec![], vector: None, graph: None })

@@ -285,6 +285,7 @@ mod tests {
 
     fn map(nodes: &[NodeId], shards: &[&[NodeId]; 8]) -> ShardMap {
         ShardMap {
+            cluster: 0,
             epoch: 1,
             replication: 3,
             nodes: nodes.iter().map(|n| (*n, NodeInfo { id: *n, ..Default::default() })).collect(),

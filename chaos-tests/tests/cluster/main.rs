@@ -14,6 +14,7 @@ mod replication;
 mod support;
 mod vector_faults;
 mod vector_mmr;
+mod wiped_bootstrap;
 
 // The store-semantics suite, module for module as the embedded run has it.
 #[path = "../../../client/tests/conformance/bad_input.rs"]

@@ -46,6 +46,9 @@ pub struct Cluster {
     stale: AtomicBool,
     /// Labels of graph nodes this client wrote lately (see `coord::LabelCache`).
     graph_labels: strata_shards::graph::coord::LabelCache,
+    /// The cluster's id, from the first map fetched (0 until then): maps and answers
+    /// of another cluster are not taken (`strata_api::same_cluster`).
+    cluster: AtomicU64,
 }
 
 fn random_u64() -> u64 {
@@ -78,6 +81,7 @@ impl Cluster {
             deadline,
             stale: AtomicBool::new(false),
             graph_labels: Default::default(),
+            cluster: AtomicU64::new(0),
         };
         cluster.refresh_map(Instant::now() + cluster.deadline).await?;
         Ok(cluster)
@@ -108,7 +112,18 @@ impl Cluster {
                         .map_err(|e| strata_api::Error::Unavailable(format!("{addr}: {e}")))?
                 };
                 match attempt.await {
+                    Ok(map) if !strata_api::same_cluster(map.cluster, self.cluster.load(Ordering::Relaxed)) => {
+                        // A node at a member's address that belongs to another cluster.
+                        self.conns.forget(&addr);
+                        last_err = Some(strata_api::Error::Unavailable(format!(
+                            "{addr} is a node of cluster {}, not of this one",
+                            map.cluster
+                        )));
+                    }
                     Ok(map) if !map.shards.is_empty() => {
+                        if map.cluster != 0 {
+                            let _ = self.cluster.compare_exchange(0, map.cluster, Ordering::Relaxed, Ordering::Relaxed);
+                        }
                         *self.map.write().unwrap_or_else(|p| p.into_inner()) = map.clone();
                         return Ok(map);
                     }
@@ -187,6 +202,15 @@ impl Cluster {
             last_err = match self.conns.get(&addr).await {
                 Err(e) => strata_api::Error::Unavailable(format!("{addr}: {e}")),
                 Ok(client) => match attempt(client, context_within(ttl)).await {
+                    Ok(Ok(served))
+                        if !strata_api::same_cluster(served.cluster, self.cluster.load(Ordering::Relaxed)) =>
+                    {
+                        self.conns.forget(&addr);
+                        strata_api::Error::Unavailable(format!(
+                            "{addr} answered for another cluster ({})",
+                            served.cluster
+                        ))
+                    }
                     Ok(Ok(served)) => {
                         self.learn(group, &served);
                         return Ok(served.response);

@@ -21,6 +21,11 @@ pub struct Identity {
     /// The cluster removed this node: it must not start again with this data.
     #[serde(default)]
     pub removed: bool,
+    /// The cluster this node belongs to (drawn at bootstrap, learnt at join; 0 in a
+    /// directory from before ids existed): raft peers and forwarded answers of another
+    /// cluster are refused (`strata_api::same_cluster`).
+    #[serde(default)]
+    pub cluster: u64,
 }
 
 fn path(dir: &Path) -> PathBuf {

@@ -115,6 +115,7 @@ impl RunningNode {
             client_addr: None,
             raft_addr: None,
             removed: false,
+            cluster: self.ctx.registry.cluster(),
         });
         saved.removed = true;
         identity::save(&self.data_dir, &saved).map_err(io)
@@ -134,8 +135,9 @@ fn io(e: impl std::fmt::Display) -> Error {
     Error::Storage(e.to_string())
 }
 
-/// Asks the members in `seeds` to add this node, retrying until one answers.
-async fn join_cluster(seeds: &[String], node: &NodeInfo, timeout: Duration) -> Result<u64, Error> {
+/// Asks the members in `seeds` to add this node, retrying until one answers; answers the
+/// id it was given and the cluster's id (from the shard map of the member that added it).
+async fn join_cluster(seeds: &[String], node: &NodeInfo, timeout: Duration) -> Result<(u64, u64), Error> {
     let conns = Connections::default();
     let until = Instant::now() + timeout;
     let mut last = Error::Unavailable("no member answered".into());
@@ -143,7 +145,11 @@ async fn join_cluster(seeds: &[String], node: &NodeInfo, timeout: Duration) -> R
         for addr in seeds {
             match conns.get(addr).await {
                 Ok(c) => match c.join(context_within(Duration::from_secs(20)), node.clone()).await {
-                    Ok(Ok(id)) => return Ok(id),
+                    Ok(Ok(id)) => match c.shard_map(context_within(Duration::from_secs(20))).await {
+                        Ok(Ok(map)) => return Ok((id, map.cluster)),
+                        Ok(Err(e)) => last = e,
+                        Err(e) => last = Error::Unavailable(format!("{addr}: {e}")),
+                    },
                     Ok(Err(e)) if !e.is_retryable() => return Err(e),
                     Ok(Err(e)) => last = e,
                     Err(e) => last = Error::Unavailable(format!("{addr}: {e}")),
@@ -195,21 +201,23 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         leaving: false,
     };
     let bootstrap = saved.is_none() && config.join.is_empty() && !config.standby;
-    let id = match saved {
+    let (id, cluster) = match saved {
         Some(saved) => {
             info.incarnation = saved.incarnation;
-            saved.id
+            (saved.id, saved.cluster)
         }
         None => {
             info.incarnation = identity::random_u64();
-            let id = if bootstrap {
-                1
+            let (id, cluster) = if bootstrap {
+                // A new cluster, told apart from any other (a wiped member that
+                // bootstraps again at its old address starts a *new* cluster).
+                (1, identity::random_u64().max(1))
             } else if config.join.is_empty() {
                 // Scripts and tests wait for this line to learn the standby node's address.
                 println!("strata node standby: client={} raft={}", info.client_addr, info.raft_addr);
                 let (seeds, reply) = client_listener.standby().await;
                 let joined = join_cluster(&seeds, &info, Duration::from_secs(120)).await;
-                let _ = reply.send(joined.clone());
+                let _ = reply.send(joined.clone().map(|(id, _)| id));
                 joined?
             } else {
                 join_cluster(&config.join, &info, Duration::from_secs(120)).await?
@@ -220,9 +228,10 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
                 client_addr: Some(info.client_addr.clone()),
                 raft_addr: Some(info.raft_addr.clone()),
                 removed: false,
+                cluster,
             };
             identity::save(&config.data_dir, &saved).map_err(io)?;
-            id
+            (id, cluster)
         }
     };
     info.id = id;
@@ -234,6 +243,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
             raft: config.openraft(),
             graph_dir: Some(config.data_dir.join("hnsw")),
             routes: config.raft.routes.clone(),
+            cluster,
         },
     )?;
     let mut tasks = vec![tokio::spawn(raft_listener.serve(registry.clone()))];
@@ -260,7 +270,12 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     if bootstrap {
         let members = BTreeMap::from([(id, openraft::BasicNode { addr: info.raft_addr.clone() })]);
         meta.raft.initialize(members).await.map_err(|e| Error::Cluster(format!("initialising the meta group: {e}")))?;
-        let cmd = MetaCommand::Bootstrap { node: info.clone(), shards: config.shards, replication: config.replication };
+        let cmd = MetaCommand::Bootstrap {
+            node: info.clone(),
+            shards: config.shards,
+            replication: config.replication,
+            cluster,
+        };
         let req = strata_raft::Write { id: None, command: Command::Meta(cmd) };
         let until = Instant::now() + Duration::from_secs(60);
         loop {

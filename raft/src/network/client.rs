@@ -22,15 +22,18 @@ use tarpc::tokio_serde::formats::MessagePack;
 pub struct PeerPool {
     conns: Arc<Mutex<HashMap<String, RaftPeerClient>>>,
     routes: Arc<std::collections::BTreeMap<String, String>>,
+    /// This node's cluster, said in the hello that opens every connection.
+    cluster: u64,
 }
 
 impl PeerPool {
-    /// A pool that reaches a peer advertised at a key of `routes` by dialling its value
-    /// instead (a forwarder in front of the peer: an SSH tunnel, a NAT's inside address,
-    /// or the fault tests' proxy, which learns from the address dialled which node sent
-    /// each byte). Peers not listed are dialled at their advertised address.
-    pub fn routed(routes: std::collections::BTreeMap<String, String>) -> Self {
-        Self { conns: Arc::default(), routes: Arc::new(routes) }
+    /// A pool for a node of cluster `cluster` (0: not known, as in tools and tests).
+    /// It reaches a peer advertised at a key of `routes` by dialling its value instead (a
+    /// forwarder in front of the peer: an SSH tunnel, a NAT's inside address, or the fault
+    /// tests' proxy, which learns from the address dialled which node sent each byte).
+    /// Peers not listed are dialled at their advertised address.
+    pub fn new(cluster: u64, routes: std::collections::BTreeMap<String, String>) -> Self {
+        Self { conns: Arc::default(), routes: Arc::new(routes), cluster }
     }
 
     /// The connection to `addr`, made if needed.
@@ -46,6 +49,11 @@ impl PeerPool {
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connecting to {addr}")))??;
         transport.get_ref().set_nodelay(true)?; // see strata_client's connections
         let client = RaftPeerClient::new(tarpc::client::Config::default(), transport).spawn();
+        match client.hello(context_within(Duration::from_secs(5)), self.cluster).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(std::io::Error::other(format!("{addr}: {e}"))),
+            Err(e) => return Err(std::io::Error::other(format!("{addr}: hello: {e}"))),
+        }
         self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(addr.to_string(), client.clone());
         Ok(client)
     }
@@ -95,7 +103,7 @@ impl PeerConn {
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(PeerError::Raft(e))) => Err(RPCError::RemoteError(RemoteError::new(self.target, *e))),
-            Ok(Err(e @ (PeerError::NoGroup(_) | PeerError::WrongNode { .. }))) => {
+            Ok(Err(e @ (PeerError::NoGroup(_) | PeerError::WrongNode { .. } | PeerError::WrongCluster { .. }))) => {
                 Err(RPCError::Unreachable(Unreachable::new(&e)))
             }
             Err(e @ RpcError::DeadlineExceeded) => Err(RPCError::Network(NetworkError::new(&e))),

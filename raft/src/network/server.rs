@@ -15,13 +15,36 @@ use tarpc::context::Context;
 use tarpc::server::{BaseChannel, Channel};
 use tarpc::tokio_serde::formats::MessagePack;
 
-/// Serves the peer service of one node.
+/// Serves the peer service of one node, one value per connection.
 #[derive(Clone)]
 pub struct PeerServer {
     registry: Arc<Registry>,
+    /// This connection said hello from this node's cluster.
+    greeted: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PeerServer {
+    fn is_greeted(&self) -> bool {
+        self.greeted.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Refuses raft calls on a connection that has not said hello from this cluster.
+    fn check_greeted<E: std::error::Error>(&self) -> Result<(), PeerError<E>> {
+        if self.is_greeted() { Ok(()) } else { Err(PeerError::WrongCluster { me: self.registry.cluster() }) }
+    }
+
+    /// The same, for the calls answering Strata's errors.
+    fn check_greeted_api(&self) -> Result<(), strata_api::Error> {
+        if self.is_greeted() {
+            Ok(())
+        } else {
+            Err(strata_api::Error::Unavailable(format!(
+                "no hello from cluster {} on this connection",
+                self.registry.cluster()
+            )))
+        }
+    }
+
     /// Refuses a call meant for another member.
     fn check_target<E: std::error::Error>(&self, to: NodeId) -> Result<(), PeerError<E>> {
         let me = self.registry.node_id();
@@ -30,6 +53,17 @@ impl PeerServer {
 }
 
 impl RaftPeer for PeerServer {
+    async fn hello(self, _: Context, cluster: u64) -> Result<NodeId, strata_api::Error> {
+        let me = self.registry.cluster();
+        if !strata_api::same_cluster(cluster, me) {
+            return Err(strata_api::Error::Cluster(format!(
+                "this node is of cluster {me}, the caller of cluster {cluster}"
+            )));
+        }
+        self.greeted.store(true, std::sync::atomic::Ordering::Release);
+        Ok(self.registry.node_id())
+    }
+
     async fn append(
         self,
         _: Context,
@@ -37,6 +71,7 @@ impl RaftPeer for PeerServer {
         to: NodeId,
         req: AppendEntriesRequest<TypeConfig>,
     ) -> Result<AppendEntriesResponse<NodeId>, PeerError<Infallible>> {
+        self.check_greeted()?;
         self.check_target(to)?;
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
         g.raft.append_entries(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
@@ -49,6 +84,7 @@ impl RaftPeer for PeerServer {
         to: NodeId,
         req: VoteRequest<NodeId>,
     ) -> Result<VoteResponse<NodeId>, PeerError<Infallible>> {
+        self.check_greeted()?;
         self.check_target(to)?;
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
         g.raft.vote(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
@@ -61,12 +97,14 @@ impl RaftPeer for PeerServer {
         to: NodeId,
         req: InstallSnapshotRequest<TypeConfig>,
     ) -> Result<InstallSnapshotResponse<NodeId>, PeerError<InstallSnapshotError>> {
+        self.check_greeted()?;
         self.check_target(to)?;
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
         g.raft.install_snapshot(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }
 
     async fn admin(self, _: Context, group: GroupId, op: AdminOp) -> Result<(), strata_api::Error> {
+        self.check_greeted_api()?;
         let g = self.registry.get(group).ok_or(strata_api::Error::UnknownGroup(group))?;
         g.admin(op).await.map_err(Into::into)
     }
@@ -77,16 +115,19 @@ impl RaftPeer for PeerServer {
         group: GroupId,
         write: crate::Write,
     ) -> Result<strata_shards::Answer, strata_api::Error> {
+        self.check_greeted_api()?;
         let g = self.registry.get(group).ok_or(strata_api::Error::UnknownGroup(group))?;
         g.write(write).await.map_err(Into::into)
     }
 
     async fn read_index(self, _: Context, group: GroupId) -> Result<Option<u64>, strata_api::Error> {
+        self.check_greeted_api()?;
         let g = self.registry.get(group).ok_or(strata_api::Error::UnknownGroup(group))?;
         g.read_index().await.map_err(Into::into)
     }
 
     async fn retire(self, _: Context) -> Result<(), strata_api::Error> {
+        self.check_greeted_api()?;
         self.registry.retire().await;
         Ok(())
     }
@@ -121,7 +162,6 @@ impl PeerListener {
 
     /// Serves every connection (each on its own task) until the future is dropped.
     pub async fn serve(self, registry: Arc<Registry>) {
-        let server = PeerServer { registry };
         self.listener
             .filter_map(|r| future::ready(r.ok()))
             .inspect(|t| {
@@ -129,7 +169,7 @@ impl PeerListener {
             })
             .map(BaseChannel::with_defaults)
             .for_each(move |channel| {
-                let server = server.clone();
+                let server = PeerServer { registry: registry.clone(), greeted: Arc::default() };
                 async move {
                     tokio::spawn(channel.execute(server.serve()).for_each(|f| async {
                         tokio::spawn(f);

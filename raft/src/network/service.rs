@@ -25,6 +25,13 @@ pub enum PeerError<E: std::error::Error> {
         /// The node that received it.
         me: NodeId,
     },
+    /// The connection did not say hello from this node's cluster (see
+    /// [`RaftPeer::hello`]).
+    #[error("the caller is not of this node's cluster {me}")]
+    WrongCluster {
+        /// This node's cluster.
+        me: u64,
+    },
     /// The group's raft refused the call.
     #[error(transparent)]
     Raft(Box<RaftError<NodeId, E>>),
@@ -74,6 +81,12 @@ pub enum AdminOp {
 /// member it is for.
 #[tarpc::service]
 pub trait RaftPeer {
+    /// The first call on every connection: the caller's cluster id. A node answers calls
+    /// on a connection only after a hello from its own cluster (`same_cluster`), so a
+    /// node wiped and bootstrapped anew at a member's address (a new cluster id) neither
+    /// answers the old members nor is answered by them: it cannot vote, take entries,
+    /// serve a read index or be retired as the member it replaced. Answers this node's id.
+    async fn hello(cluster: u64) -> Result<NodeId, strata_api::Error>;
     /// openraft's AppendEntries.
     async fn append(
         group: GroupId,

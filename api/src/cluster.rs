@@ -283,6 +283,21 @@ pub struct GroupStatus {
     pub purged_index: Option<u64>,
 }
 
+/// What one replica of a group holds, as a hash: replicas at the same applied index must
+/// report the same digest (the fault tests' convergence check).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDigest {
+    /// The group.
+    pub group: GroupId,
+    /// The log index the replica had applied when the digest was taken (`None`: nothing).
+    pub applied_index: Option<u64>,
+    /// FNV-1a (64 bits) over every record of the group's state, in key order, each as
+    /// its length-prefixed key and value.
+    pub hash: u64,
+    /// How many records it covers.
+    pub records: u64,
+}
+
 /// A node's answer to `status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStatus {

@@ -29,7 +29,7 @@ pub mod service;
 
 pub use cluster::{
     GroupId, GroupStatus, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId,
-    Served, ShardInfo, ShardMap, VectorPartition, same_cluster,
+    Served, ShardInfo, ShardMap, StateDigest, VectorPartition, same_cluster,
 };
 pub use command::{
     ChatCommand, Command, DocstoreCommand, GraphCommand, IndexStoreCommand, KvCommand, NodeWrite, RelationWrite,

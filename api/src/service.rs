@@ -2,7 +2,9 @@
 //! Any node answers any request: a write or linearizable read that reaches a node not
 //! leading the request's group is forwarded to the leader.
 
-use crate::cluster::{GroupId, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId, Served, ShardMap};
+use crate::cluster::{
+    GroupId, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId, Served, ShardMap, StateDigest,
+};
 use crate::command::Command;
 use crate::error::Error;
 use crate::graph_call::GraphCall;
@@ -25,6 +27,9 @@ pub trait StrataService {
     async fn shard_map() -> Result<ShardMap, Error>;
     /// This node's view of every group it hosts.
     async fn status() -> Result<NodeStatus, Error>;
+    /// A digest of this node's replica of `group` (taken between two applies), for
+    /// comparing replicas; `UnknownGroup` if the node does not host it.
+    async fn state_digest(group: GroupId) -> Result<StateDigest, Error>;
     /// Adds a node (addresses in `node`; its id is assigned) and answers its id.
     async fn join(node: NodeInfo) -> Result<NodeId, Error>;
     /// Moves a node's replicas away and removes it from the cluster.

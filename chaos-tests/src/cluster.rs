@@ -442,6 +442,53 @@ impl TestCluster {
         .await;
     }
 
+    /// Waits (at most `within`) until every group's replicas on running nodes report the
+    /// same applied index, then compares their state digests. Call it once writes have
+    /// stopped and faults have ended.
+    pub async fn converged(&self, within: Duration) -> crate::check::convergence::ConvergenceReport {
+        use crate::check::convergence::{ConvergenceReport, GroupState, compare};
+        let until = Instant::now() + within;
+        let mut report = ConvergenceReport::default();
+        let map = loop {
+            match self.shard_map().await {
+                Some(map) => break map,
+                // Right after a fault ends the cluster may still be electing.
+                None if Instant::now() < until => tokio::time::sleep(Duration::from_millis(200)).await,
+                None => {
+                    report.not_caught_up.push(strata_api::META_GROUP);
+                    return report;
+                }
+            }
+        };
+        let mut groups: Vec<(GroupId, Vec<u64>)> = vec![(strata_api::META_GROUP, map.nodes.keys().copied().collect())];
+        groups.extend(map.shards.iter().map(|s| (s.group, s.replicas.clone())));
+        report.groups = groups.len();
+        for (group, replicas) in groups {
+            loop {
+                let mut digests = Vec::new();
+                for node in self.nodes.iter().filter(|n| n.is_running() && replicas.contains(&n.id)) {
+                    let Ok(client) = self.conns.get(&node.client_addr).await else { continue };
+                    if let Ok(Ok(d)) = client.state_digest(context_within(Duration::from_secs(30)), group).await {
+                        digests.push((node.id, d));
+                    }
+                }
+                match compare(&digests) {
+                    GroupState::Converged if !digests.is_empty() => break,
+                    GroupState::Diverged(_) => {
+                        report.diverged.push(group);
+                        break;
+                    }
+                    _ if Instant::now() >= until => {
+                        report.not_caught_up.push(group);
+                        break;
+                    }
+                    _ => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        }
+        report
+    }
+
     /// The node index whose process leads `group` now, if any.
     pub async fn leader_of(&self, group: GroupId) -> Option<usize> {
         for st in self.statuses().await {

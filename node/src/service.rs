@@ -11,7 +11,7 @@ use std::sync::Arc;
 use strata_api::service::{MAX_FRAME, StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
-    RequestId, Response, Served, ShardMap, VectorNamespace,
+    RequestId, Response, Served, ShardMap, StateDigest, VectorNamespace,
 };
 use strata_api::{GraphCall, GraphNamespace};
 use tarpc::context::Context;
@@ -75,6 +75,15 @@ impl StrataService for Service {
     async fn status(self, _: Context) -> Result<NodeStatus, Error> {
         let groups = self.ctx.registry.groups().iter().map(|g| g.status()).collect();
         Ok(NodeStatus { node: self.ctx.info.clone(), groups })
+    }
+
+    async fn state_digest(self, _: Context, group: GroupId) -> Result<StateDigest, Error> {
+        let g = self.ctx.registry.get(group).ok_or(Error::UnknownGroup(group))?;
+        // Hashing a large group reads all of it: off the async workers.
+        tokio::task::spawn_blocking(move || g.state_digest())
+            .await
+            .map_err(|e| Error::Unavailable(format!("digest: {e}")))?
+            .map_err(Into::into)
     }
 
     async fn join(self, _: Context, node: NodeInfo) -> Result<NodeId, Error> {
@@ -171,6 +180,9 @@ impl StrataService for Standby {
         Err(standby_error())
     }
     async fn status(self, _: Context) -> Result<NodeStatus, Error> {
+        Err(standby_error())
+    }
+    async fn state_digest(self, _: Context, _: GroupId) -> Result<StateDigest, Error> {
         Err(standby_error())
     }
     async fn join(self, _: Context, _: NodeInfo) -> Result<NodeId, Error> {

@@ -78,7 +78,13 @@ impl Group {
         Some((id, addr))
     }
 
-    /// This node's view of the group.
+    /// A digest of this replica's state, taken between two applies (replicas at the same
+    /// applied index must agree).
+    pub fn state_digest(&self) -> Result<strata_api::StateDigest> {
+        crate::state_machine::digest(self.id, &self.shard)
+    }
+
+    /// This replica's view of the group.
     pub fn status(&self) -> GroupStatus {
         let m = self.raft.metrics().borrow().clone();
         let membership = m.membership_config.membership();

@@ -28,6 +28,13 @@ pub fn snapshot_tree_name(group: GroupId) -> String {
     format!("g{group}.snapshot")
 }
 
+/// A digest of `shard`, group `group`'s state, with the index it had applied then.
+pub(crate) fn digest(group: GroupId, shard: &Shard) -> Result<strata_api::StateDigest, crate::Error> {
+    let (hash, records, applied) = shard.digest(APPLIED)?;
+    let (applied, _) = decode_applied(applied).map_err(|e| crate::Error::Raft { group, message: e.to_string() })?;
+    Ok(strata_api::StateDigest { group, applied_index: applied.map(|l| l.index), hash, records })
+}
+
 /// A group's state machine. Clones share the shard.
 #[derive(Clone)]
 pub struct ShardStateMachine {

@@ -183,21 +183,46 @@ impl Shard {
         Ok(self.tree.get(key)?.map(|v| v.to_vec()))
     }
 
+    /// Visits every record in key order between two applies (writes wait); answers the
+    /// record under `capture` as of that moment.
+    fn each_record(&self, capture: &[u8], mut visit: impl FnMut(&[u8], &[u8])) -> Result<Option<Vec<u8>>> {
+        let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let captured = self.tree.get(capture)?.map(|v| v.to_vec());
+        for item in self.tree.iter() {
+            let (k, v) = item?;
+            visit(&k, &v);
+        }
+        Ok(captured)
+    }
+
     /// Every record of the shard, as one consistent image (writes wait while it is taken):
     /// a sequence of `len(key) key len(value) value` with big-endian u32 lengths; also
     /// answers the record under `capture` as of that image.
     pub fn export_image(&self, capture: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
-        let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let captured = self.tree.get(capture)?.map(|v| v.to_vec());
         let mut out = Vec::new();
-        for item in self.tree.iter() {
-            let (k, v) = item?;
+        let captured = self.each_record(capture, |k, v| {
             out.extend_from_slice(&(k.len() as u32).to_be_bytes());
-            out.extend_from_slice(&k);
+            out.extend_from_slice(k);
             out.extend_from_slice(&(v.len() as u32).to_be_bytes());
-            out.extend_from_slice(&v);
-        }
+            out.extend_from_slice(v);
+        })?;
         Ok((out, captured))
+    }
+
+    /// A hash of every record (FNV-1a 64 over length-prefixed keys and values, in key
+    /// order) and their count, taken between two applies; also answers the record under
+    /// `capture` as of that moment.
+    pub fn digest(&self, capture: &[u8]) -> Result<(u64, u64, Option<Vec<u8>>)> {
+        let mut hash = Fnv64::default();
+        let mut records = 0u64;
+        let captured = self.each_record(capture, |k, v| {
+            hash.write(&(k.len() as u64).to_be_bytes());
+            hash.write(k);
+            hash.write(&(v.len() as u64).to_be_bytes());
+            hash.write(v);
+            records += 1;
+        })?;
+        Ok((hash.0, records, captured))
     }
 
     /// Replaces every record with those of `image` (from [`Shard::export_image`]). Not
@@ -366,6 +391,25 @@ fn parse_image(mut image: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     Ok(out)
 }
 
+/// FNV-1a, 64 bits: a hash every build and platform computes alike (the replicas'
+/// digests are compared across processes), cheap, and not meant to resist an adversary.
+struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv64 {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,5 +455,31 @@ mod tests {
         let again = shard.apply_entry(6, &[(Some(retry), &add("k", "first"))], vec![]).expect("apply");
         assert_eq!(again[0], answers[0]);
         assert_eq!(texts(&shard, "k"), ["first", "second"]);
+    }
+
+    #[test]
+    fn replicas_that_applied_the_same_entries_have_the_same_digest() {
+        let mut fnv = Fnv64::default();
+        fnv.write(b"a");
+        assert_eq!(fnv.0, 0xaf63_dc4c_8601_ec8c, "FNV-1a 64 of \"a\" (the published test vector)");
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = open_db(dir.path(), &OpenOptions::default()).expect("open");
+        let (a, b) = (Shard::open(&db, "a").expect("shard"), Shard::open(&db, "b").expect("shard"));
+        for (i, text) in ["one", "two", "three"].iter().enumerate() {
+            let cmd = add("k", text);
+            for s in [&a, &b] {
+                s.apply_entry(i as u64 + 1, &[(None, &cmd)], vec![(b"#applied".to_vec(), vec![i as u8])])
+                    .expect("apply");
+            }
+        }
+        let (ha, na, applied) = a.digest(b"#applied").expect("digest");
+        assert_eq!((ha, na), {
+            let (h, n, _) = b.digest(b"#applied").expect("digest");
+            (h, n)
+        });
+        assert_eq!(applied, Some(vec![2]));
+        b.apply_entry(4, &[(None, &add("k", "four"))], vec![]).expect("apply");
+        assert_ne!(b.digest(b"#applied").expect("digest").0, ha, "one more message changes the digest");
     }
 }

@@ -5,6 +5,8 @@
 //! | --- | --- |
 //! | [`linearizable`] | some order of the operations, each inside its interval, is legal for the model (Wing–Gong search, Porcupine-style) |
 //! | [`registers`] | the KV register workload is linearizable, key by key |
+//! | [`convergence`] | every replica of every group holds the same state at the same applied index |
 
+pub mod convergence;
 pub mod linearizable;
 pub mod registers;

@@ -1,8 +1,9 @@
 //! KV registers under the nemesis: partitions (two-way, one-way, bridges, an isolated
 //! leader), delays, SIGKILL and restart, SIGSTOP longer than the election timeout, and
 //! every node killed at once, each drawn from a seed; the recorded history must be
-//! linearizable, key by key. A failing seed's schedule and history are written to a file
-//! the assertion names.
+//! linearizable, key by key, and once the faults end every replica of every group must
+//! hold the same state (by digest) at the same applied index. A failing seed's schedule
+//! and history are written to a file the assertion names.
 
 use std::time::{Duration, Instant};
 use strata_chaos::check::registers::check_registers;
@@ -44,6 +45,12 @@ async fn run_seed(seed: u64, length: Duration) {
         panic!("seed {seed}: {report:?}; schedule and history in {}", file.display());
     }
     eprintln!("seed {seed}: {} operations ({ok} ok) on {} keys, linearizable", report.operations, report.keys);
+    let converged = cluster.converged(strata_chaos::cluster::SETTLE_TIMEOUT).await;
+    assert!(
+        converged.diverged.is_empty() && converged.not_caught_up.is_empty() && converged.groups > 1,
+        "seed {seed}: replicas did not converge: {converged:?}"
+    );
+    eprintln!("seed {seed}: every replica of {} groups holds the same state", converged.groups);
     assert!(ok >= 100, "seed {seed}: only {ok} operations succeeded: the workload hardly ran");
 }
 

@@ -87,8 +87,11 @@ pub struct TestCluster {
 pub fn strata_bin() -> PathBuf {
     static BUILT: std::sync::Once = std::sync::Once::new();
     let exe = std::env::current_exe().unwrap_or_default();
-    // target/<profile>/deps/<test> → target/<profile>/strata
-    let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    // target/<profile>/deps/<test> (tests, benches) or target/<profile>/strata-chaos
+    // → target/<profile>/strata
+    let exe_dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    let profile_dir =
+        if exe_dir.ends_with("deps") { exe_dir.parent().map(Path::to_path_buf).unwrap_or_default() } else { exe_dir };
     let bin = profile_dir.join("strata");
     BUILT.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

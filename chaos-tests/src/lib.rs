@@ -21,6 +21,9 @@
 //! | [`check`] | the checkers (linearizability, ...) |
 //! | [`registers`] | the KV register workload's clients |
 //! | [`rng`] | the seeded generator schedules and workloads draw from |
+//! | [`run`] | one seeded run (cluster, workload, nemesis, checkers), saved when it fails |
+//!
+//! `src/bin/strata_chaos.rs` is the `strata-chaos` soak binary over [`run`].
 
 pub mod check;
 pub mod cluster;
@@ -29,4 +32,5 @@ pub mod nemesis;
 pub mod net;
 pub mod registers;
 pub mod rng;
+pub mod run;
 pub mod workload;

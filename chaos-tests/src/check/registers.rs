@@ -168,4 +168,22 @@ mod tests {
         ];
         assert_eq!(check_registers(&h, 100_000).violations, vec!["b".to_string()]);
     }
+
+    /// A real history the harness recorded (seed 2 under CI load): a put acknowledged
+    /// right before every node was killed, then reads of the value before it. The
+    /// checker must call it a violation (the bug is open: see docs/reliability.md).
+    #[test]
+    fn the_recorded_lost_write_of_seed_2_is_a_violation() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/seed-2-lost-write.json");
+        let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json");
+        let history: Vec<Record<KvCall, KvAnswer>> =
+            serde_json::from_value(saved["history"].clone()).expect("a recorded history");
+        let report = check_registers(&history, 20_000_000);
+        assert_eq!(report.violations, vec!["k2".to_string()], "{report:?}");
+        // Without the two stale reads the same history is linearizable.
+        let stale = Some(Outcome::Ok(KvAnswer::Value(Some("p1-1697".into()))));
+        let late = |r: &Record<KvCall, KvAnswer>| r.invoked > 29_000_000_000 && r.outcome == stale;
+        let without: Vec<_> = history.iter().filter(|r| !late(r)).cloned().collect();
+        assert_eq!(check_registers(&without, 20_000_000).violations, Vec::<String>::new());
+    }
 }

@@ -1,0 +1,120 @@
+//! `strata-chaos`: long seeded fault runs against a local proxied cluster.
+//!
+//! ```sh
+//! strata-chaos --seed N [--minutes M] [--nodes 3] [--faults partition,delay,kill,pause,kill-all]
+//!              [--clients 4] [--keys 4] [--out DIR]
+//! strata-chaos --seeds A..B [--minutes M] ...      # one run per seed, a summary line each
+//! strata-chaos --replay FILE                       # the saved run's seed, options and schedule again
+//! ```
+//!
+//! Each run prints its seed first and one JSON summary line at the end; a failing run is
+//! saved (options, schedule, history, verdicts) to `DIR/strata-chaos-seed-N.json`, and
+//! the process exits with 1.
+
+use std::path::PathBuf;
+use std::time::Duration;
+use strata_chaos::nemesis::Kind;
+use strata_chaos::run::{RunOptions, RunResult, run};
+
+fn fail(msg: &str) -> ! {
+    eprintln!("strata-chaos: {msg}");
+    std::process::exit(2)
+}
+
+struct Args {
+    seeds: Vec<u64>,
+    options: RunOptions,
+    out: PathBuf,
+    replay: Option<PathBuf>,
+}
+
+fn parse() -> Args {
+    let mut options = RunOptions::new(0, Duration::from_secs(120));
+    let mut seeds = Vec::new();
+    let mut out = std::env::temp_dir();
+    let mut replay = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| fail(&format!("{flag} needs a value")));
+        let number = |v: &str| v.parse::<u64>().unwrap_or_else(|_| fail(&format!("{flag}: not a number: {v}")));
+        match flag.as_str() {
+            "--seed" => seeds = vec![number(&value)],
+            "--seeds" => {
+                let (a, b) = value.split_once("..").unwrap_or_else(|| fail("--seeds takes A..B"));
+                seeds = (number(a)..number(b)).collect();
+            }
+            "--minutes" => {
+                let m: f64 = value.parse().unwrap_or_else(|_| fail("--minutes: not a number"));
+                options.length_ms = (m * 60_000.0) as u64;
+            }
+            "--nodes" => options.nodes = number(&value) as usize,
+            "--clients" => options.clients = number(&value),
+            "--keys" => options.keys = number(&value),
+            "--faults" => {
+                options.kinds = value
+                    .split(',')
+                    .map(|k| Kind::parse(k).unwrap_or_else(|| fail(&format!("unknown fault kind {k}"))))
+                    .collect();
+            }
+            "--workload" if value == "registers" => {}
+            "--workload" => fail("the workloads so far: registers"),
+            "--out" => out = PathBuf::from(value),
+            "--replay" => replay = Some(PathBuf::from(value)),
+            other => fail(&format!("unknown flag {other}")),
+        }
+    }
+    if seeds.is_empty() && replay.is_none() {
+        fail("give --seed N, --seeds A..B or --replay FILE");
+    }
+    if !(1..=9).contains(&options.nodes) {
+        fail("--nodes: 1 to 9");
+    }
+    Args { seeds, options, out, replay }
+}
+
+fn summary(result: &RunResult) -> String {
+    serde_json::json!({
+        "seed": result.options.seed,
+        "faults": result.schedule.len(),
+        "operations": result.history.len(),
+        "ok": result.ok_operations(),
+        "linearizability_violations": result.registers.violations.len(),
+        "undecided_keys": result.registers.undecided.len(),
+        "groups": result.convergence.groups,
+        "replicas_diverged": result.convergence.diverged.len(),
+        "not_caught_up": result.convergence.not_caught_up.len(),
+        "passed": result.passed(),
+    })
+    .to_string()
+}
+
+fn main() {
+    let args = parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(&format!("runtime: {e}")));
+    let runs: Vec<(RunOptions, Option<Vec<strata_chaos::nemesis::Step>>)> = match &args.replay {
+        Some(file) => {
+            let saved = RunResult::load(file).unwrap_or_else(|e| fail(&format!("{}: {e}", file.display())));
+            vec![(saved.options, Some(saved.schedule))]
+        }
+        None => args.seeds.iter().map(|&seed| (RunOptions { seed, ..args.options.clone() }, None)).collect(),
+    };
+    let mut failed = false;
+    for (options, schedule) in runs {
+        let schedule = schedule.unwrap_or_else(|| options.schedule());
+        eprintln!("seed {}: {} faults over {} ms", options.seed, schedule.len(), options.length_ms);
+        let result = runtime.block_on(run(&options, schedule));
+        println!("{}", summary(&result));
+        if !result.passed() {
+            failed = true;
+            match result.save(&args.out) {
+                Ok(file) => eprintln!("seed {}: FAILED; run saved in {}", options.seed, file.display()),
+                Err(e) => eprintln!("seed {}: FAILED; could not save the run: {e}", options.seed),
+            }
+        }
+    }
+    std::process::exit(i32::from(failed));
+}

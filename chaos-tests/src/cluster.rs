@@ -363,13 +363,24 @@ impl TestCluster {
     /// A read served by node `i`'s own replica of `group` (stale reads allowed), to look at
     /// what that replica holds.
     pub async fn local_read(&self, i: usize, group: GroupId, query: strata_api::Query) -> Result<Response, String> {
-        let client = self.conns.get(&self.nodes[i].client_addr).await.map_err(|e| e.to_string())?;
-        client
-            .read(context_within(Duration::from_secs(10)), group, query, ReadConsistency::StaleOk, 99)
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|served| served.response)
-            .map_err(|e| e.to_string())
+        self.read_at(i, group, query, ReadConsistency::StaleOk).await
+    }
+
+    /// A handle that reads from node `i`, usable while the cluster is being changed.
+    pub fn reader(&self, i: usize) -> NodeReader {
+        NodeReader { addr: self.nodes[i].client_addr.clone(), conns: self.conns.clone() }
+    }
+
+    /// A read sent to node `i` and served there, not forwarded (a linearizable one only
+    /// where `i` leads `group`).
+    pub async fn read_at(
+        &self,
+        i: usize,
+        group: GroupId,
+        query: strata_api::Query,
+        consistency: ReadConsistency,
+    ) -> Result<Response, String> {
+        self.reader(i).read(group, query, consistency).await
     }
 
     /// A graph call run whole by node `i` (not forwarded), to look at what that node answers.
@@ -512,6 +523,33 @@ impl Drop for TestCluster {
         if std::thread::panicking() && std::env::var("STRATA_TEST_KEEP").is_ok_and(|v| v == "1") {
             let kept = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir")).keep();
             eprintln!("cluster data and logs kept in {}", kept.display());
+        }
+    }
+}
+
+/// Reads from one node's client port, served there and not forwarded.
+#[derive(Clone)]
+pub struct NodeReader {
+    addr: String,
+    conns: Connections,
+}
+
+impl NodeReader {
+    /// Sends `query` to the node (a new connection after a failed one, so a restarted
+    /// node is reached again).
+    pub async fn read(
+        &self,
+        group: GroupId,
+        query: strata_api::Query,
+        consistency: ReadConsistency,
+    ) -> Result<Response, String> {
+        let client = self.conns.get(&self.addr).await.map_err(|e| e.to_string())?;
+        match client.read(context_within(Duration::from_secs(10)), group, query, consistency, 99).await {
+            Ok(served) => served.map(|s| s.response).map_err(|e| e.to_string()),
+            Err(e) => {
+                self.conns.forget(&self.addr);
+                Err(e.to_string())
+            }
         }
     }
 }

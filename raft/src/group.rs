@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::network::service::AdminOp;
 use crate::proposer::Proposer;
 use crate::typ::Raft;
-use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, ServerState};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub struct Group {
     pub raft: Raft,
     pub(crate) shard: Arc<Shard>,
     pub(crate) proposer: Proposer,
+    /// Set when this node came back from a restart as the group's leader.
+    pub(crate) restored: Option<crate::restored::RestoredLeader>,
 }
 
 pub(crate) fn not_leader(group: GroupId, f: &openraft::error::ForwardToLeader<NodeId, BasicNode>) -> Error {
@@ -40,13 +42,15 @@ impl Group {
     }
 
     /// Confirms this node still leads the group and waits until its state machine has
-    /// applied everything committed before the call (openraft's read index).
+    /// applied everything committed before the call (the read index).
     pub async fn ensure_linearizable(&self) -> Result<()> {
-        match self.raft.ensure_linearizable().await {
-            Ok(_) => Ok(()),
-            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => Err(not_leader(self.id, &f)),
-            Err(e) => Err(raft_err(self.id, e)),
-        }
+        let index = self.read_index().await?;
+        self.raft
+            .wait(Some(crate::read_index::READ_WAIT))
+            .applied_index_at_least(index, "read index")
+            .await
+            .map_err(|e| raft_err(self.id, format!("applying up to the read index: {e}")))?;
+        Ok(())
     }
 
     /// Answers `query` from this replica's state, linearizably when asked.

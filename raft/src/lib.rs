@@ -29,6 +29,7 @@ pub mod network;
 pub mod proposer;
 pub mod read_index;
 pub mod registry;
+pub mod restored;
 pub mod state_machine;
 
 use serde::{Deserialize, Serialize};

@@ -13,15 +13,22 @@
 use crate::error::{Error, Result};
 use crate::group::Group;
 use crate::network::client::{PeerPool, context_within};
+use crate::restored::RestoredLeader;
 use openraft::error::{CheckIsLeaderError, RaftError};
 use std::time::Duration;
+
+/// How long a read waits for its replica to apply up to the read index.
+pub(crate) const READ_WAIT: Duration = Duration::from_secs(60);
 
 impl Group {
     /// On the leader: the index a linearizable read must reflect, once a quorum has
     /// confirmed this node still leads (others answer `NotLeader`).
     pub async fn read_index(&self) -> Result<Option<u64>> {
         match self.raft.get_read_log_id().await {
-            Ok((read, _applied)) => Ok(read.map(|l| l.index)),
+            Ok((read, _applied)) => {
+                let term = self.raft.metrics().borrow().current_term;
+                Ok(RestoredLeader::floor(self.restored, read.map(|l| l.index), term))
+            }
             Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => {
                 Err(crate::group::not_leader(self.id, &f))
             }

@@ -5,6 +5,7 @@ use crate::group::Group;
 use crate::log_store::{self, SledLogStore};
 use crate::network::client::{NetFactory, PeerPool};
 use crate::state_machine::{self, ShardStateMachine};
+use openraft::storage::RaftLogStorage;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use strata_api::{GroupId, NodeId};
@@ -98,7 +99,13 @@ impl Registry {
         if *self.retired.borrow() {
             return Err(Error::Raft { group, message: "this node was removed from the cluster".into() });
         }
-        let log = SledLogStore::open(&self.db, group, self.flusher.clone())?;
+        let mut log = SledLogStore::open(&self.db, group, self.flusher.clone())?;
+        let restored = {
+            let raft_err = |e: crate::typ::StorageError| Error::Raft { group, message: e.to_string() };
+            let vote = log.read_vote().await.map_err(raft_err)?;
+            let last = log.get_log_state().await.map_err(raft_err)?.last_log_id;
+            crate::restored::RestoredLeader::at_startup(self.node_id, vote.as_ref(), last.as_ref())
+        };
         let graphs = self.graph_dir.as_ref().map(|d| d.join(format!("g{group}")));
         let sm = ShardStateMachine::open(&self.db, group, self.flusher.clone(), graphs)?;
         let shard = sm.shard();
@@ -107,7 +114,7 @@ impl Registry {
             .await
             .map_err(|e| Error::Raft { group, message: e.to_string() })?;
         let proposer = crate::proposer::Proposer::start(group, raft.clone());
-        let g = Arc::new(Group { id: group, raft, shard, proposer });
+        let g = Arc::new(Group { id: group, raft, shard, proposer, restored });
         self.groups.write().unwrap_or_else(|p| p.into_inner()).insert(group, g.clone());
         Ok(g)
     }

@@ -11,6 +11,7 @@ mod membership;
 mod nemesis;
 mod recovery;
 mod replication;
+mod restored_leader;
 mod support;
 mod vector_faults;
 mod vector_mmr;

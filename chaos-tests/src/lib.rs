@@ -18,8 +18,9 @@
 //! | [`net`] | the fault proxy every raft link of a proxied [`cluster::TestCluster`] goes through |
 //! | [`nemesis`] | seeded fault schedules, and applying and ending each fault |
 //! | [`history`] | recording invoke/ok/fail/unknown with one monotonic clock |
-//! | [`check`] | the checkers (linearizability, ...) |
+//! | [`check`] | the checkers (linearizability, acknowledged writes, convergence) |
 //! | [`registers`] | the KV register workload's clients |
+//! | [`stores`] | the stores workload's clients (chat, docstore, vectors, property graph) and the final-state read |
 //! | [`rng`] | the seeded generator schedules and workloads draw from |
 //! | [`run`] | one seeded run (cluster, workload, nemesis, checkers), saved when it fails |
 //!
@@ -33,4 +34,5 @@ pub mod net;
 pub mod registers;
 pub mod rng;
 pub mod run;
+pub mod stores;
 pub mod workload;

@@ -33,6 +33,21 @@ fn read_value(found: &Option<Map<String, Value>>) -> Option<String> {
     found.as_ref().and_then(|m| m.get("v")).and_then(Value::as_str).map(str::to_string)
 }
 
+/// A client connection, retried until it is made or `stop` turns true (`None`).
+pub async fn connect(
+    addrs: &[String],
+    deadline: Duration,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Option<StorageContext> {
+    loop {
+        match StorageContext::connect_within(addrs, deadline).await {
+            Ok(ctx) => return Some(ctx),
+            Err(_) if !*stop.borrow() => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(_) => return None,
+        }
+    }
+}
+
 /// Runs one client until `stop` turns true.
 pub async fn client(
     addrs: Vec<String>,
@@ -44,13 +59,7 @@ pub async fn client(
 ) {
     let mut rng = Rng::new(seed ^ process.wrapping_mul(0x9E37_79B9));
     let mut n = 0u64;
-    let ctx = loop {
-        match StorageContext::connect_within(&addrs, work.deadline).await {
-            Ok(ctx) => break ctx,
-            Err(_) if !*stop.borrow() => tokio::time::sleep(Duration::from_millis(200)).await,
-            Err(_) => return,
-        }
-    };
+    let Some(ctx) = connect(&addrs, work.deadline, &stop).await else { return };
     let kv = ctx.kv_store();
     while !*stop.borrow_and_update() {
         let key = format!("k{}", rng.below(work.keys));

@@ -49,6 +49,20 @@ impl Rng {
     }
 }
 
+/// A deterministic pseudo-random vector of `dim` components in [-1, 1) (xorshift), for
+/// embeddings a test or workload must be able to make again from the seed alone.
+pub fn pseudo_vector(seed: u64, dim: usize) -> Vec<f64> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..dim)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 2000) as f64 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::Rng;

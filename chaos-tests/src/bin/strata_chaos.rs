@@ -2,9 +2,11 @@
 //!
 //! ```sh
 //! strata-chaos --seed N [--minutes M] [--nodes 3] [--faults partition,delay,kill,pause,kill-all]
-//!              [--clients 4] [--keys 4] [--out DIR]
+//!              [--workload registers|stores|all] [--clients 4] [--keys 4] [--store-clients 2]
+//!              [--out DIR]
 //! strata-chaos --seeds A..B [--minutes M] ...      # one run per seed, a summary line each
 //! strata-chaos --replay FILE                       # the saved run's seed, options and schedule again
+//! strata-chaos --seed N --print true               # the schedule only, as JSON
 //! ```
 //!
 //! Each run prints its seed first and one JSON summary line at the end; a failing run is
@@ -26,6 +28,7 @@ struct Args {
     options: RunOptions,
     out: PathBuf,
     replay: Option<PathBuf>,
+    print: bool,
 }
 
 fn parse() -> Args {
@@ -33,6 +36,7 @@ fn parse() -> Args {
     let mut seeds = Vec::new();
     let mut out = std::env::temp_dir();
     let mut replay = None;
+    let mut print = false;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_else(|| fail(&format!("{flag} needs a value")));
@@ -56,10 +60,16 @@ fn parse() -> Args {
                     .map(|k| Kind::parse(k).unwrap_or_else(|| fail(&format!("unknown fault kind {k}"))))
                     .collect();
             }
-            "--workload" if value == "registers" => {}
-            "--workload" => fail("the workloads so far: registers"),
+            "--store-clients" => options.store_clients = number(&value),
+            "--workload" => match value.as_str() {
+                "registers" => options.store_clients = 0,
+                "stores" => options.clients = 0,
+                "all" => {}
+                other => fail(&format!("unknown workload {other} (registers, stores, all)")),
+            },
             "--out" => out = PathBuf::from(value),
             "--replay" => replay = Some(PathBuf::from(value)),
+            "--print" => print = value == "true",
             other => fail(&format!("unknown flag {other}")),
         }
     }
@@ -69,15 +79,23 @@ fn parse() -> Args {
     if !(1..=9).contains(&options.nodes) {
         fail("--nodes: 1 to 9");
     }
-    Args { seeds, options, out, replay }
+    Args { seeds, options, out, replay, print }
 }
 
 fn summary(result: &RunResult) -> String {
     serde_json::json!({
         "seed": result.options.seed,
         "faults": result.schedule.len(),
-        "operations": result.history.len(),
+        "operations": result.operations(),
+        "register_operations": result.history.len(),
+        "store_operations": result.stores_history.len(),
         "ok": result.ok_operations(),
+        "acknowledged_store_writes": result.stores.acknowledged_writes,
+        "acknowledged_writes_lost": result.stores.lost.len(),
+        "phantom": result.stores.phantom.len(),
+        "misordered": result.stores.misordered.len(),
+        "torn": result.stores.torn.len(),
+        "final_state_unreadable": result.stores.unreadable.is_some(),
         "linearizability_violations": result.registers.violations.len(),
         "undecided_keys": result.registers.undecided.len(),
         "groups": result.convergence.groups,
@@ -105,6 +123,10 @@ fn main() {
     let mut failed = false;
     for (options, schedule) in runs {
         let schedule = schedule.unwrap_or_else(|| options.schedule());
+        if args.print {
+            println!("{}", serde_json::to_string(&schedule).unwrap_or_default());
+            continue;
+        }
         eprintln!("seed {}: {} faults over {} ms", options.seed, schedule.len(), options.length_ms);
         let result = runtime.block_on(run(&options, schedule));
         println!("{}", summary(&result));

@@ -20,17 +20,20 @@ async fn kv_registers_stay_linearizable_and_replicas_converge_under_seeded_fault
         let ok = result.ok_operations();
         if !result.passed() {
             let file = result.save(&std::env::temp_dir()).map(|f| f.display().to_string()).unwrap_or_default();
-            panic!("seed {seed}: {:?} {:?}; saved in {file}", result.registers, result.convergence);
+            panic!("seed {seed}: {:?} {:?} {:?}; saved in {file}", result.registers, result.stores, result.convergence);
         }
         eprintln!(
-            "seed {seed}: {} faults, {} operations ({ok} ok) on {} keys, linearizable; {} groups converged",
+            "seed {seed}: {} faults, {} operations ({ok} ok): registers linearizable on {} keys; {} store writes \
+             acknowledged, none lost; {} groups converged",
             result.schedule.len(),
-            result.registers.operations,
+            result.operations(),
             result.registers.keys,
+            result.stores.acknowledged_writes,
             result.convergence.groups
         );
         assert!(ok >= 100, "seed {seed}: only {ok} operations succeeded: the workload hardly ran");
         assert!(result.convergence.groups > 1, "seed {seed}: no group was compared");
+        assert!(result.stores.acknowledged_writes >= 20, "seed {seed}: the stores workload hardly wrote");
     }
 }
 

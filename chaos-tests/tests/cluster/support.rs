@@ -31,18 +31,7 @@ pub async fn ctx() -> (Guard, StorageContext) {
     (Guard { scratch: tempfile::tempdir().expect("temp dir"), _cluster: cluster }, ctx)
 }
 
-/// A deterministic pseudo-random vector of `dim` components in [-1, 1) (xorshift).
-pub fn pseudo_vector(seed: u64, dim: usize) -> Vec<f64> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..dim)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % 2000) as f64 / 1000.0 - 1.0
-        })
-        .collect()
-}
+pub use strata_chaos::rng::pseudo_vector;
 
 /// Nodes `n0..n{count}` ("text i") whose embeddings are `pseudo_vector(i, dim)`.
 pub fn pseudo_nodes(count: u64, dim: usize) -> Vec<strata_client::api::Node> {

@@ -36,7 +36,7 @@ pub use context::StorageContext;
 pub use error::{Error, Result};
 pub use persist::{ExportSummary, ImportSummary, Progress};
 pub use stores::{
-    AddDocumentsOptions, ChatStore, DocStore, GraphStore, IndexStore, KvStore, PropertyGraphStore, VectorStore,
-    VectorStoreQueryResult,
+    ADD_DOCUMENTS_BATCH, AddDocumentsOptions, ChatStore, DocStore, GraphStore, IndexStore, KvStore, PropertyGraphStore,
+    VectorStore, VectorStoreQueryResult,
 };
 pub use strata_api as api;

@@ -7,6 +7,7 @@
 //! strata-chaos --seeds A..B [--minutes M] ...      # one run per seed, a summary line each
 //! strata-chaos --replay FILE                       # the saved run's seed, options and schedule again
 //! strata-chaos --seed N --print true               # the schedule only, as JSON
+//! strata-chaos --check FILE                        # the checkers again on a saved run's histories
 //! ```
 //!
 //! Each run prints its seed first and one JSON summary line at the end; a failing run is
@@ -70,6 +71,7 @@ fn parse() -> Args {
             "--out" => out = PathBuf::from(value),
             "--replay" => replay = Some(PathBuf::from(value)),
             "--print" => print = value == "true",
+            "--check" => check_again(&PathBuf::from(value)),
             other => fail(&format!("unknown flag {other}")),
         }
     }
@@ -80,6 +82,16 @@ fn parse() -> Args {
         fail("--nodes: 1 to 9");
     }
     Args { seeds, options, out, replay, print }
+}
+
+/// Runs the checkers again on a saved run (after a checker changed) and exits.
+fn check_again(file: &std::path::Path) -> ! {
+    let mut saved = RunResult::load(file).unwrap_or_else(|e| fail(&format!("{}: {e}", file.display())));
+    saved.registers = strata_chaos::check::registers::check_registers(&saved.history, 20_000_000);
+    let state = saved.final_state.clone().ok_or_else(|| "no final state was saved".to_string());
+    saved.stores = strata_chaos::check::acknowledged::check_acknowledged(&saved.stores_history, &state);
+    println!("{}", summary(&saved));
+    std::process::exit(i32::from(!saved.passed()))
 }
 
 fn summary(result: &RunResult) -> String {

@@ -10,6 +10,11 @@ use strata_api::{
     Command, DocstoreCommand, DocstoreQuery, JsonText, Node, NodeWrite, Query, RefDocInfo, Response, SourceLink,
 };
 
+/// Nodes per write of [`DocStore::add_documents_with`]. Why a bound: a raft group applies
+/// its log in order, so one write of 200,000 nodes (seconds to apply on every replica)
+/// would hold every later write to its group until it was done.
+pub const ADD_DOCUMENTS_BATCH: usize = 4096;
+
 /// Options of `add_documents` (LlamaIndex's keyword arguments).
 #[derive(Clone, Copy, Debug)]
 pub struct AddDocumentsOptions {
@@ -55,15 +60,31 @@ impl DocStore {
         self.add_documents_with(docs, AddDocumentsOptions::default()).await
     }
 
-    /// `add_documents(docs, allow_update, store_text)`: one atomic write for the whole call.
+    /// `add_documents(docs, allow_update, store_text)`: one atomic write for a call of up
+    /// to [`ADD_DOCUMENTS_BATCH`] nodes. A larger call is written as writes of that many
+    /// nodes, in order, each atomic (LlamaIndex's own `add_documents` writes in batches
+    /// too): a reader may see the first batches of a call still under way, and a call
+    /// that fails part-way leaves the batches before the failure written. With
+    /// `allow_update=False` every node is checked before the first batch, as LlamaIndex
+    /// checks them all before writing.
     pub async fn add_documents_with(&self, docs: &[Node], options: AddDocumentsOptions) -> Result<()> {
-        let nodes = docs.iter().map(|node| node_write(node, options.store_text)).collect::<Result<Vec<_>>>()?;
-        self.write(DocstoreCommand::AddDocuments {
-            namespace: self.namespace.clone(),
-            nodes,
-            allow_update: options.allow_update,
-        })
-        .await?;
+        let mut nodes = docs.iter().map(|node| node_write(node, options.store_text)).collect::<Result<Vec<_>>>()?;
+        if !options.allow_update && nodes.len() > ADD_DOCUMENTS_BATCH {
+            let ids: Vec<String> = nodes.iter().map(|n| n.node_id.clone()).collect();
+            if let Some((id, _)) = ids.iter().zip(self.fetch(&ids).await?).find(|(_, found)| found.is_some()) {
+                return Err(strata_api::Error::DocumentExists { node_id: id.clone() }.into());
+            }
+        }
+        while !nodes.is_empty() {
+            let rest = nodes.split_off(nodes.len().min(ADD_DOCUMENTS_BATCH));
+            let batch = std::mem::replace(&mut nodes, rest);
+            self.write(DocstoreCommand::AddDocuments {
+                namespace: self.namespace.clone(),
+                nodes: batch,
+                allow_update: options.allow_update,
+            })
+            .await?;
+        }
         Ok(())
     }
 

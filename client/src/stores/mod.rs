@@ -10,7 +10,7 @@ pub mod property_graph;
 pub mod vector;
 
 pub use chat::ChatStore;
-pub use docstore::{AddDocumentsOptions, DocStore};
+pub use docstore::{ADD_DOCUMENTS_BATCH, AddDocumentsOptions, DocStore};
 pub use graph::GraphStore;
 pub use index_store::IndexStore;
 pub use kv::KvStore;

@@ -92,8 +92,17 @@ impl VectorStore {
     }
 
     /// `add(nodes)`: stores each node's embedding (required), metadata and the node;
-    /// answers the ids. One atomic write: a bad node (no embedding, wrong dimension, NaN)
-    /// fails the call and stores nothing.
+    /// answers the ids. A bad node (no embedding, wrong dimension, NaN) fails the call
+    /// and stores nothing.
+    ///
+    /// What a reader can see: embedded, one add is one atomic write. On a cluster a
+    /// namespace has several partitions (raft groups) and an add is one atomic write per
+    /// partition it touches, made concurrently, not one write over all of them: while it
+    /// is under way a reader may see the nodes of some partitions and not of others (the
+    /// nodes of one partition always together); once it has answered, every read that
+    /// starts later sees all of them; and an add that fails part-way with an
+    /// `Unavailable` error may have landed on some partitions and not others. Adding the
+    /// same nodes again completes it: an add is an upsert by node id.
     pub async fn add(&self, nodes: &[Node]) -> Result<Vec<String>> {
         let records = nodes.iter().map(record_of).collect::<Result<Vec<_>>>()?;
         self.add_records(records).await

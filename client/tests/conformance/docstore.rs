@@ -298,3 +298,25 @@ async fn relationships_of_every_kind_round_trip() {
     ctx.docstore().add_documents(std::slice::from_ref(&node)).await.expect("add");
     assert_eq!(ctx.docstore().get_node("n", true).await.expect("get"), Some(node));
 }
+
+/// A call larger than one write is written in batches, in order (each atomic), and with
+/// `allow_update=False` an existing id anywhere in it refuses the call before any batch.
+#[tokio::test]
+async fn add_documents_larger_than_a_batch_lands_whole_or_is_refused_first() {
+    let (_d, ctx) = ctx().await;
+    let n = strata_client::ADD_DOCUMENTS_BATCH + 10;
+    let nodes: Vec<Node> =
+        (0..n).map(|i| Node::text_node(format!("n{i}"), "t").with_source(RelatedNodeInfo::new("r"))).collect();
+    ctx.docstore().add_documents(&nodes).await.expect("add");
+    let ids = ctx.docstore().get_ref_doc_info("r").await.expect("info").map(|i| i.node_ids).unwrap_or_default();
+    assert_eq!(ids, (0..n).map(|i| format!("n{i}")).collect::<Vec<_>>(), "every node, in call order");
+    let mut more: Vec<Node> = (0..n).map(|i| Node::text_node(format!("m{i}"), "t")).collect();
+    more.push(Node::text_node("n0", "again"));
+    let refused = ctx
+        .docstore()
+        .add_documents_with(&more, AddDocumentsOptions { allow_update: false, store_text: true })
+        .await
+        .expect_err("n0 exists");
+    assert!(matches!(refused.as_store(), Some(Error::DocumentExists { node_id }) if node_id == "n0"), "{refused}");
+    assert!(!ctx.docstore().document_exists("m0").await.expect("exists"), "no batch was written");
+}

@@ -88,7 +88,19 @@ fn check_vector_group(map: &ShardMap, group: GroupId, namespace: Option<&str>) -
     }
 }
 
+/// A node that has not learned the shard map yet (one just joined, catching up on the
+/// meta group) cannot tell where a request belongs: that is no answer about the request,
+/// so it is a retryable refusal, never a deterministic one (a client told "invalid" after
+/// an earlier attempt that timed out would take a write that landed for one that did not).
+fn check_map_known(map: &ShardMap) -> Result<(), Error> {
+    if map.shards.is_empty() {
+        return Err(Error::Unavailable("this node has not learned the cluster's shard map yet".into()));
+    }
+    Ok(())
+}
+
 fn check_write(kind: StoreKind, group: GroupId, command: &Command, map: &ShardMap) -> Result<(), Error> {
+    check_map_known(map)?;
     if StoreKind::of_command(command) != Some(kind) {
         return Err(Error::InvalidInput(format!(
             "a {:?} request reached the {kind:?} store",
@@ -118,6 +130,7 @@ fn check_write(kind: StoreKind, group: GroupId, command: &Command, map: &ShardMa
 }
 
 fn check_read(kind: StoreKind, group: GroupId, query: &Query, map: &ShardMap) -> Result<(), Error> {
+    check_map_known(map)?;
     if StoreKind::of_query(query) != Some(kind) {
         return Err(Error::InvalidInput(format!(
             "a {:?} query reached the {kind:?} store",
@@ -199,5 +212,26 @@ impl Actor for StoreActor {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_api::{JsonText, KvCommand, KvQuery};
+
+    #[test]
+    fn a_node_without_a_map_refuses_retryably_not_as_invalid() {
+        let empty = ShardMap::default();
+        let put = Command::Kv(KvCommand::Put {
+            collection: "c".into(),
+            key: "k".into(),
+            value: JsonText::from_stored_text("{}"),
+        });
+        let refused = check_write(StoreKind::Kv, 2, &put, &empty).expect_err("no map");
+        assert!(refused.is_retryable() && !refused.is_deterministic(), "{refused}");
+        let get = Query::Kv(KvQuery::Get { collection: "c".into(), key: "k".into() });
+        let refused = check_read(StoreKind::Kv, 2, &get, &empty).expect_err("no map");
+        assert!(refused.is_retryable() && !refused.is_deterministic(), "{refused}");
     }
 }

@@ -1,6 +1,7 @@
 //! openraft's outbound network: a pool of tarpc connections, one per peer address, shared
 //! by every group of the node. A connection that fails is dropped and re-made lazily.
 
+use super::append::{APPEND_TTL, AppendResult, InFlight, Sent};
 use super::service::{PeerError, RaftPeerClient};
 use crate::TypeConfig;
 use openraft::BasicNode;
@@ -83,19 +84,29 @@ impl RaftNetworkFactory<TypeConfig> for NetFactory {
     type Network = PeerConn;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerConn {
-        PeerConn { group: self.group, target, addr: node.addr.clone(), pool: self.pool.clone() }
+        PeerConn {
+            link: Link { group: self.group, target, addr: node.addr.clone(), pool: self.pool.clone() },
+            in_flight: None,
+        }
     }
 }
 
-/// One group's link to one peer.
+/// One group's link to one peer, and the append under way on it.
 pub struct PeerConn {
+    link: Link,
+    in_flight: Option<InFlight>,
+}
+
+/// Where one group's messages to one peer go.
+#[derive(Clone)]
+struct Link {
     group: GroupId,
     target: NodeId,
     addr: String,
     pool: PeerPool,
 }
 
-impl PeerConn {
+impl Link {
     fn map_err<E: std::error::Error + 'static>(
         &self,
         result: Result<Result<(), PeerError<E>>, RpcError>,
@@ -133,16 +144,36 @@ fn split<T, E: std::error::Error>(r: Result<Result<T, PeerError<E>>, RpcError>) 
     }
 }
 
+impl Link {
+    async fn append(self, rpc: AppendEntriesRequest<TypeConfig>, ttl: Duration) -> AppendResult {
+        let client = self.client().await?;
+        let (value, rest) = split(client.append(context_within(ttl), self.group, self.target, rpc).await);
+        self.map_err(rest)?;
+        value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
+    }
+}
+
 impl RaftNetwork<TypeConfig> for PeerConn {
     async fn append_entries(
         &mut self,
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let client = self.client().await?;
-        let (value, rest) = split(client.append(context_within(option.hard_ttl()), self.group, self.target, rpc).await);
-        self.map_err(rest)?;
-        value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
+        let Some(asked) = Sent::of(&rpc) else { return self.link.clone().append(rpc, option.hard_ttl()).await };
+        // See `append`: a retry of the append under way waits for it instead of resending.
+        let in_flight = match self.in_flight.take() {
+            Some(f) if f.sent.is_covered_by(&asked) => f,
+            _ => InFlight::start(asked, self.link.clone().append(rpc, APPEND_TTL)),
+        };
+        let in_flight = self.in_flight.insert(in_flight);
+        let answer = (&mut in_flight.answer).await;
+        let sent = in_flight.sent;
+        self.in_flight = None;
+        match answer {
+            Ok(Ok(answer)) => Ok(sent.answer_for(&asked, answer)),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(RPCError::Network(NetworkError::new(&std::io::Error::other("the append task stopped")))),
+        }
     }
 
     async fn install_snapshot(
@@ -151,10 +182,10 @@ impl RaftNetwork<TypeConfig> for PeerConn {
         option: RPCOption,
     ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>>
     {
-        let client = self.client().await?;
+        let client = self.link.client().await?;
         let (value, rest) =
-            split(client.snapshot(context_within(option.hard_ttl()), self.group, self.target, rpc).await);
-        self.map_err(rest)?;
+            split(client.snapshot(context_within(option.hard_ttl()), self.link.group, self.link.target, rpc).await);
+        self.link.map_err(rest)?;
         value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
     }
 
@@ -163,9 +194,10 @@ impl RaftNetwork<TypeConfig> for PeerConn {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let client = self.client().await?;
-        let (value, rest) = split(client.vote(context_within(option.hard_ttl()), self.group, self.target, rpc).await);
-        self.map_err(rest)?;
+        let client = self.link.client().await?;
+        let (value, rest) =
+            split(client.vote(context_within(option.hard_ttl()), self.link.group, self.link.target, rpc).await);
+        self.link.map_err(rest)?;
         value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
     }
 }

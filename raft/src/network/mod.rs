@@ -5,8 +5,10 @@
 //! | --- | --- |
 //! | [`service`] | the peer-to-peer service trait and its error |
 //! | [`client`] | openraft's `RaftNetworkFactory` over a pool of peer connections |
+//! | [`append`] | appends that outlive openraft's 100 ms wait (a large entry is sent once, not again and again) |
 //! | [`server`] | the inbound side: dispatches each call to the group it names |
 
+pub mod append;
 pub mod client;
 pub mod server;
 pub mod service;

@@ -1,7 +1,8 @@
 //! Vector namespaces on a cluster: each has P partitions (raft groups, placed by the meta
 //! group); a record lives in partition `fnv(node_id) % P`.
 //!
-//! Writes split by partition (an `add` of many nodes is one write per partition) or go
+//! Writes split by partition (an `add` of many nodes is one write per partition, each
+//! atomic, none atomic with another: see `VectorStore::add` for what readers see) or go
 //! to every partition (deletes by source document or filter, `clear`). Everything a user
 //! can get wrong is checked here before the first write (dimension, NaN, zero vectors,
 //! filter values), and a delete by filter first reads what matches everywhere (which

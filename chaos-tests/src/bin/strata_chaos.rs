@@ -94,6 +94,40 @@ fn check_again(file: &std::path::Path) -> ! {
     std::process::exit(i32::from(!saved.passed()))
 }
 
+/// Stores workload operations per store.
+fn store_counts(result: &RunResult) -> serde_json::Value {
+    use strata_chaos::stores::StoreCall as C;
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for r in &result.stores_history {
+        let store = match r.call {
+            C::ChatAppend { .. } | C::ChatRead { .. } => "chat",
+            C::DocAdd { .. } | C::DocDelete { .. } | C::DocRead { .. } => "docstore",
+            C::VectorAdd { .. } | C::VectorDelete { .. } | C::VectorQuery { .. } => "vector",
+            C::GraphNodes { .. } | C::GraphRelate { .. } | C::GraphRelMap { .. } => "property_graph",
+        };
+        *counts.entry(store).or_default() += 1;
+    }
+    serde_json::json!(counts)
+}
+
+/// Faults played per kind.
+fn fault_counts(result: &RunResult) -> serde_json::Value {
+    use strata_chaos::nemesis::Fault as F;
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for step in &result.schedule {
+        let kind = match step.fault {
+            F::Partition(_) | F::OneWay { .. } | F::IsolateLeader(_) | F::Bridge { .. } => "partition",
+            F::Delay(_) => "delay",
+            F::Kill(_) => "kill",
+            F::Pause(_) => "pause",
+            F::KillAll => "kill-all",
+            F::Replace(_) => "membership",
+        };
+        *counts.entry(kind).or_default() += 1;
+    }
+    serde_json::json!(counts)
+}
+
 fn summary(result: &RunResult) -> String {
     serde_json::json!({
         "seed": result.options.seed,
@@ -102,6 +136,8 @@ fn summary(result: &RunResult) -> String {
         "register_operations": result.history.len(),
         "store_operations": result.stores_history.len(),
         "ok": result.ok_operations(),
+        "store_operations_by_store": store_counts(result),
+        "faults_by_kind": fault_counts(result),
         "acknowledged_store_writes": result.stores.acknowledged_writes,
         "acknowledged_writes_lost": result.stores.lost.len(),
         "phantom": result.stores.phantom.len(),

@@ -176,7 +176,23 @@ fn main() {
             continue;
         }
         eprintln!("seed {}: {} faults over {} ms", options.seed, schedule.len(), options.length_ms);
-        let result = runtime.block_on(run(&options, schedule));
+        // A run that panics (a node that never became ready, a cluster that never
+        // settled) is a failed run, not the end of the soak.
+        let played =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(run(&options, schedule))));
+        let result = match played {
+            Ok(result) => result,
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                println!("{}", serde_json::json!({"seed": options.seed, "passed": false, "panic": why}));
+                failed = true;
+                continue;
+            }
+        };
         println!("{}", summary(&result));
         if !result.passed() {
             failed = true;

@@ -15,6 +15,14 @@ use crate::query::Query;
 /// listings travel whole): the client's connections and the node's listener both use it.
 pub const MAX_FRAME: usize = 512 << 20;
 
+/// A tarpc context whose deadline is `ttl` from now (every call on both of Strata's
+/// wires, client and peer, is made with one).
+pub fn context_within(ttl: std::time::Duration) -> tarpc::context::Context {
+    let mut ctx = tarpc::context::current();
+    ctx.deadline = std::time::Instant::now() + ttl;
+    ctx
+}
+
 /// Strata's client service.
 #[tarpc::service]
 pub trait StrataService {

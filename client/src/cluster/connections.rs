@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use strata_api::service::StrataServiceClient;
 use tarpc::tokio_serde::formats::MessagePack;
 
@@ -45,9 +45,4 @@ impl Connections {
     }
 }
 
-/// A tarpc context whose deadline is `ttl` from now.
-pub fn context_within(ttl: Duration) -> tarpc::context::Context {
-    let mut ctx = tarpc::context::current();
-    ctx.deadline = Instant::now() + ttl;
-    ctx
-}
+pub use strata_api::service::context_within;

@@ -13,7 +13,7 @@ use openraft::raft::{
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use strata_api::{GroupId, NodeId};
 use tarpc::client::RpcError;
 use tarpc::tokio_serde::formats::MessagePack;
@@ -65,12 +65,7 @@ impl PeerPool {
     }
 }
 
-/// A tarpc context whose deadline is `ttl` from now.
-pub fn context_within(ttl: Duration) -> tarpc::context::Context {
-    let mut ctx = tarpc::context::current();
-    ctx.deadline = Instant::now() + ttl;
-    ctx
-}
+pub use strata_api::service::context_within;
 
 /// Builds the network of one group.
 pub struct NetFactory {

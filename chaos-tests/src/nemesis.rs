@@ -196,7 +196,12 @@ pub async fn start(cluster: &mut TestCluster, fault: &Fault) {
         Fault::Kill(s) => cluster.kill(*s),
         Fault::Pause(s) => cluster.pause(*s),
         Fault::KillAll => (0..nodes).for_each(|s| cluster.kill(s)),
-        Fault::Replace(s) => cluster.wipe_and_restart(*s),
+        Fault::Replace(s) => {
+            // An operator replaces a member of a healthy cluster (every shard fully
+            // replicated), never the last replica of anything.
+            cluster.wait_settled(nodes.min(3)).await;
+            cluster.wipe_and_restart(*s)
+        }
     }
 }
 

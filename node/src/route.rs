@@ -13,7 +13,7 @@ const MAX_HOPS: u8 = 3;
 /// Replicates a write in `group` (here or at the leader) and answers its outcome.
 pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8) -> Result<Served, Error> {
     let leader = match ctx.registry.get(group) {
-        Some(g) => match g.write(request.clone()).await {
+        Some(g) => match replicated_enough(ctx, &g).map(|()| g.write(request.clone()))?.await {
             Ok(answer) => return answer.map(|response| served_here(ctx, response, Some(ctx.info.id))),
             Err(strata_raft::Error::NotLeader { leader, .. }) => leader,
             Err(e) => return Err(e.into()),
@@ -33,6 +33,35 @@ pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8)
             Error::Unavailable(format!("forwarding to {addr}: {e}"))
         })?;
     from_this_cluster(ctx, &addr, served)
+}
+
+/// Refuses (retryably) a write to a group that has fewer voters than a majority of the
+/// cluster's replication factor (or than its members, in a smaller cluster).
+///
+/// Why: groups are created with one voter (new vector and graph partitions, a new
+/// cluster's shards) and grow one replica at a time; a write committed while a group
+/// has a single voter lives on one disk, and losing that node (a member replaced, its
+/// disk gone) loses an acknowledged write, which the fault tests saw (seed 1106). Like
+/// Kafka's `min.insync.replicas`, a write waits until a majority of the intended
+/// replicas take part. The meta group is exempt: it must accept the writes that grow it.
+fn replicated_enough(ctx: &NodeCtx, g: &strata_raft::group::Group) -> Result<(), Error> {
+    if g.id == strata_api::META_GROUP {
+        return Ok(());
+    }
+    let needed = ctx.with_map(|map| voters_a_write_needs(map.replication, map.active_nodes().count()));
+    let voters = g.voter_count();
+    if voters < needed {
+        return Err(Error::Unavailable(format!(
+            "raft group {} has {voters} voter(s), a write needs {needed}: it is still being replicated",
+            g.id
+        )));
+    }
+    Ok(())
+}
+
+/// A majority of the replication factor, or every member of a smaller cluster (at least one).
+fn voters_a_write_needs(replication: u32, members: usize) -> usize {
+    (replication as usize / 2 + 1).min(members).max(1)
 }
 
 /// Forwards a cluster-metadata write to the meta group's leader over the peer service
@@ -125,4 +154,20 @@ fn forward_target(ctx: &NodeCtx, group: GroupId, leader: Option<NodeId>, hops: u
         map.shard(group).map(|s| s.replicas.clone()).ok_or(Error::UnknownGroup(group))?
     };
     replicas.into_iter().find_map(pick).ok_or(Error::UnknownGroup(group))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::voters_a_write_needs;
+
+    #[test]
+    fn a_write_needs_a_majority_of_the_replicas_or_every_member_of_a_small_cluster() {
+        assert_eq!(voters_a_write_needs(3, 3), 2, "a single-voter group of a 3-node cluster takes no writes");
+        assert_eq!(voters_a_write_needs(3, 5), 2);
+        assert_eq!(voters_a_write_needs(5, 5), 3);
+        assert_eq!(voters_a_write_needs(3, 1), 1, "a one-node cluster writes");
+        assert_eq!(voters_a_write_needs(3, 2), 2);
+        assert_eq!(voters_a_write_needs(1, 3), 1);
+        assert_eq!(voters_a_write_needs(3, 0), 1);
+    }
 }

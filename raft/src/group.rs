@@ -88,6 +88,11 @@ impl Group {
         crate::state_machine::digest(self.id, &self.shard)
     }
 
+    /// How many voters the group has (in the membership this replica knows).
+    pub fn voter_count(&self) -> usize {
+        self.raft.metrics().borrow().membership_config.membership().voter_ids().count()
+    }
+
     /// This replica's view of the group.
     pub fn status(&self) -> GroupStatus {
         let m = self.raft.metrics().borrow().clone();

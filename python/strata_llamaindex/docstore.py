@@ -1,6 +1,7 @@
 """``StrataDocumentStore``: LlamaIndex's ``BaseDocumentStore`` (``KVDocumentStore``'s
-semantics) on Strata. Every batch call is one request: ``add_documents`` of 10,000
-nodes is one atomic write, ``get_nodes`` one read."""
+semantics) on Strata. Every batch call is one native call: ``add_documents`` of up to
+4,096 nodes is one atomic write (larger calls are written in batches of 4,096, in
+order, each atomic), ``get_nodes`` one read."""
 
 from __future__ import annotations
 

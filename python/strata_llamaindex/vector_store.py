@@ -1,8 +1,9 @@
 """``StrataVectorStore``: LlamaIndex's ``BasePydanticVectorStore`` on Strata.
 
 It stores text (``stores_text = True``): query results carry the nodes, so a
-``VectorStoreIndex`` needs no docstore lookups. ``add`` is one atomic write per call
-whatever its size, the embeddings sent as one NumPy buffer; every metadata filter
+``VectorStoreIndex`` needs no docstore lookups. ``add`` is one call whatever its size,
+the embeddings sent as one NumPy buffer (one atomic write embedded; on a cluster one
+atomic write per partition, see ``docs/compatibility.md``); every metadata filter
 operator, AND/OR/NOT, ``node_ids``, ``doc_ids`` and MMR are answered by the Rust side
 exactly as ``SimpleVectorStore`` answers them (``docs/compatibility.md``)."""
 

@@ -128,7 +128,7 @@ pub async fn run(options: &RunOptions, schedule: Vec<Step>) -> RunResult {
     let history = Recorder::new(started);
     let stores_history = Recorder::new(started);
     let work = RegisterWorkload { clients: options.clients, keys: options.keys, deadline: Duration::from_secs(5) };
-    let store_work = StoresWorkload { clients: options.store_clients, deadline_ms: 5_000 };
+    let store_work = StoresWorkload { clients: options.store_clients, deadline: Duration::from_secs(5) };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut clients: Vec<_> = (0..work.clients)
         .map(|p| {

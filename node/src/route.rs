@@ -13,11 +13,14 @@ const MAX_HOPS: u8 = 3;
 /// Replicates a write in `group` (here or at the leader) and answers its outcome.
 pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8) -> Result<Served, Error> {
     let leader = match ctx.registry.get(group) {
-        Some(g) => match replicated_enough(ctx, &g).map(|()| g.write(request.clone()))?.await {
-            Ok(answer) => return answer.map(|response| served_here(ctx, response, Some(ctx.info.id))),
-            Err(strata_raft::Error::NotLeader { leader, .. }) => leader,
-            Err(e) => return Err(e.into()),
-        },
+        Some(g) => {
+            replicated_enough(ctx, &g)?;
+            match g.write(request.clone()).await {
+                Ok(answer) => return answer.map(|response| served_here(ctx, response, Some(ctx.info.id))),
+                Err(strata_raft::Error::NotLeader { leader, .. }) => leader,
+                Err(e) => return Err(e.into()),
+            }
+        }
         None => None,
     };
     if group == strata_api::META_GROUP {

@@ -76,6 +76,19 @@ pub enum StoreCall {
     },
 }
 
+impl StoreCall {
+    /// Whether the call writes.
+    pub fn is_write(&self) -> bool {
+        !matches!(
+            self,
+            StoreCall::ChatRead { .. }
+                | StoreCall::DocRead { .. }
+                | StoreCall::VectorQuery { .. }
+                | StoreCall::GraphRelMap { .. }
+        )
+    }
+}
+
 /// What a call answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StoreAnswer {

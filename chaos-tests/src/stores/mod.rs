@@ -12,7 +12,6 @@ pub mod final_state;
 
 use crate::history::Recorder;
 use crate::rng::Rng;
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 pub use calls::{StoreAnswer, StoreCall};
@@ -33,12 +32,12 @@ pub const ENTITIES: u64 = 24;
 pub const DOC_NAMESPACE: &str = "chaos";
 
 /// How the clients behave.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct StoresWorkload {
     /// Concurrent clients.
     pub clients: u64,
     /// Each call's deadline: past it the call is `Unknown`.
-    pub deadline_ms: u64,
+    pub deadline: Duration,
 }
 
 /// What one client has added and not yet deleted, to pick deletes and reads from.
@@ -115,7 +114,7 @@ pub async fn client(
     history: Recorder<StoreCall, StoreAnswer>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let deadline = Duration::from_millis(work.deadline_ms);
+    let deadline = work.deadline;
     let mut rng = Rng::new(seed ^ 0x0057_02E5_u64.wrapping_mul(process + 1));
     let Some(ctx) = crate::registers::connect(&addrs, deadline, &stop).await else { return };
     let mut own = Own::default();

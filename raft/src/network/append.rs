@@ -46,11 +46,12 @@ impl Sent {
         Some(Self { vote: rpc.vote, prev: rpc.prev_log_id, last: rpc.entries.last()?.log_id })
     }
 
-    /// Whether an append of `asked` carries everything this one did, from the same place.
+    /// Whether an append of `asked` carries everything this one did, from the same place
+    /// (under one vote a leader never rewrites its entries, so a longer `asked` holds
+    /// this one's last entry).
     pub fn is_covered_by(&self, asked: &Sent) -> bool {
         self.vote == asked.vote
             && self.prev == asked.prev
-            && self.last.index <= asked.last.index
             && (self.last.index < asked.last.index || self.last == asked.last)
     }
 

@@ -109,19 +109,6 @@ pub(crate) fn ended(r: &StoreRecord) -> u64 {
     r.completed.unwrap_or(u64::MAX)
 }
 
-impl StoreCall {
-    /// Whether the call writes.
-    pub fn is_write(&self) -> bool {
-        !matches!(
-            self,
-            StoreCall::ChatRead { .. }
-                | StoreCall::DocRead { .. }
-                | StoreCall::VectorQuery { .. }
-                | StoreCall::GraphRelMap { .. }
-        )
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;

@@ -112,6 +112,26 @@ pub enum Error {
         /// The construct, as written (`CREATE`, `CALL`, ...).
         construct: String,
     },
+    /// A request past one of the node's limits (`[limits]` in its configuration).
+    #[error("limit exceeded: {what} is {got}, more than the limit of {limit}")]
+    LimitExceeded {
+        /// What was measured.
+        what: String,
+        /// The limit.
+        limit: u64,
+        /// What the request had.
+        got: u64,
+    },
+    /// The node (or this connection) has as many requests in flight as it takes: retry
+    /// after a moment.
+    #[error("busy: {0}")]
+    Busy(String),
+    /// No valid credential on this connection (the message never says which part was wrong).
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// The connection's credential does not allow this call.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
 }
 
 impl Error {
@@ -125,12 +145,13 @@ impl Error {
                 | Error::NotLeader { .. }
                 | Error::Unavailable(_)
                 | Error::UnknownGroup(_)
+                | Error::Busy(_)
         )
     }
 
     /// True when the same request may succeed if sent again (to the same or another node).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::NotLeader { .. } | Error::Unavailable(_) | Error::UnknownGroup(_))
+        matches!(self, Error::NotLeader { .. } | Error::Unavailable(_) | Error::UnknownGroup(_) | Error::Busy(_))
     }
 }
 

@@ -10,6 +10,7 @@
 //! * [`graph_call`]: the multi-round graph reads one node runs whole for a client.
 //! * [`cluster`]: node and group ids, the shard map, and the meta group's commands.
 //! * [`service`]: the client-facing tarpc service every node serves.
+//! * [`limits`]: what one request may ask of a node, and the check against it.
 //! * [`error`]: the one error type that crosses every boundary, with
 //!   [`Error::is_deterministic`] for the replication layer.
 //! * [`pyrepr`]: Python's `repr`/`str`/`json.dumps` text forms, which LlamaIndex's hashes
@@ -22,6 +23,7 @@ pub mod command;
 pub mod error;
 pub mod graph_call;
 pub mod json;
+pub mod limits;
 pub mod model;
 pub mod pyrepr;
 pub mod query;
@@ -38,6 +40,7 @@ pub use command::{
 pub use error::{Error, Result};
 pub use graph_call::GraphCall;
 pub use json::JsonText;
+pub use limits::Limits;
 pub use model::{
     ChatMessage, ContentBlock, DEFAULT_VECTOR_NAMESPACE, Distance, FILTER_VIEW_KEYS, FilterCondition, FilterItem,
     FilterOperator, IMAGE_VECTOR_NAMESPACE, IndexStruct, MessageRole, Metadata, MetadataFilter, MetadataFilters,

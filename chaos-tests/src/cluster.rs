@@ -31,6 +31,10 @@ pub struct ClusterOptions {
     pub keep_entries_after_snapshot: u64,
     /// Route every raft link through a fault proxy made for this many nodes (0: none).
     pub proxied_slots: usize,
+    /// Run each node under this address-space limit (`ulimit -v`, KiB), as on a host
+    /// with strict overcommit: a large reservation then fails loudly instead of being
+    /// granted and never touched.
+    pub address_space_kib: Option<u64>,
 }
 
 impl Default for ClusterOptions {
@@ -41,6 +45,7 @@ impl Default for ClusterOptions {
             snapshot_after_entries: 5000,
             keep_entries_after_snapshot: 1000,
             proxied_slots: 0,
+            address_space_kib: None,
         }
     }
 }
@@ -148,7 +153,15 @@ impl TestCluster {
 
     fn command(&self, slot: usize, join: &[String], standby: bool, addrs: Option<(&str, &str)>) -> Command {
         let data_dir = &self.data_dir_of(slot);
-        let mut cmd = Command::new(strata_bin());
+        let mut cmd = match self.options.address_space_kib {
+            None => Command::new(strata_bin()),
+            Some(kib) => {
+                // `exec` keeps the node's pid the child's, so kill and pause reach it.
+                let mut sh = Command::new("sh");
+                sh.arg("-c").arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\"")).arg(strata_bin());
+                sh
+            }
+        };
         let (client, raft) = addrs.unwrap_or(("127.0.0.1:0", "127.0.0.1:0"));
         let join_list = format!("[{}]", join.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(","));
         cmd.arg("serve");

@@ -25,10 +25,14 @@
 //! | [`run`] | one seeded run (cluster, workload, nemesis, checkers), saved when it fails |
 //!
 //! `src/bin/strata_chaos.rs` is the `strata-chaos` soak binary over [`run`].
+//!
+//! [`hostile`] speaks raw bytes to a node's ports (issue 14's hostile-input suite,
+//! `tests/cluster/hostile.rs`).
 
 pub mod check;
 pub mod cluster;
 pub mod history;
+pub mod hostile;
 pub mod nemesis;
 pub mod net;
 pub mod registers;

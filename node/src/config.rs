@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
-const CONFIG_KEYS: [&str; 12] = [
+const CONFIG_KEYS: [&str; 14] = [
     "data_dir",
     "listen",
+    "advertise",
+    "limits",
     "raft_listen",
     "raft_advertise",
     "join",
@@ -32,6 +34,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address of the client service (`host:port`; port 0 picks a free port).
     pub listen: String,
+    /// The client address clients and other nodes are told to reach this one at, when it
+    /// is not the listening address (a node listening on `0.0.0.0` must set it). Unset:
+    /// the listening address.
+    pub advertise: Option<String>,
     /// Address of the raft service between nodes (port 0 picks a free port).
     pub raft_listen: String,
     /// The raft address the other nodes are told to reach this one at, when it is not
@@ -57,6 +63,8 @@ pub struct Config {
     pub request_timeout_ms: u64,
     /// Raft timing and log retention.
     pub raft: RaftSettings,
+    /// What one request or connection may ask of the node (`docs/security.md`).
+    pub limits: strata_api::Limits,
 }
 
 /// Raft timing and log retention, shared by every group of the node.
@@ -90,6 +98,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("./strata-data"),
             listen: "127.0.0.1:7400".into(),
+            advertise: None,
             raft_listen: "127.0.0.1:7401".into(),
             raft_advertise: None,
             join: Vec::new(),
@@ -100,6 +109,7 @@ impl Default for Config {
             graph_partitions: 3,
             request_timeout_ms: 30_000,
             raft: RaftSettings::default(),
+            limits: strata_api::Limits::default(),
         }
     }
 }

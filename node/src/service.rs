@@ -6,17 +6,17 @@ use crate::actors::store::StoreMsg;
 use crate::actors::{META_ACTOR, StoreKind, ask};
 use crate::route;
 use crate::server::NodeCtx;
-use futures::{StreamExt, future};
+use futures::StreamExt;
 use std::sync::Arc;
-use strata_api::service::{MAX_FRAME, StrataService, StrataServiceRequest, StrataServiceResponse};
+use strata_api::service::StrataService;
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
     RequestId, Response, Served, ShardMap, StateDigest, VectorNamespace,
 };
-use strata_api::{GraphCall, GraphNamespace};
+use strata_api::{GraphCall, GraphNamespace, Limits};
+use strata_wire::{FrameLimit, Listener};
 use tarpc::context::Context;
 use tarpc::server::{BaseChannel, Channel};
-use tarpc::tokio_serde::formats::MessagePack;
 
 /// The service of one node. Cheap to clone.
 #[derive(Clone)]
@@ -36,6 +36,8 @@ impl StrataService for Service {
         let Some(kind) = StoreKind::of_command(&command) else {
             return Err(Error::InvalidInput("cluster metadata changes go through join and remove_node".into()));
         };
+        let _place = self.ctx.admit()?;
+        self.ctx.limits.check_command(&command)?;
         let timeout = self.ctx.request_timeout;
         ask(kind.actor_name(), |reply| StoreMsg::Write { group, id, command, hops, reply }, timeout).await
     }
@@ -48,6 +50,8 @@ impl StrataService for Service {
         consistency: ReadConsistency,
         hops: u8,
     ) -> Result<Served, Error> {
+        let _place = self.ctx.admit()?;
+        self.ctx.limits.check_query(&query)?;
         let Some(kind) = StoreKind::of_query(&query) else {
             if group != META_GROUP {
                 return Err(Error::InvalidInput("cluster metadata lives in raft group 0".into()));
@@ -106,6 +110,10 @@ impl StrataService for Service {
         _: Context,
         mut settings: VectorNamespace,
     ) -> Result<VectorNamespace, Error> {
+        let _place = self.ctx.admit()?;
+        self.ctx.limits.check_command(&Command::Vector(strata_api::VectorCommand::CreateNamespace {
+            settings: settings.clone(),
+        }))?;
         if settings.partitions == 0 {
             settings.partitions = self.ctx.vector_partitions;
         }
@@ -119,6 +127,8 @@ impl StrataService for Service {
     }
 
     async fn create_graph(self, _: Context, mut settings: GraphNamespace) -> Result<GraphNamespace, Error> {
+        let _place = self.ctx.admit()?;
+        self.ctx.limits.check_graph_name(&settings.name)?;
         if settings.partitions == 0 {
             settings.partitions = self.ctx.graph_partitions;
         }
@@ -137,6 +147,8 @@ impl StrataService for Service {
         call: GraphCall,
         consistency: ReadConsistency,
     ) -> Result<Served, Error> {
+        let _place = self.ctx.admit()?;
+        self.ctx.limits.check_graph_call(&call)?;
         let timeout = self.ctx.request_timeout;
         let actor = StoreKind::Graph.actor_name();
         ask(actor, |reply| StoreMsg::GraphCall { group, call, consistency, reply }, timeout).await
@@ -213,25 +225,31 @@ impl StrataService for Standby {
     }
 }
 
-type Codec = MessagePack<tarpc::ClientMessage<StrataServiceRequest>, tarpc::Response<StrataServiceResponse>>;
-
 /// A bound client-service listener, not serving yet.
 pub struct ClientListener {
-    listener: Incoming,
+    listener: Listener,
+    limits: Limits,
 }
 
-type Incoming = tarpc::serde_transport::tcp::Incoming<
-    tarpc::ClientMessage<StrataServiceRequest>,
-    tarpc::Response<StrataServiceResponse>,
-    Codec,
-    fn() -> Codec,
->;
+/// Binds the client service on `addr` (port 0 picks a free port), holding at most
+/// `limits.max_connections` connections.
+pub async fn bind(addr: &str, limits: &Limits) -> std::io::Result<ClientListener> {
+    Ok(ClientListener { listener: Listener::bind(addr, limits.max_connections).await?, limits: limits.clone() })
+}
 
-/// Binds the client service on `addr` (port 0 picks a free port).
-pub async fn bind(addr: &str) -> std::io::Result<ClientListener> {
-    let mut listener = tarpc::serde_transport::tcp::listen(addr, MessagePack::default as fn() -> Codec).await?;
-    listener.config_mut().max_frame_length(MAX_FRAME);
-    Ok(ClientListener { listener })
+/// Serves `$service` on one accepted connection, each request on its own task; frames
+/// past `max_frame_bytes` end the connection, requests past the connection's in-flight
+/// limit are answered `WouldBlock` (the client's `Busy`). A macro: the two services'
+/// `serve()` futures are `Send` only as concrete types.
+macro_rules! serve_conn {
+    ($conn:expr, $limits:expr, $service:expr) => {{
+        let transport = strata_wire::transport($conn, FrameLimit::new($limits.max_frame_bytes));
+        let channel =
+            BaseChannel::with_defaults(transport).max_concurrent_requests($limits.max_in_flight_per_connection);
+        tokio::spawn(channel.execute($service.serve()).for_each(|f| async {
+            tokio::spawn(f);
+        }));
+    }};
 }
 
 impl ClientListener {
@@ -247,41 +265,22 @@ impl ClientListener {
                     Ok(a) => return a,
                     Err(_) => std::future::pending::<()>().await,
                 },
-                conn = self.listener.next() => {
-                    let Some(Ok(transport)) = conn else { continue };
-                    let _ = transport.get_ref().set_nodelay(true);
-                    let service = service.clone();
-                    tokio::spawn(BaseChannel::with_defaults(transport).execute(service.serve()).for_each(|f| async {
-                        tokio::spawn(f);
-                    }));
-                }
+                conn = self.listener.accept() => serve_conn!(conn, self.limits, service.clone()),
             }
         }
     }
 
     /// The bound address.
-    pub fn local_addr(&self) -> std::net::SocketAddr {
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.listener.local_addr()
     }
 
     /// Serves every connection (requests concurrently, each on its own task).
     pub async fn serve(self, ctx: Arc<NodeCtx>) {
         let service = Service { ctx };
-        self.listener
-            .filter_map(|r| future::ready(r.ok()))
-            .inspect(|t| {
-                // Answers go out at once (Nagle would hold one back behind another).
-                let _ = t.get_ref().set_nodelay(true);
-            })
-            .map(BaseChannel::with_defaults)
-            .for_each(move |channel| {
-                let service = service.clone();
-                async move {
-                    tokio::spawn(channel.execute(service.serve()).for_each(|f| async {
-                        tokio::spawn(f);
-                    }));
-                }
-            })
-            .await
+        loop {
+            let conn = self.listener.accept().await;
+            serve_conn!(conn, self.limits, service.clone());
+        }
     }
 }

@@ -37,6 +37,10 @@ fn class_of(e: &Error) -> &'static str {
         E::Unsupported(_) => "Unsupported",
         E::InvalidQuery(_) => "InvalidQuery",
         E::UnsupportedCypher { .. } => "UnsupportedCypher",
+        E::LimitExceeded { .. } => "LimitExceeded",
+        E::Busy(_) => "Unavailable",
+        E::Unauthenticated(_) => "Unauthenticated",
+        E::PermissionDenied(_) => "PermissionDenied",
     }
 }
 

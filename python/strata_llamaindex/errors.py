@@ -71,6 +71,18 @@ class Unavailable(StrataError, ConnectionError):
     """The cluster could not answer within the client's deadline (no leader, nodes down)."""
 
 
+class LimitExceeded(StrataError, ValueError):
+    """A request past one of the node's limits (items, id length, dimension, ...)."""
+
+
+class Unauthenticated(StrataError, PermissionError):
+    """No valid API key on the connection (``api_key=`` or ``STRATA_API_KEY``)."""
+
+
+class PermissionDenied(StrataError, PermissionError):
+    """The API key's role or namespace prefixes do not allow the call."""
+
+
 class AlreadyOpen(StrataError):
     """The data directory is open in another process."""
 

@@ -168,18 +168,18 @@ impl Group {
                 self.raft.change_membership(change, false).await.map_err(map_write)?;
             }
             AdminOp::Yield { millis } => {
+                let until = hold_until(millis)?;
                 if self.raft.metrics().borrow().state != ServerState::Leader {
                     let leader = self.raft.metrics().borrow().current_leader;
                     return Err(Error::NotLeader { group: self.id, leader, leader_addr: None });
                 }
-                let until = Instant::now() + Duration::from_millis(millis);
                 self.proposer.hold_until(until);
                 self.raft.runtime_config().heartbeat(false);
                 self.raft.runtime_config().elect(false);
                 self.resume_at(until);
             }
             AdminOp::HoldElection { millis } => {
-                let until = Instant::now() + Duration::from_millis(millis);
+                let until = hold_until(millis)?;
                 self.proposer.hold_until(until);
                 self.raft.runtime_config().elect(false);
                 self.resume_at(until);
@@ -192,4 +192,19 @@ impl Group {
         }
         Ok(())
     }
+}
+
+/// When a hold of `millis` asked by an admin call ends; a hold longer than
+/// [`MAX_HOLD_MILLIS`](crate::network::service::MAX_HOLD_MILLIS) is refused (it would keep
+/// a group from electing a leader that long, and a large one overflowed the clock).
+fn hold_until(millis: u64) -> Result<Instant> {
+    let max = crate::network::service::MAX_HOLD_MILLIS;
+    if millis > max {
+        return Err(Error::Shard(strata_shards::Error::Api(strata_api::Error::LimitExceeded {
+            what: "milliseconds of an election hold".into(),
+            limit: max,
+            got: millis,
+        })));
+    }
+    Ok(Instant::now() + Duration::from_millis(millis))
 }

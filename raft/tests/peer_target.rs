@@ -27,8 +27,8 @@ async fn serve(
         cluster,
     };
     let registry = Registry::new(db, config).expect("registry");
-    let listener = bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().to_string();
+    let listener = bind("127.0.0.1:0", 64).await.expect("bind");
+    let addr = listener.local_addr().expect("bound").to_string();
     let server = tokio::spawn(listener.serve(registry.clone()));
     (registry, addr, server, dir)
 }

@@ -46,7 +46,10 @@ impl<'de> Visitor<'de> for F32s {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f32>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        // The hint is the peer's claim (a MessagePack array header can announce 4 billion
+        // components in 5 bytes): reserve at most a page's worth; the vector grows with
+        // the components that really come.
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
         while let Some(x) = seq.next_element::<f32>()? {
             out.push(x);
         }

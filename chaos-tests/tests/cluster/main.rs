@@ -7,6 +7,7 @@ mod cli;
 mod failover;
 mod graph_faults;
 mod graph_reads;
+mod hostile;
 mod large_writes;
 mod membership;
 mod nemesis;

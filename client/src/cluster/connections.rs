@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strata_api::service::StrataServiceClient;
-use tarpc::tokio_serde::formats::MessagePack;
+use strata_wire::FrameLimit;
 
 pub use strata_api::service::MAX_FRAME;
 
@@ -24,14 +24,7 @@ impl Connections {
         if let Some(c) = self.conns.lock().unwrap_or_else(|p| p.into_inner()).get(addr) {
             return Ok(c.clone());
         }
-        let mut connect = tarpc::serde_transport::tcp::connect(addr, MessagePack::default);
-        connect.config_mut().max_frame_length(MAX_FRAME);
-        let transport = tokio::time::timeout(CONNECT_TIMEOUT, connect)
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connecting to {addr}")))??;
-        // Requests are small and answered at once: Nagle's delay (with the peer's delayed
-        // ACK) would add up to 40 ms to the second of two requests in flight.
-        transport.get_ref().set_nodelay(true)?;
+        let transport = strata_wire::connect(addr, CONNECT_TIMEOUT, FrameLimit::new(MAX_FRAME)).await?;
         let mut config = tarpc::client::Config::default();
         config.max_in_flight_requests = 4096;
         let client = StrataServiceClient::new(config, transport).spawn();

@@ -217,10 +217,7 @@ impl Cluster {
                     }
                     Ok(Err(e)) if !e.is_retryable() => return Err(e.into()),
                     Ok(Err(e)) => e,
-                    Err(e) => {
-                        self.conns.forget(&addr);
-                        strata_api::Error::Unavailable(format!("{addr}: {e}"))
-                    }
+                    Err(e) => self.transport_error(&addr, e),
                 },
             };
             // The leader or the members may have changed: look again (any node answers).
@@ -231,6 +228,21 @@ impl Cluster {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(BACKOFF.1);
             let _ = self.refresh_map(Instant::now() + ATTEMPT_TIMEOUT).await;
+        }
+    }
+
+    /// The error for a call that got no answer from `addr`: the node's per-connection
+    /// limit on requests in flight is `Busy` (the connection is fine); anything else
+    /// drops the connection, to be made again.
+    fn transport_error(&self, addr: &str, e: tarpc::client::RpcError) -> strata_api::Error {
+        match e {
+            tarpc::client::RpcError::Server(s) if s.kind == std::io::ErrorKind::WouldBlock => {
+                strata_api::Error::Busy(format!("{addr}: {}", s.detail))
+            }
+            e => {
+                self.conns.forget(addr);
+                strata_api::Error::Unavailable(format!("{addr}: {e}"))
+            }
         }
     }
 
@@ -297,7 +309,7 @@ impl Cluster {
                     Err(e) => Err(strata_api::Error::Unavailable(format!("{addr}: {e}"))),
                     Ok(c) => attempt(c, context_within(ttl))
                         .await
-                        .map_err(|e| strata_api::Error::Unavailable(format!("{addr}: {e}")))
+                        .map_err(|e| self.transport_error(&addr, e))
                         .and_then(|r| r),
                 };
                 match answer {

@@ -31,11 +31,23 @@ pub struct NodeCtx {
     pub vector_partitions: u32,
     /// Partitions of a graph created without a count.
     pub graph_partitions: u32,
+    /// What one request may ask (checked at the edge, before forwarding).
+    pub limits: strata_api::Limits,
+    /// Client requests running on this node, bounded by `limits.max_in_flight`.
+    in_flight: Arc<tokio::sync::Semaphore>,
     map: watch::Sender<ShardMap>,
     reconciling: tokio::sync::Mutex<()>,
 }
 
 impl NodeCtx {
+    /// A place among the client requests the node runs at once, or `Busy` when every
+    /// place is taken (the caller retries: a bounded queue, not an unbounded one).
+    pub fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        self.in_flight.clone().try_acquire_owned().map_err(|_| {
+            Error::Busy(format!("node {} runs {} requests already", self.info.id, self.limits.max_in_flight))
+        })
+    }
+
     /// The newest shard map this node has applied.
     pub fn shard_map(&self) -> ShardMap {
         self.map.borrow().clone()
@@ -163,8 +175,23 @@ async fn join_cluster(seeds: &[String], node: &NodeInfo, timeout: Duration) -> R
     Err(last)
 }
 
-fn advertised(addr: std::net::SocketAddr) -> String {
+/// An address this machine's own processes can dial to reach a listener bound at `addr`.
+fn local(addr: std::net::SocketAddr) -> String {
     if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() }
+}
+
+/// The address a listener bound at `bound` is made known by: the configured one, or
+/// the bound one. A listener on every interface (`0.0.0.0`) has no address others can
+/// reach it by: it needs `key` set (advertising 127.0.0.1 would send every other
+/// machine's client to itself).
+fn advertised(bound: std::net::SocketAddr, configured: Option<&String>, key: &str) -> Result<String, Error> {
+    match configured {
+        Some(addr) => Ok(addr.clone()),
+        None if bound.ip().is_unspecified() => Err(Error::InvalidInput(format!(
+            "listening on {bound} needs `{key}` set to the address clients and other nodes reach this node at"
+        ))),
+        None => Ok(bound.to_string()),
+    }
 }
 
 /// Starts a node from `config`.
@@ -189,14 +216,19 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         Some(_) => config.raft_listen.clone(),
         None => keep(&config.raft_listen, saved.as_ref().and_then(|s| s.raft_addr.as_ref())),
     };
-    let client_at = keep(&config.listen, saved.as_ref().and_then(|s| s.client_addr.as_ref()));
-    let raft_listener = strata_raft::network::server::bind(&raft_at).await.map_err(io)?;
-    let mut client_listener = service::bind(&client_at).await.map_err(io)?;
-    let raft_listen = advertised(raft_listener.local_addr());
+    let client_at = match &config.advertise {
+        Some(_) => config.listen.clone(),
+        None => keep(&config.listen, saved.as_ref().and_then(|s| s.client_addr.as_ref())),
+    };
+    let limits = &config.limits;
+    let raft_listener = strata_raft::network::server::bind(&raft_at, limits.max_connections).await.map_err(io)?;
+    let mut client_listener = service::bind(&client_at, limits).await.map_err(io)?;
+    let raft_bound = raft_listener.local_addr().map_err(io)?;
+    let raft_listen = local(raft_bound);
     let mut info = NodeInfo {
         id: 0,
-        raft_addr: config.raft_advertise.clone().unwrap_or_else(|| advertised(raft_listener.local_addr())),
-        client_addr: advertised(client_listener.local_addr()),
+        raft_addr: advertised(raft_bound, config.raft_advertise.as_ref(), "raft_advertise")?,
+        client_addr: advertised(client_listener.local_addr().map_err(io)?, config.advertise.as_ref(), "advertise")?,
         incarnation: 0,
         leaving: false,
     };
@@ -258,6 +290,8 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         request_timeout: Duration::from_millis(config.request_timeout_ms),
         vector_partitions: config.vector_partitions,
         graph_partitions: config.graph_partitions,
+        limits: config.limits.clone(),
+        in_flight: Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight)),
         map: watch::channel(ShardMap::default()).0,
         reconciling: tokio::sync::Mutex::new(()),
     });
@@ -318,5 +352,21 @@ async fn watch_meta(ctx: Arc<NodeCtx>) {
         if metrics.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advertised;
+
+    #[test]
+    fn a_listener_on_every_interface_must_be_told_its_address() {
+        let any: std::net::SocketAddr = "0.0.0.0:7400".parse().unwrap();
+        let err = advertised(any, None, "advertise").unwrap_err();
+        assert!(err.to_string().contains("needs `advertise`"), "{err}");
+        let told = "10.0.0.5:7400".to_string();
+        assert_eq!(advertised(any, Some(&told), "advertise").unwrap(), told);
+        let lo: std::net::SocketAddr = "127.0.0.1:7400".parse().unwrap();
+        assert_eq!(advertised(lo, None, "advertise").unwrap(), "127.0.0.1:7400");
     }
 }

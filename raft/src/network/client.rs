@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strata_api::{GroupId, NodeId};
+use strata_wire::FrameLimit;
 use tarpc::client::RpcError;
-use tarpc::tokio_serde::formats::MessagePack;
 
 /// Connections to peers by raft address. Cheap to clone.
 #[derive(Clone, Default)]
@@ -43,12 +43,7 @@ impl PeerPool {
             return Ok(c.clone());
         }
         let dial = self.routes.get(addr).map_or(addr, String::as_str);
-        let mut connect = tarpc::serde_transport::tcp::connect(dial, MessagePack::default);
-        connect.config_mut().max_frame_length(super::MAX_FRAME);
-        let transport = tokio::time::timeout(Duration::from_secs(2), connect)
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connecting to {addr}")))??;
-        transport.get_ref().set_nodelay(true)?; // see strata_client's connections
+        let transport = strata_wire::connect(dial, Duration::from_secs(2), FrameLimit::new(super::MAX_FRAME)).await?;
         let client = RaftPeerClient::new(tarpc::client::Config::default(), transport).spawn();
         match client.hello(context_within(Duration::from_secs(5)), self.cluster).await {
             Ok(Ok(_)) => {}

@@ -1,9 +1,9 @@
 //! The inbound side of the raft transport: each call goes to the group it names.
 
-use super::service::{AdminOp, PeerError, RaftPeer, RaftPeerRequest, RaftPeerResponse};
+use super::service::{AdminOp, PeerError, RaftPeer};
 use crate::TypeConfig;
 use crate::registry::Registry;
-use futures::{StreamExt, future};
+use futures::StreamExt;
 use openraft::error::{Infallible, InstallSnapshotError};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
@@ -11,9 +11,9 @@ use openraft::raft::{
 };
 use std::sync::Arc;
 use strata_api::{GroupId, NodeId};
+use strata_wire::{FrameLimit, Listener};
 use tarpc::context::Context;
 use tarpc::server::{BaseChannel, Channel};
-use tarpc::tokio_serde::formats::MessagePack;
 
 /// Serves the peer service of one node, one value per connection.
 #[derive(Clone)]
@@ -136,46 +136,30 @@ impl RaftPeer for PeerServer {
 /// A bound peer-service listener, not serving yet (the node learns its address before it
 /// has an id, and needs the id to build the registry that serves).
 pub struct PeerListener {
-    listener: Incoming,
+    listener: Listener,
 }
 
-type Codec = MessagePack<tarpc::ClientMessage<RaftPeerRequest>, tarpc::Response<RaftPeerResponse>>;
-type Incoming = tarpc::serde_transport::tcp::Incoming<
-    tarpc::ClientMessage<RaftPeerRequest>,
-    tarpc::Response<RaftPeerResponse>,
-    Codec,
-    fn() -> Codec,
->;
-
-/// Binds the peer service on `addr` (port 0 picks a free port).
-pub async fn bind(addr: &str) -> std::io::Result<PeerListener> {
-    let mut listener = tarpc::serde_transport::tcp::listen(addr, MessagePack::default as fn() -> _).await?;
-    listener.config_mut().max_frame_length(super::MAX_FRAME);
-    Ok(PeerListener { listener })
+/// Binds the peer service on `addr` (port 0 picks a free port), holding at most
+/// `max_connections` connections.
+pub async fn bind(addr: &str, max_connections: usize) -> std::io::Result<PeerListener> {
+    Ok(PeerListener { listener: Listener::bind(addr, max_connections).await? })
 }
 
 impl PeerListener {
     /// The bound address.
-    pub fn local_addr(&self) -> std::net::SocketAddr {
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.listener.local_addr()
     }
 
     /// Serves every connection (each on its own task) until the future is dropped.
     pub async fn serve(self, registry: Arc<Registry>) {
-        self.listener
-            .filter_map(|r| future::ready(r.ok()))
-            .inspect(|t| {
-                let _ = t.get_ref().set_nodelay(true); // answers go out at once
-            })
-            .map(BaseChannel::with_defaults)
-            .for_each(move |channel| {
-                let server = PeerServer { registry: registry.clone(), greeted: Arc::default() };
-                async move {
-                    tokio::spawn(channel.execute(server.serve()).for_each(|f| async {
-                        tokio::spawn(f);
-                    }));
-                }
-            })
-            .await
+        loop {
+            let conn = self.listener.accept().await;
+            let transport = strata_wire::transport(conn, FrameLimit::new(super::MAX_FRAME));
+            let server = PeerServer { registry: registry.clone(), greeted: Arc::default() };
+            tokio::spawn(BaseChannel::with_defaults(transport).execute(server.serve()).for_each(|f| async {
+                tokio::spawn(f);
+            }));
+        }
     }
 }

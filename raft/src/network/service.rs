@@ -77,6 +77,11 @@ pub enum AdminOp {
     Elect,
 }
 
+/// The longest hold (`Yield`, `HoldElection`) a node accepts, in milliseconds. Both sides
+/// rely on it (the rebalancer's holds are a few seconds), so it is a constant here rather
+/// than a setting that two nodes could disagree on.
+pub const MAX_HOLD_MILLIS: u64 = 60_000;
+
 /// The raft RPCs between nodes, each tagged by its group and (for openraft's calls) the
 /// member it is for.
 #[tarpc::service]

@@ -1,0 +1,159 @@
+//! What one request may make a node hold or do, and the check of a request against it.
+//!
+//! A node decodes a request whole before it can look at it, so the frame limit (in the
+//! wire crate, read as bytes arrive) bounds what decoding holds; these limits bound what
+//! a decoded request asks of the stores: how many items, how long an id, how wide a
+//! vector, how much metadata per item, how deep a filter, how long a Cypher query. Each
+//! is configurable on the node (`[limits]` in `strata.toml`) and each refusal is a
+//! typed, deterministic [`Error::LimitExceeded`] naming the limit, before any store
+//! is touched. The defaults sit far above what LlamaIndex's stores send (documented with
+//! each field and in `docs/security.md`); the client batches large calls below them.
+
+mod command;
+mod query;
+
+use crate::error::Error;
+use crate::model::{FilterItem, MetadataFilters};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Limits on requests and connections, with their defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest frame (one encoded request) a client connection accepts, in bytes.
+    pub max_frame_bytes: usize,
+    /// Open connections per port; more are closed as they arrive.
+    pub max_connections: usize,
+    /// Requests one client connection may have in flight; more are answered `Busy`.
+    pub max_in_flight_per_connection: usize,
+    /// Client requests the node runs at once, all connections together; more are
+    /// answered `Busy` (retryable).
+    pub max_in_flight: usize,
+    /// Items (nodes, records, pairs, ids, messages, ...) in one request.
+    pub max_items_per_request: usize,
+    /// Dimension of a vector (namespaces, records, queries).
+    pub max_vector_dim: usize,
+    /// Metadata (or properties) of one item, in bytes of JSON.
+    pub max_metadata_bytes: usize,
+    /// Length of an id or a name (node, document, key, collection, namespace, graph), in bytes.
+    pub max_id_bytes: usize,
+    /// Nesting depth of a metadata filter.
+    pub max_filter_depth: usize,
+    /// Length of a Cypher query, in bytes.
+    pub max_cypher_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: crate::service::MAX_FRAME,
+            max_connections: 1024,
+            max_in_flight_per_connection: 1024,
+            max_in_flight: 4096,
+            max_items_per_request: 100_000,
+            max_vector_dim: 65_536,
+            max_metadata_bytes: 1 << 20,
+            max_id_bytes: 4096,
+            max_filter_depth: 32,
+            max_cypher_bytes: 64 << 10,
+        }
+    }
+}
+
+/// The refusal for `what` at `got` past `limit`.
+pub(crate) fn exceeded(what: impl Into<String>, limit: usize, got: usize) -> Error {
+    Error::LimitExceeded { what: what.into(), limit: limit as u64, got: got as u64 }
+}
+
+impl Limits {
+    pub(crate) fn id(&self, what: &str, id: &str) -> Result<(), Error> {
+        if id.len() > self.max_id_bytes {
+            return Err(exceeded(format!("bytes of {what}"), self.max_id_bytes, id.len()));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn ids<'a>(&self, what: &str, ids: impl IntoIterator<Item = &'a String>) -> Result<(), Error> {
+        let mut n = 0;
+        for id in ids {
+            self.id(what, id)?;
+            n += 1;
+        }
+        self.items(what, n)
+    }
+
+    pub(crate) fn items(&self, what: &str, n: usize) -> Result<(), Error> {
+        if n > self.max_items_per_request {
+            return Err(exceeded(format!("{what} in one request"), self.max_items_per_request, n));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn dim(&self, what: &str, n: usize) -> Result<(), Error> {
+        if n > self.max_vector_dim {
+            return Err(exceeded(format!("dimension of {what}"), self.max_vector_dim, n));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn metadata_text(&self, what: &str, json: &str) -> Result<(), Error> {
+        if json.len() > self.max_metadata_bytes {
+            return Err(exceeded(format!("metadata bytes of {what}"), self.max_metadata_bytes, json.len()));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn metadata(&self, what: &str, map: &Map<String, Value>) -> Result<(), Error> {
+        let bytes = map.iter().map(|(k, v)| k.len() + 4 + json_bytes(v)).sum::<usize>() + 2;
+        if bytes > self.max_metadata_bytes {
+            return Err(exceeded(format!("metadata bytes of {what}"), self.max_metadata_bytes, bytes));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn filters(&self, filters: &MetadataFilters) -> Result<(), Error> {
+        let depth = filter_depth(filters);
+        if depth > self.max_filter_depth {
+            return Err(exceeded("nesting depth of a metadata filter", self.max_filter_depth, depth));
+        }
+        let mut n = 0;
+        count_filters(filters, &mut n);
+        self.items("metadata filters", n)
+    }
+}
+
+/// About how many bytes `v` takes as JSON (exact for strings' contents, close for the rest).
+fn json_bytes(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 24,
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => items.iter().map(|i| json_bytes(i) + 1).sum::<usize>() + 2,
+        Value::Object(map) => map.iter().map(|(k, v)| k.len() + 4 + json_bytes(v)).sum::<usize>() + 2,
+    }
+}
+
+fn filter_depth(f: &MetadataFilters) -> usize {
+    1 + f
+        .filters
+        .iter()
+        .map(|item| match item {
+            FilterItem::Filter(_) => 0,
+            FilterItem::Group(g) => filter_depth(g),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn count_filters(f: &MetadataFilters, n: &mut usize) {
+    for item in &f.filters {
+        *n += 1;
+        if let FilterItem::Group(g) = item {
+            count_filters(g, n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,129 @@
+//! The accepting side of both ports: a TCP listener that holds at most a configured number
+//! of connections open. A connection past the limit is accepted and closed at once (so
+//! the kernel's backlog does not fill with connections nobody will read), and counted
+//! in the log; each open connection carries its slot until it closes.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// A bound listener.
+pub struct Listener {
+    tcp: TcpListener,
+    slots: Arc<Semaphore>,
+    max_connections: usize,
+}
+
+/// An accepted connection, holding its slot until it is dropped.
+pub struct Conn {
+    stream: TcpStream,
+    /// Who connected.
+    pub peer: SocketAddr,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Listener {
+    /// Binds `addr` (port 0 picks a free port), accepting up to `max_connections` at once.
+    pub async fn bind(addr: &str, max_connections: usize) -> io::Result<Self> {
+        let tcp = TcpListener::bind(addr).await?;
+        Ok(Self { tcp, slots: Arc::new(Semaphore::new(max_connections)), max_connections })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+
+    /// The next connection that has a slot (connections past the limit are closed).
+    pub async fn accept(&self) -> Conn {
+        loop {
+            let (stream, peer) = match self.tcp.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors or a connection reset before it was taken: the
+                    // listener itself is fine; give the process a moment to close some.
+                    tracing::warn!(error = %e, "accepting a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                tracing::warn!(%peer, limit = self.max_connections, "connection refused: too many open connections");
+                continue; // dropping the stream closes it
+            };
+            // Answers go out at once (Nagle would hold one back behind another).
+            let _ = stream.set_nodelay(true);
+            return Conn { stream, peer, _slot: slot };
+        }
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn connections_past_the_limit_are_closed_until_one_leaves() {
+        let listener = Listener::bind("127.0.0.1:0", 2).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepting = tokio::spawn(async move {
+            let a = listener.accept().await;
+            let b = listener.accept().await;
+            drop(a);
+            let c = listener.accept().await;
+            (b, c)
+        });
+        let _first = TcpStream::connect(addr).await.unwrap();
+        let _second = TcpStream::connect(addr).await.unwrap();
+        // The accept loop drops `a` only after taking two; wait for that by connecting a
+        // third that must get `a`'s slot.
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        let (_b, c) = accepting.await.unwrap();
+        assert_eq!(c.peer, third.local_addr().unwrap(), "the freed slot went to the next connection");
+        drop(third.shutdown().await);
+    }
+
+    #[tokio::test]
+    async fn a_connection_without_a_slot_is_closed() {
+        let listener = Listener::bind("127.0.0.1:0", 1).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let first = TcpStream::connect(addr).await.unwrap();
+        let held = listener.accept().await;
+        assert_eq!(held.peer, first.local_addr().unwrap());
+        let mut second = TcpStream::connect(addr).await.unwrap();
+        // accept() keeps looking for a connection with a slot; the second is closed meanwhile.
+        let pending = tokio::spawn(async move { listener.accept().await.peer });
+        let mut byte = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(30), second.read(&mut byte)).await.unwrap().unwrap_or(0);
+        assert_eq!(n, 0, "the connection past the limit was closed");
+        pending.abort();
+        drop((first, held));
+    }
+}

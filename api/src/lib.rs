@@ -10,6 +10,7 @@
 //! * [`graph_call`]: the multi-round graph reads one node runs whole for a client.
 //! * [`cluster`]: node and group ids, the shard map, and the meta group's commands.
 //! * [`service`]: the client-facing tarpc service every node serves.
+//! * [`access`]: API keys' roles and namespace prefixes, and what each request touches.
 //! * [`limits`]: what one request may ask of a node, and the check against it.
 //! * [`error`]: the one error type that crosses every boundary, with
 //!   [`Error::is_deterministic`] for the replication layer.
@@ -18,6 +19,7 @@
 //!
 //! No I/O and no store logic lives here.
 
+pub mod access;
 pub mod cluster;
 pub mod command;
 pub mod error;

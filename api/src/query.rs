@@ -147,6 +147,21 @@ pub enum GraphQuery {
     },
 }
 
+impl DocstoreQuery {
+    /// The namespace it reads.
+    pub fn namespace(&self) -> &str {
+        match self {
+            DocstoreQuery::GetDocuments { namespace, .. }
+            | DocstoreQuery::Docs { namespace }
+            | DocstoreQuery::DocumentExists { namespace, .. }
+            | DocstoreQuery::GetRefDocInfo { namespace, .. }
+            | DocstoreQuery::GetAllRefDocInfo { namespace }
+            | DocstoreQuery::GetDocumentHash { namespace, .. }
+            | DocstoreQuery::GetAllDocumentHashes { namespace } => namespace,
+        }
+    }
+}
+
 impl GraphQuery {
     /// The graph it reads.
     pub fn graph(&self) -> &str {

@@ -55,4 +55,7 @@ pub trait StrataService {
     /// reading its own replicas of the graph's partitions where it has them. `group` is
     /// the partition the call starts in (the answer names its leader, as `read`'s does).
     async fn graph_call(group: GroupId, call: GraphCall, consistency: ReadConsistency) -> Result<Served, Error>;
+    /// Presents an API key (or another node's key) for this connection; answers what it
+    /// grants. On a node with keys configured every other call needs it first.
+    async fn authenticate(key: String) -> Result<crate::access::Access, Error>;
 }

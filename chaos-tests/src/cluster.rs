@@ -35,6 +35,11 @@ pub struct ClusterOptions {
     /// with strict overcommit: a large reservation then fails loudly instead of being
     /// granted and never touched.
     pub address_space_kib: Option<u64>,
+    /// The API key the harness presents (with `[auth]` in `config`).
+    pub api_key: Option<String>,
+    /// TOML every node's configuration file ends with: tables only (`[auth]`,
+    /// `[limits]`, ...), as it follows the proxy's settings.
+    pub config: Option<String>,
 }
 
 impl Default for ClusterOptions {
@@ -46,6 +51,8 @@ impl Default for ClusterOptions {
             keep_entries_after_snapshot: 1000,
             proxied_slots: 0,
             address_space_kib: None,
+            config: None,
+            api_key: None,
         }
     }
 }
@@ -132,7 +139,8 @@ impl TestCluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let links = (options.proxied_slots > 0)
             .then(|| crate::net::Links::new(options.proxied_slots).expect("fault proxy listeners"));
-        let mut cluster = Self { dir, options, nodes: Vec::new(), conns: Connections::default(), links };
+        let conns = Connections::with_key(options.api_key.clone());
+        let mut cluster = Self { dir, options, nodes: Vec::new(), conns, links };
         cluster.spawn_node(&[], false);
         for _ in 1..n {
             let seeds = vec![cluster.nodes[0].client_addr.clone()];
@@ -165,11 +173,14 @@ impl TestCluster {
         let (client, raft) = addrs.unwrap_or(("127.0.0.1:0", "127.0.0.1:0"));
         let join_list = format!("[{}]", join.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(","));
         cmd.arg("serve");
-        if let Some(links) = &self.links {
-            // Advertise the proxy's address for this node, dial peers through the proxy; the
-            // node binds a fresh raft port at every start, which the proxy learns.
+        // Through the proxy: advertise the proxy's address for this node and dial peers
+        // through it (the node binds a fresh raft port at every start, which the proxy
+        // learns); then the test's own settings.
+        let proxied = self.links.as_ref().map(|links| links.node_config(slot));
+        if proxied.is_some() || self.options.config.is_some() {
             let file = data_dir.with_extension("toml");
-            std::fs::write(&file, links.node_config(slot)).expect("node config file");
+            let text = [proxied, self.options.config.clone()].into_iter().flatten().collect::<Vec<_>>().join("\n");
+            std::fs::write(&file, text).expect("node config file");
             cmd.arg("--config").arg(file);
         }
         cmd.current_dir(self.dir.path())

@@ -34,7 +34,17 @@ impl StorageContext {
     /// [`StorageContext::connect`] with a deadline for connecting and for each later call
     /// (retries included), after which it fails with `Unavailable`.
     pub async fn connect_within(addrs: &[String], deadline: std::time::Duration) -> Result<Self> {
-        let cluster = crate::cluster::Cluster::connect_within(addrs, deadline).await?;
+        Self::connect_with(addrs, deadline, None).await
+    }
+
+    /// [`StorageContext::connect_within`] presenting an API key (`strata keys new`) on
+    /// every connection; a wrong or missing key fails with `Unauthenticated`.
+    pub async fn connect_with(
+        addrs: &[String],
+        deadline: std::time::Duration,
+        api_key: Option<String>,
+    ) -> Result<Self> {
+        let cluster = crate::cluster::Cluster::connect_with(addrs, deadline, api_key).await?;
         Ok(Self { backend: Arc::new(Backend::Cluster(Box::new(cluster))) })
     }
 

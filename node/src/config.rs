@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
-const CONFIG_KEYS: [&str; 14] = [
+const CONFIG_KEYS: [&str; 15] = [
+    "auth",
     "data_dir",
     "listen",
     "advertise",
@@ -65,6 +66,8 @@ pub struct Config {
     pub raft: RaftSettings,
     /// What one request or connection may ask of the node (`docs/security.md`).
     pub limits: strata_api::Limits,
+    /// API keys and the cluster secret; none: the node serves loopback only.
+    pub auth: crate::auth::AuthSettings,
 }
 
 /// Raft timing and log retention, shared by every group of the node.
@@ -110,6 +113,7 @@ impl Default for Config {
             request_timeout_ms: 30_000,
             raft: RaftSettings::default(),
             limits: strata_api::Limits::default(),
+            auth: crate::auth::AuthSettings::default(),
         }
     }
 }

@@ -8,6 +8,8 @@
 //! | [`config`] | figment: defaults → `strata.toml` / `--config` → `STRATA_*` |
 //! | [`server`] | node start: identity, bootstrap or join, raft groups, shutdown |
 //! | [`service`] | the client-facing tarpc service, validating at the edge |
+//! | [`session`] | one client connection's credentials and frame limit |
+//! | [`auth`] | API keys, the cluster secret, loopback-only without them |
 //! | [`actors`] | the supervisor, the meta actor and one actor per store type |
 //! | [`route`] | serve locally or forward to the group's leader |
 //! | [`graph_call`] | multi-round graph reads run whole on this node, over its own replicas |
@@ -16,6 +18,7 @@
 //! | [`telemetry`] | the tracing subscriber |
 
 pub mod actors;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod graph_call;
@@ -23,4 +26,5 @@ pub mod rebalance;
 pub mod route;
 pub mod server;
 pub mod service;
+pub mod session;
 pub mod telemetry;

@@ -27,7 +27,7 @@ pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8)
         return forward_meta(ctx, leader, request).await;
     }
     let addr = forward_target(ctx, group, leader, hops)?;
-    let client = ctx.conns.get(&addr).await.map_err(|e| Error::Unavailable(format!("{addr}: {e}")))?;
+    let client = ctx.conns.get(&addr).await.map_err(|e| strata_client::cluster::connect_error(&addr, &e))?;
     let served = client
         .write(context_within(ctx.request_timeout), group, request.id, request.command, hops + 1)
         .await
@@ -108,7 +108,7 @@ pub async fn read(
         None => None,
     };
     let addr = forward_target(ctx, group, leader, hops)?;
-    let client = ctx.conns.get(&addr).await.map_err(|e| Error::Unavailable(format!("{addr}: {e}")))?;
+    let client = ctx.conns.get(&addr).await.map_err(|e| strata_client::cluster::connect_error(&addr, &e))?;
     let served =
         client.read(context_within(ctx.request_timeout), group, query, consistency, hops + 1).await.map_err(|e| {
             ctx.conns.forget(&addr);

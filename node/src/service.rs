@@ -4,24 +4,28 @@
 use crate::actors::meta::MetaMsg;
 use crate::actors::store::StoreMsg;
 use crate::actors::{META_ACTOR, StoreKind, ask};
+use crate::auth::Auth;
 use crate::route;
 use crate::server::NodeCtx;
+use crate::session::Session;
 use futures::StreamExt;
 use std::sync::Arc;
+use strata_api::access::{Access, Role};
 use strata_api::service::StrataService;
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
     RequestId, Response, Served, ShardMap, StateDigest, VectorNamespace,
 };
 use strata_api::{GraphCall, GraphNamespace, Limits};
-use strata_wire::{FrameLimit, Listener};
+use strata_wire::Listener;
 use tarpc::context::Context;
 use tarpc::server::{BaseChannel, Channel};
 
-/// The service of one node. Cheap to clone.
+/// The service of one node, for one connection. Cheap to clone.
 #[derive(Clone)]
 pub struct Service {
     ctx: Arc<NodeCtx>,
+    session: Arc<Session>,
 }
 
 impl StrataService for Service {
@@ -36,6 +40,7 @@ impl StrataService for Service {
         let Some(kind) = StoreKind::of_command(&command) else {
             return Err(Error::InvalidInput("cluster metadata changes go through join and remove_node".into()));
         };
+        self.session.access()?.check_command(&command)?;
         let _place = self.ctx.admit()?;
         self.ctx.limits.check_command(&command)?;
         let timeout = self.ctx.request_timeout;
@@ -50,6 +55,8 @@ impl StrataService for Service {
         consistency: ReadConsistency,
         hops: u8,
     ) -> Result<Served, Error> {
+        let access = self.session.access()?;
+        access.check_query(&query)?;
         let _place = self.ctx.admit()?;
         self.ctx.limits.check_query(&query)?;
         let Some(kind) = StoreKind::of_query(&query) else {
@@ -59,10 +66,14 @@ impl StrataService for Service {
             return route::read(&self.ctx, group, query, consistency, hops).await;
         };
         let timeout = self.ctx.request_timeout;
-        ask(kind.actor_name(), |reply| StoreMsg::Read { group, query, consistency, hops, reply }, timeout).await
+        let mut served =
+            ask(kind.actor_name(), |reply| StoreMsg::Read { group, query, consistency, hops, reply }, timeout).await?;
+        keep_allowed(&access, &mut served.response);
+        Ok(served)
     }
 
     async fn shard_map(self, _: Context) -> Result<ShardMap, Error> {
+        self.session.require(Role::ReadOnly, "the shard map")?;
         let q = Query::Meta(MetaQuery::ShardMap);
         let mut map = match route::read(&self.ctx, META_GROUP, q, ReadConsistency::Linearizable, 0).await?.response {
             Response::ShardMap(map) => map,
@@ -77,11 +88,13 @@ impl StrataService for Service {
     }
 
     async fn status(self, _: Context) -> Result<NodeStatus, Error> {
+        self.session.require(Role::ReadOnly, "status")?;
         let groups = self.ctx.registry.groups().iter().map(|g| g.status()).collect();
         Ok(NodeStatus { node: self.ctx.info.clone(), groups })
     }
 
     async fn state_digest(self, _: Context, group: GroupId) -> Result<StateDigest, Error> {
+        self.session.require(Role::ReadOnly, "a state digest")?;
         let g = self.ctx.registry.get(group).ok_or(Error::UnknownGroup(group))?;
         // Hashing a large group reads all of it: off the async workers.
         tokio::task::spawn_blocking(move || g.state_digest())
@@ -91,6 +104,7 @@ impl StrataService for Service {
     }
 
     async fn join(self, _: Context, node: NodeInfo) -> Result<NodeId, Error> {
+        self.session.require(Role::Admin, "join")?;
         if node.raft_addr.is_empty() || node.client_addr.is_empty() {
             return Err(Error::InvalidInput("a joining node must give its raft and client addresses".into()));
         }
@@ -98,11 +112,17 @@ impl StrataService for Service {
     }
 
     async fn remove_node(self, _: Context, id: NodeId) -> Result<(), Error> {
+        self.session.require(Role::Admin, "remove_node")?;
         ask(META_ACTOR, |reply| MetaMsg::Remove(id, reply), self.ctx.request_timeout).await
     }
 
     async fn adopt(self, _: Context, _seeds: Vec<String>) -> Result<NodeId, Error> {
+        self.session.require(Role::Admin, "adopt")?;
         Err(Error::Cluster(format!("node {} is already a member of a cluster", self.ctx.info.id)))
+    }
+
+    async fn authenticate(self, _: Context, key: String) -> Result<Access, Error> {
+        self.session.authenticate(&key)
     }
 
     async fn create_vector_namespace(
@@ -110,6 +130,7 @@ impl StrataService for Service {
         _: Context,
         mut settings: VectorNamespace,
     ) -> Result<VectorNamespace, Error> {
+        self.session.access()?.check_create(&settings.name)?;
         let _place = self.ctx.admit()?;
         self.ctx.limits.check_command(&Command::Vector(strata_api::VectorCommand::CreateNamespace {
             settings: settings.clone(),
@@ -127,6 +148,7 @@ impl StrataService for Service {
     }
 
     async fn create_graph(self, _: Context, mut settings: GraphNamespace) -> Result<GraphNamespace, Error> {
+        self.session.access()?.check_create(&settings.name)?;
         let _place = self.ctx.admit()?;
         self.ctx.limits.check_graph_name(&settings.name)?;
         if settings.partitions == 0 {
@@ -147,11 +169,24 @@ impl StrataService for Service {
         call: GraphCall,
         consistency: ReadConsistency,
     ) -> Result<Served, Error> {
+        self.session.access()?.check_graph_call(&call)?;
         let _place = self.ctx.admit()?;
         self.ctx.limits.check_graph_call(&call)?;
         let timeout = self.ctx.request_timeout;
         let actor = StoreKind::Graph.actor_name();
         ask(actor, |reply| StoreMsg::GraphCall { group, call, consistency, reply }, timeout).await
+    }
+}
+
+/// Drops from a listing the names a key with prefixes may not see.
+fn keep_allowed(access: &Access, response: &mut Response) {
+    if access.prefixes.is_empty() {
+        return;
+    }
+    match response {
+        Response::Names(names) => names.retain(|n| access.may_touch(n)),
+        Response::VectorNamespaces(spaces) => spaces.retain(|s| access.may_touch(&s.name)),
+        _ => {}
     }
 }
 
@@ -175,6 +210,7 @@ pub type Adoption = (Vec<String>, tokio::sync::oneshot::Sender<Result<NodeId, Er
 #[derive(Clone)]
 struct Standby {
     adopt: Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Adoption>>>>,
+    session: Arc<Session>,
 }
 
 fn standby_error() -> Error {
@@ -189,6 +225,7 @@ impl StrataService for Standby {
         Err(standby_error())
     }
     async fn shard_map(self, _: Context) -> Result<ShardMap, Error> {
+        self.session.require(Role::ReadOnly, "the shard map")?;
         Err(standby_error())
     }
     async fn status(self, _: Context) -> Result<NodeStatus, Error> {
@@ -212,7 +249,11 @@ impl StrataService for Standby {
     async fn graph_call(self, _: Context, _: GroupId, _: GraphCall, _: ReadConsistency) -> Result<Served, Error> {
         Err(standby_error())
     }
+    async fn authenticate(self, _: Context, key: String) -> Result<Access, Error> {
+        self.session.authenticate(&key)
+    }
     async fn adopt(self, _: Context, seeds: Vec<String>) -> Result<NodeId, Error> {
+        self.session.require(Role::Admin, "adopt")?;
         if seeds.is_empty() {
             return Err(Error::InvalidInput("no cluster address given".into()));
         }
@@ -229,12 +270,14 @@ impl StrataService for Standby {
 pub struct ClientListener {
     listener: Listener,
     limits: Limits,
+    auth: Auth,
 }
 
 /// Binds the client service on `addr` (port 0 picks a free port), holding at most
-/// `limits.max_connections` connections.
-pub async fn bind(addr: &str, limits: &Limits) -> std::io::Result<ClientListener> {
-    Ok(ClientListener { listener: Listener::bind(addr, limits.max_connections).await?, limits: limits.clone() })
+/// `limits.max_connections` connections, each checked against `auth`.
+pub async fn bind(addr: &str, limits: &Limits, auth: &Auth) -> std::io::Result<ClientListener> {
+    let listener = Listener::bind(addr, limits.max_connections).await?;
+    Ok(ClientListener { listener, limits: limits.clone(), auth: auth.clone() })
 }
 
 /// Serves `$service` on one accepted connection, each request on its own task; frames
@@ -242,8 +285,8 @@ pub async fn bind(addr: &str, limits: &Limits) -> std::io::Result<ClientListener
 /// limit are answered `WouldBlock` (the client's `Busy`). A macro: the two services'
 /// `serve()` futures are `Send` only as concrete types.
 macro_rules! serve_conn {
-    ($conn:expr, $limits:expr, $service:expr) => {{
-        let transport = strata_wire::transport($conn, FrameLimit::new($limits.max_frame_bytes));
+    ($conn:expr, $limits:expr, $frame:expr, $service:expr) => {{
+        let transport = strata_wire::transport($conn, $frame);
         let channel =
             BaseChannel::with_defaults(transport).max_concurrent_requests($limits.max_in_flight_per_connection);
         tokio::spawn(channel.execute($service.serve()).for_each(|f| async {
@@ -257,7 +300,7 @@ impl ClientListener {
     /// that request (connections made meanwhile keep their standby service).
     pub async fn standby(&mut self) -> Adoption {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let service = Standby { adopt: Arc::new(std::sync::Mutex::new(Some(tx))) };
+        let adopt = Arc::new(std::sync::Mutex::new(Some(tx)));
         let mut rx = std::pin::pin!(rx);
         loop {
             tokio::select! {
@@ -265,7 +308,10 @@ impl ClientListener {
                     Ok(a) => return a,
                     Err(_) => std::future::pending::<()>().await,
                 },
-                conn = self.listener.accept() => serve_conn!(conn, self.limits, service.clone()),
+                conn = self.listener.accept() => {
+                    let (session, frame) = Session::new(&self.auth, self.limits.max_frame_bytes);
+                    serve_conn!(conn, self.limits, frame, Standby { adopt: adopt.clone(), session });
+                }
             }
         }
     }
@@ -277,10 +323,10 @@ impl ClientListener {
 
     /// Serves every connection (requests concurrently, each on its own task).
     pub async fn serve(self, ctx: Arc<NodeCtx>) {
-        let service = Service { ctx };
         loop {
             let conn = self.listener.accept().await;
-            serve_conn!(conn, self.limits, service.clone());
+            let (session, frame) = Session::new(&self.auth, self.limits.max_frame_bytes);
+            serve_conn!(conn, self.limits, frame, Service { ctx: ctx.clone(), session });
         }
     }
 }

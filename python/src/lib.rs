@@ -68,16 +68,18 @@ impl Native {
     }
 
     /// Connects to a cluster through any members' client addresses; `timeout` (seconds)
-    /// bounds connecting and every later call, retries included.
+    /// bounds connecting and every later call, retries included; `api_key` is presented
+    /// on every connection (`STRATA_API_KEY` when not given).
     #[staticmethod]
-    #[pyo3(signature = (addrs, timeout = 60.0))]
-    fn connect(py: Python<'_>, addrs: Vec<String>, timeout: f64) -> PyResult<Native> {
+    #[pyo3(signature = (addrs, timeout = 60.0, api_key = None))]
+    fn connect(py: Python<'_>, addrs: Vec<String>, timeout: f64, api_key: Option<String>) -> PyResult<Native> {
         if !(timeout > 0.0 && timeout <= MAX_TIMEOUT_SECS) {
             let e = strata_api::Error::InvalidInput(format!("timeout must be in (0, {MAX_TIMEOUT_SECS}] seconds"));
             return Err(errors::to_py(py, e.into()));
         }
         let deadline = Duration::from_secs_f64(timeout);
-        let ctx = py.detach(|| runtime().block_on(StorageContext::connect_within(&addrs, deadline)));
+        let api_key = api_key.or_else(|| std::env::var("STRATA_API_KEY").ok().filter(|k| !k.is_empty()));
+        let ctx = py.detach(|| runtime().block_on(StorageContext::connect_with(&addrs, deadline, api_key)));
         let ctx = Arc::new(ctx.map_err(|e| errors::to_py(py, e))?);
         Ok(Native { ctx: RwLock::new(Some(ctx)), target: addrs.join(","), embedded: false })
     }

@@ -24,12 +24,16 @@ pub struct RegistryConfig {
     pub routes: BTreeMap<String, String>,
     /// The cluster this node belongs to (0: not known); peers of another are refused.
     pub cluster: u64,
+    /// The key derived from the cluster's secret: peers prove they hold it in their
+    /// hello, and this node proves it to them (none: no secret, loopback-only nodes).
+    pub peer_key: Option<[u8; 32]>,
 }
 
 /// The groups of one node.
 pub struct Registry {
     node_id: NodeId,
     cluster: u64,
+    peer_key: Option<[u8; 32]>,
     db: sled::Db,
     flusher: Flusher,
     pool: PeerPool,
@@ -48,8 +52,9 @@ impl Registry {
             node_id: config.node_id,
             flusher: Flusher::start(db.clone()),
             db,
-            pool: PeerPool::new(config.cluster, config.routes),
+            pool: PeerPool::new(config.cluster, config.routes).with_peer_key(config.peer_key),
             cluster: config.cluster,
+            peer_key: config.peer_key,
             config: Arc::new(raft),
             graph_dir: config.graph_dir,
             groups: RwLock::new(BTreeMap::new()),
@@ -61,6 +66,11 @@ impl Registry {
     /// The cluster this node belongs to (0: not known).
     pub fn cluster(&self) -> u64 {
         self.cluster
+    }
+
+    /// The key peers prove they hold (see [`RegistryConfig::peer_key`]).
+    pub fn peer_key(&self) -> Option<&[u8; 32]> {
+        self.peer_key.as_ref()
     }
 
     /// This node's id.

@@ -25,6 +25,7 @@ async fn serve(
         graph_dir: None,
         routes: Default::default(),
         cluster,
+        peer_key: None,
     };
     let registry = Registry::new(db, config).expect("registry");
     let listener = bind("127.0.0.1:0", 64).await.expect("bind");

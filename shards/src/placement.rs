@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 use strata_api::{
-    ChatQuery, Command, DocstoreCommand, DocstoreQuery, GroupId, IndexStoreCommand, IndexStoreQuery, KvCommand,
-    KvQuery, META_GROUP, NodeId, Query, ShardMap, VectorCommand, VectorQuery,
+    ChatQuery, Command, DocstoreCommand, GroupId, IndexStoreCommand, IndexStoreQuery, KvCommand, KvQuery, META_GROUP,
+    NodeId, Query, ShardMap, VectorCommand, VectorQuery,
 };
 
 /// The placement key of the chat store.
@@ -130,15 +130,7 @@ pub fn route_query(q: &Query, shard_count: u32) -> ReadRoute {
             ReadRoute::One(group_of_collection(collection, shard_count))
         }
         Query::Kv(KvQuery::Collections) => ReadRoute::All,
-        Query::Docstore(q) => by_ns(match q {
-            DocstoreQuery::GetDocuments { namespace, .. }
-            | DocstoreQuery::Docs { namespace }
-            | DocstoreQuery::DocumentExists { namespace, .. }
-            | DocstoreQuery::GetRefDocInfo { namespace, .. }
-            | DocstoreQuery::GetAllRefDocInfo { namespace }
-            | DocstoreQuery::GetDocumentHash { namespace, .. }
-            | DocstoreQuery::GetAllDocumentHashes { namespace } => namespace,
-        }),
+        Query::Docstore(q) => by_ns(q.namespace()),
         Query::IndexStore(IndexStoreQuery::Get { namespace, .. })
         | Query::IndexStore(IndexStoreQuery::All { namespace }) => by_ns(namespace),
         Query::Chat(ChatQuery::GetMessages { .. }) | Query::Chat(ChatQuery::GetKeys) => by_ns(CHAT_PLACEMENT),

@@ -3,6 +3,7 @@
 //! backends.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed expectation is the test failing
 
+mod auth;
 mod cli;
 mod failover;
 mod graph_faults;

@@ -16,9 +16,16 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Clone, Default)]
 pub struct Connections {
     conns: Arc<Mutex<HashMap<String, StrataServiceClient>>>,
+    /// The API key every new connection presents first.
+    key: Option<Arc<str>>,
 }
 
 impl Connections {
+    /// A pool whose connections present `key` (an API key, or a node's key) first.
+    pub fn with_key(key: Option<String>) -> Self {
+        Self { conns: Arc::default(), key: key.map(Arc::from) }
+    }
+
     /// The connection to `addr`, made if needed.
     pub async fn get(&self, addr: &str) -> std::io::Result<StrataServiceClient> {
         if let Some(c) = self.conns.lock().unwrap_or_else(|p| p.into_inner()).get(addr) {
@@ -28,6 +35,14 @@ impl Connections {
         let mut config = tarpc::client::Config::default();
         config.max_in_flight_requests = 4096;
         let client = StrataServiceClient::new(config, transport).spawn();
+        if let Some(key) = &self.key {
+            match client.authenticate(context_within(CONNECT_TIMEOUT), key.to_string()).await {
+                Ok(Ok(_)) => {}
+                // A refused key is the caller's to fix, not a node's to retry.
+                Ok(Err(e)) => return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, e.to_string())),
+                Err(e) => return Err(std::io::Error::other(format!("{addr}: authenticate: {e}"))),
+            }
+        }
         self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(addr.to_string(), client.clone());
         Ok(client)
     }
@@ -39,3 +54,12 @@ impl Connections {
 }
 
 pub use strata_api::service::context_within;
+
+/// The error for a connection that could not be made or authenticated: a refused key
+/// is `Unauthenticated` (deterministic), anything else `Unavailable` (retried).
+pub fn connect_error(addr: &str, e: &std::io::Error) -> strata_api::Error {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        return strata_api::Error::Unauthenticated(e.to_string());
+    }
+    strata_api::Error::Unavailable(format!("{addr}: {e}"))
+}

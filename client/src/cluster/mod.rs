@@ -13,7 +13,7 @@ mod connections;
 pub mod graph;
 mod vector;
 
-pub use connections::{Connections, MAX_FRAME, context_within};
+pub use connections::{Connections, MAX_FRAME, connect_error, context_within};
 
 use crate::error::{Error, Result};
 use std::collections::hash_map::RandomState;
@@ -67,12 +67,18 @@ impl Cluster {
     /// Connects, giving connecting and every later call at most `deadline` (retries
     /// included) before it fails with `Unavailable`.
     pub async fn connect_within(addrs: &[String], deadline: Duration) -> Result<Self> {
+        Self::connect_with(addrs, deadline, None).await
+    }
+
+    /// [`Cluster::connect_within`], presenting `api_key` on every connection (a cluster
+    /// whose nodes have keys configured refuses connections without one).
+    pub async fn connect_with(addrs: &[String], deadline: Duration, api_key: Option<String>) -> Result<Self> {
         if addrs.is_empty() {
             return Err(strata_api::Error::InvalidInput("no cluster address given".into()).into());
         }
         let cluster = Self {
             seeds: addrs.to_vec(),
-            conns: Connections::default(),
+            conns: Connections::with_key(api_key),
             map: RwLock::new(ShardMap::default()),
             client_id: random_u64(),
             next_seq: AtomicU64::new(1),
@@ -104,8 +110,7 @@ impl Cluster {
         loop {
             for addr in self.candidates(None) {
                 let attempt = async {
-                    let client =
-                        self.conns.get(&addr).await.map_err(|e| strata_api::Error::Unavailable(e.to_string()))?;
+                    let client = self.conns.get(&addr).await.map_err(|e| connect_error(&addr, &e))?;
                     client
                         .shard_map(context_within(ATTEMPT_TIMEOUT.min(until.saturating_duration_since(Instant::now()))))
                         .await
@@ -200,7 +205,10 @@ impl Cluster {
             let addr = self.candidates(Some(group)).into_iter().next().unwrap_or_default();
             let ttl = ATTEMPT_TIMEOUT.min(until.saturating_duration_since(Instant::now()));
             last_err = match self.conns.get(&addr).await {
-                Err(e) => strata_api::Error::Unavailable(format!("{addr}: {e}")),
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(connect_error(&addr, &e).into());
+                }
+                Err(e) => connect_error(&addr, &e),
                 Ok(client) => match attempt(client, context_within(ttl)).await {
                     Ok(Ok(served))
                         if !strata_api::same_cluster(served.cluster, self.cluster.load(Ordering::Relaxed)) =>
@@ -306,7 +314,7 @@ impl Cluster {
             for addr in self.candidates(None) {
                 let ttl = ATTEMPT_TIMEOUT.min(until.saturating_duration_since(Instant::now()));
                 let answer = match self.conns.get(&addr).await {
-                    Err(e) => Err(strata_api::Error::Unavailable(format!("{addr}: {e}"))),
+                    Err(e) => Err(connect_error(&addr, &e)),
                     Ok(c) => attempt(c, context_within(ttl))
                         .await
                         .map_err(|e| self.transport_error(&addr, e))

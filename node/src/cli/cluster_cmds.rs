@@ -1,13 +1,12 @@
 //! Subcommands that run a node or talk to a running cluster.
 
-use super::{CliError, ClusterOp, KvOp};
+use super::{CliError, ClusterArg, ClusterOp, KvOp};
 use crate::config::Config;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
 use strata_api::NodeStatus;
-use strata_client::StorageContext;
-use strata_client::cluster::{Connections, context_within};
+use strata_client::cluster::context_within;
 
 const CALL: Duration = Duration::from_secs(30);
 
@@ -49,10 +48,10 @@ async fn wait_for_signal() {
 }
 
 /// `strata status`.
-pub async fn status(cluster: &[String], json: bool) -> Result<(), CliError> {
-    let ctx = StorageContext::connect(cluster).await?;
+pub async fn status(cluster: &ClusterArg, json: bool) -> Result<(), CliError> {
+    let ctx = cluster.context().await?;
     let map = ctx.cluster().map(|c| c.cached_map()).unwrap_or_default();
-    let conns = Connections::default();
+    let conns = cluster.connections();
     let mut nodes: Vec<Result<NodeStatus, String>> = Vec::new();
     for info in map.nodes.values() {
         let status = async {
@@ -115,8 +114,8 @@ pub async fn status(cluster: &[String], json: bool) -> Result<(), CliError> {
 }
 
 /// `strata kv ...`.
-pub async fn kv(cluster: &[String], op: KvOp) -> Result<(), CliError> {
-    let ctx = StorageContext::connect(cluster).await?;
+pub async fn kv(cluster: &ClusterArg, op: KvOp) -> Result<(), CliError> {
+    let ctx = cluster.context().await?;
     let kv = ctx.kv_store();
     match op {
         KvOp::Put { key, value, collection } => {
@@ -141,10 +140,10 @@ pub async fn kv(cluster: &[String], op: KvOp) -> Result<(), CliError> {
 }
 
 /// `strata cluster ...`.
-pub async fn membership(cluster: &[String], op: ClusterOp) -> Result<(), CliError> {
-    let conns = Connections::default();
+pub async fn membership(cluster: &ClusterArg, op: ClusterOp) -> Result<(), CliError> {
+    let conns = cluster.connections();
     let mut last = CliError::Usage("no member answered".into());
-    for addr in cluster {
+    for addr in cluster.addrs()? {
         let client = match conns.get(addr).await {
             Ok(c) => c,
             Err(e) => {
@@ -159,7 +158,7 @@ pub async fn membership(cluster: &[String], op: ClusterOp) -> Result<(), CliErro
             ClusterOp::AddNode { client_addr } => {
                 let standby =
                     conns.get(client_addr).await.map_err(|e| CliError::Usage(format!("{client_addr}: {e}")))?;
-                let seeds = cluster.to_vec();
+                let seeds = cluster.addrs()?.to_vec();
                 standby.adopt(context_within(Duration::from_secs(180)), seeds).await.map(|r| r.map(Some))
             }
         };

@@ -2,10 +2,11 @@
 //!
 //! `serve` runs a node; `import`/`export`, `vector query` and `graph` work on an embedded
 //! data directory (`--data`) or a running cluster (`--cluster`); `status`, `kv` and
-//! `cluster` talk to a cluster.
+//! `cluster` talk to a cluster; `keys` makes credentials.
 
 mod cluster_cmds;
 mod graph_cmds;
+mod keys_cmds;
 mod progress;
 mod vector_cmds;
 
@@ -33,6 +34,9 @@ pub struct Target {
     /// An embedded data directory (used when no cluster is named).
     #[arg(long, env = "STRATA_DATA", default_value = "./strata-data")]
     pub data: PathBuf,
+    /// The API key presented to the cluster (`strata keys new`).
+    #[arg(long, env = "STRATA_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 impl Target {
@@ -40,7 +44,8 @@ impl Target {
         if self.cluster.is_empty() {
             StorageContext::open(&self.data)
         } else {
-            StorageContext::connect(&self.cluster).await
+            StorageContext::connect_with(&self.cluster, strata_client::cluster::DEFAULT_DEADLINE, self.api_key.clone())
+                .await
         }
     }
 }
@@ -51,9 +56,24 @@ pub struct ClusterArg {
     /// Client addresses of cluster members (`host:port`, comma-separated).
     #[arg(long, env = "STRATA_CLUSTER", value_delimiter = ',', global = true)]
     pub cluster: Vec<String>,
+    /// The API key presented to the cluster (`strata keys new`).
+    #[arg(long, env = "STRATA_API_KEY", hide_env_values = true, global = true)]
+    pub api_key: Option<String>,
 }
 
 impl ClusterArg {
+    /// A context on the named cluster, with the key.
+    async fn context(&self) -> Result<StorageContext, CliError> {
+        let addrs = self.addrs()?;
+        let deadline = strata_client::cluster::DEFAULT_DEADLINE;
+        Ok(StorageContext::connect_with(addrs, deadline, self.api_key.clone()).await?)
+    }
+
+    /// Connections to the cluster's nodes, presenting the key.
+    fn connections(&self) -> strata_client::cluster::Connections {
+        strata_client::cluster::Connections::with_key(self.api_key.clone())
+    }
+
     fn addrs(&self) -> Result<&[String], CliError> {
         if self.cluster.is_empty() {
             return Err(CliError::Usage("name the cluster with --cluster ADDR[,ADDR...] or STRATA_CLUSTER".into()));
@@ -125,6 +145,34 @@ pub enum Command {
         /// Where to export from.
         #[command(flatten)]
         target: Target,
+    },
+    /// Make credentials: API keys and the cluster secret.
+    Keys {
+        /// What to make.
+        #[command(subcommand)]
+        op: KeysOp,
+    },
+}
+
+/// `strata keys` operations.
+#[derive(Subcommand, Debug)]
+pub enum KeysOp {
+    /// Print a new API key and the `[[auth.api_keys]]` entry (with its hash) for the nodes' configuration.
+    New {
+        /// The key's name in the configuration.
+        #[arg(long, default_value = "client")]
+        name: String,
+        /// `admin`, `read-write` or `read-only`.
+        #[arg(long, default_value = "read-write")]
+        role: String,
+        /// Names the key may touch start with one of these (repeatable); none: every name.
+        #[arg(long = "prefix")]
+        prefixes: Vec<String>,
+    },
+    /// Write a new cluster secret to FILE (mode 0600; refuses to overwrite).
+    Secret {
+        /// Where to write it.
+        file: PathBuf,
     },
 }
 
@@ -271,9 +319,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     let started = std::time::Instant::now();
     match cli.command {
         Command::Serve { config } => cluster_cmds::serve(config.as_deref()).await?,
-        Command::Status { cluster, json } => cluster_cmds::status(cluster.addrs()?, json).await?,
-        Command::Kv { cluster, op } => cluster_cmds::kv(cluster.addrs()?, op).await?,
-        Command::Cluster { cluster, op } => cluster_cmds::membership(cluster.addrs()?, op).await?,
+        Command::Status { cluster, json } => cluster_cmds::status(&cluster, json).await?,
+        Command::Kv { cluster, op } => cluster_cmds::kv(&cluster, op).await?,
+        Command::Cluster { cluster, op } => cluster_cmds::membership(&cluster, op).await?,
+        Command::Keys { op } => keys_cmds::run(op)?,
         Command::Import { persist_dir, target } => {
             let ctx = target.open().await?;
             let summary = ctx.import_persist_dir(&persist_dir, &progress).await;

@@ -33,6 +33,8 @@ pub struct NodeCtx {
     pub graph_partitions: u32,
     /// What one request may ask (checked at the edge, before forwarding).
     pub limits: strata_api::Limits,
+    /// The credentials connections present.
+    pub auth: crate::auth::Auth,
     /// Client requests running on this node, bounded by `limits.max_in_flight`.
     in_flight: Arc<tokio::sync::Semaphore>,
     map: watch::Sender<ShardMap>,
@@ -149,8 +151,13 @@ fn io(e: impl std::fmt::Display) -> Error {
 
 /// Asks the members in `seeds` to add this node, retrying until one answers; answers the
 /// id it was given and the cluster's id (from the shard map of the member that added it).
-async fn join_cluster(seeds: &[String], node: &NodeInfo, timeout: Duration) -> Result<(u64, u64), Error> {
-    let conns = Connections::default();
+async fn join_cluster(
+    seeds: &[String],
+    node: &NodeInfo,
+    timeout: Duration,
+    key: Option<String>,
+) -> Result<(u64, u64), Error> {
+    let conns = Connections::with_key(key);
     let until = Instant::now() + timeout;
     let mut last = Error::Unavailable("no member answered".into());
     while Instant::now() < until {
@@ -166,6 +173,9 @@ async fn join_cluster(seeds: &[String], node: &NodeInfo, timeout: Duration) -> R
                     Ok(Err(e)) => last = e,
                     Err(e) => last = Error::Unavailable(format!("{addr}: {e}")),
                 },
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(strata_client::cluster::connect_error(addr, &e));
+                }
                 Err(e) => last = Error::Unavailable(format!("{addr}: {e}")),
             }
             conns.forget(addr);
@@ -196,6 +206,8 @@ fn advertised(bound: std::net::SocketAddr, configured: Option<&String>, key: &st
 
 /// Starts a node from `config`.
 pub async fn start(config: &Config) -> Result<RunningNode, Error> {
+    let listens = [config.listen.as_str(), config.raft_listen.as_str()];
+    let auth = crate::auth::Auth::load(&config.auth, &listens).map_err(|e| Error::InvalidInput(e.to_string()))?;
     std::fs::create_dir_all(&config.data_dir).map_err(io)?;
     let db = strata_shards::open_db(&config.data_dir.join("db"), &strata_shards::OpenOptions::default())
         .map_err(strata_api::Error::from)?;
@@ -222,7 +234,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     };
     let limits = &config.limits;
     let raft_listener = strata_raft::network::server::bind(&raft_at, limits.max_connections).await.map_err(io)?;
-    let mut client_listener = service::bind(&client_at, limits).await.map_err(io)?;
+    let mut client_listener = service::bind(&client_at, limits, &auth).await.map_err(io)?;
     let raft_bound = raft_listener.local_addr().map_err(io)?;
     let raft_listen = local(raft_bound);
     let mut info = NodeInfo {
@@ -248,11 +260,11 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
                 // Scripts and tests wait for this line to learn the standby node's address.
                 println!("strata node standby: client={} raft={}", info.client_addr, info.raft_addr);
                 let (seeds, reply) = client_listener.standby().await;
-                let joined = join_cluster(&seeds, &info, Duration::from_secs(120)).await;
+                let joined = join_cluster(&seeds, &info, Duration::from_secs(120), auth.own_key()).await;
                 let _ = reply.send(joined.clone().map(|(id, _)| id));
                 joined?
             } else {
-                join_cluster(&config.join, &info, Duration::from_secs(120)).await?
+                join_cluster(&config.join, &info, Duration::from_secs(120), auth.own_key()).await?
             };
             let saved = identity::Identity {
                 id,
@@ -276,6 +288,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
             graph_dir: Some(config.data_dir.join("hnsw")),
             routes: config.raft.routes.clone(),
             cluster,
+            peer_key: auth.peer_key(),
         },
     )?;
     let mut tasks = vec![tokio::spawn(raft_listener.serve(registry.clone()))];
@@ -286,11 +299,12 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     let ctx = Arc::new(NodeCtx {
         info: info.clone(),
         registry: registry.clone(),
-        conns: Connections::default(),
+        conns: Connections::with_key(auth.own_key()),
         request_timeout: Duration::from_millis(config.request_timeout_ms),
         vector_partitions: config.vector_partitions,
         graph_partitions: config.graph_partitions,
         limits: config.limits.clone(),
+        auth: auth.clone(),
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight)),
         map: watch::channel(ShardMap::default()).0,
         reconciling: tokio::sync::Mutex::new(()),

@@ -25,6 +25,8 @@ pub struct PeerPool {
     routes: Arc<std::collections::BTreeMap<String, String>>,
     /// This node's cluster, said in the hello that opens every connection.
     cluster: u64,
+    /// The key the hello proves this node holds (see `RegistryConfig::peer_key`).
+    peer_key: Option<[u8; 32]>,
 }
 
 impl PeerPool {
@@ -34,7 +36,13 @@ impl PeerPool {
     /// tests' proxy, which learns from the address dialled which node sent each byte).
     /// Peers not listed are dialled at their advertised address.
     pub fn new(cluster: u64, routes: std::collections::BTreeMap<String, String>) -> Self {
-        Self { conns: Arc::default(), routes: Arc::new(routes), cluster }
+        Self { conns: Arc::default(), routes: Arc::new(routes), cluster, peer_key: None }
+    }
+
+    /// The same pool, proving `peer_key` in its hellos.
+    pub fn with_peer_key(mut self, peer_key: Option<[u8; 32]>) -> Self {
+        self.peer_key = peer_key;
+        self
     }
 
     /// The connection to `addr`, made if needed.
@@ -45,7 +53,15 @@ impl PeerPool {
         let dial = self.routes.get(addr).map_or(addr, String::as_str);
         let transport = strata_wire::connect(dial, Duration::from_secs(2), FrameLimit::new(super::MAX_FRAME)).await?;
         let client = RaftPeerClient::new(tarpc::client::Config::default(), transport).spawn();
-        match client.hello(context_within(Duration::from_secs(5)), self.cluster).await {
+        let proof = match &self.peer_key {
+            None => Vec::new(),
+            Some(key) => match client.challenge(context_within(Duration::from_secs(5))).await {
+                Ok(Ok(challenge)) => strata_api::access::peer_proof(key, &challenge, self.cluster).to_vec(),
+                Ok(Err(e)) => return Err(std::io::Error::other(format!("{addr}: {e}"))),
+                Err(e) => return Err(std::io::Error::other(format!("{addr}: challenge: {e}"))),
+            },
+        };
+        match client.hello(context_within(Duration::from_secs(5)), self.cluster, proof).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(std::io::Error::other(format!("{addr}: {e}"))),
             Err(e) => return Err(std::io::Error::other(format!("{addr}: hello: {e}"))),

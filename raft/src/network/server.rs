@@ -21,6 +21,8 @@ pub struct PeerServer {
     registry: Arc<Registry>,
     /// This connection said hello from this node's cluster.
     greeted: Arc<std::sync::atomic::AtomicBool>,
+    /// The challenge this connection's hello must answer (with a cluster secret).
+    challenge: Arc<std::sync::Mutex<Option<[u8; 32]>>>,
 }
 
 impl PeerServer {
@@ -53,15 +55,32 @@ impl PeerServer {
 }
 
 impl RaftPeer for PeerServer {
-    async fn hello(self, _: Context, cluster: u64) -> Result<NodeId, strata_api::Error> {
+    async fn hello(self, _: Context, cluster: u64, proof: Vec<u8>) -> Result<NodeId, strata_api::Error> {
         let me = self.registry.cluster();
         if !strata_api::same_cluster(cluster, me) {
             return Err(strata_api::Error::Cluster(format!(
                 "this node is of cluster {me}, the caller of cluster {cluster}"
             )));
         }
+        if let Some(key) = self.registry.peer_key() {
+            // One challenge, one answer: taken out whatever the outcome.
+            let challenge = self.challenge.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let valid = challenge.is_some_and(|c| {
+                strata_api::access::constant_time_eq(&proof, &strata_api::access::peer_proof(key, &c, cluster))
+            });
+            if !valid {
+                tracing::warn!("a peer connection failed to prove the cluster secret");
+                return Err(strata_api::Error::Unauthenticated("no proof of the cluster secret".into()));
+            }
+        }
         self.greeted.store(true, std::sync::atomic::Ordering::Release);
         Ok(self.registry.node_id())
+    }
+
+    async fn challenge(self, _: Context) -> Result<Vec<u8>, strata_api::Error> {
+        let challenge = random_challenge().map_err(|e| strata_api::Error::Unavailable(format!("randomness: {e}")))?;
+        *self.challenge.lock().unwrap_or_else(|p| p.into_inner()) = Some(challenge);
+        Ok(challenge.to_vec())
     }
 
     async fn append(
@@ -156,10 +175,18 @@ impl PeerListener {
         loop {
             let conn = self.listener.accept().await;
             let transport = strata_wire::transport(conn, FrameLimit::new(super::MAX_FRAME));
-            let server = PeerServer { registry: registry.clone(), greeted: Arc::default() };
+            let server = PeerServer { registry: registry.clone(), greeted: Arc::default(), challenge: Arc::default() };
             tokio::spawn(BaseChannel::with_defaults(transport).execute(server.serve()).for_each(|f| async {
                 tokio::spawn(f);
             }));
         }
     }
+}
+
+/// 32 bytes from the operating system's generator.
+fn random_challenge() -> std::io::Result<[u8; 32]> {
+    use std::io::Read;
+    let mut out = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut out)?;
+    Ok(out)
 }

@@ -90,8 +90,14 @@ pub trait RaftPeer {
     /// on a connection only after a hello from its own cluster (`same_cluster`), so a
     /// node wiped and bootstrapped anew at a member's address (a new cluster id) neither
     /// answers the old members nor is answered by them: it cannot vote, take entries,
-    /// serve a read index or be retired as the member it replaced. Answers this node's id.
-    async fn hello(cluster: u64) -> Result<NodeId, strata_api::Error>;
+    /// serve a read index or be retired as the member it replaced. When the cluster has
+    /// a secret, `proof` answers this connection's [`RaftPeer::challenge`] with it, so
+    /// nothing but a member speaks raft to a node. Answers this node's id.
+    async fn hello(cluster: u64, proof: Vec<u8>) -> Result<NodeId, strata_api::Error>;
+    /// A fresh random challenge for this connection's hello to answer, on a node whose
+    /// cluster has a secret: the hello's `proof` is `strata_api::access::peer_proof` of
+    /// it (without a secret the proof is empty and the challenge unused).
+    async fn challenge() -> Result<Vec<u8>, strata_api::Error>;
     /// openraft's AppendEntries.
     async fn append(
         group: GroupId,

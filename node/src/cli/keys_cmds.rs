@@ -1,0 +1,49 @@
+//! `strata keys`: new API keys (the key once, for the client; its hash for the nodes)
+//! and cluster secrets (written 0600, never printed).
+
+use super::{CliError, KeysOp};
+use crate::auth::{new_key, random_bytes};
+use std::io::Write;
+use strata_api::access::{Role, hash_key};
+
+/// Runs a `keys` operation.
+pub fn run(op: KeysOp) -> Result<(), CliError> {
+    match op {
+        KeysOp::New { name, role, prefixes } => {
+            let role: Role = serde_json::from_value(serde_json::Value::String(role.clone()))
+                .map_err(|_| CliError::Usage(format!("role {role:?}: use admin, read-write or read-only")))?;
+            let key = new_key().map_err(|e| CliError::Usage(format!("randomness: {e}")))?;
+            println!("# the key, for the client (--api-key or STRATA_API_KEY); it is not stored anywhere:");
+            println!("# {key}");
+            println!("# for every node's strata.toml:");
+            println!("[[auth.api_keys]]");
+            println!("name = {}", toml_string(&name));
+            println!("hash = \"{}\"", hash_key(&key));
+            println!("role = \"{}\"", role.name());
+            let prefixes: Vec<String> = prefixes.iter().map(|p| toml_string(p)).collect();
+            println!("prefixes = [{}]", prefixes.join(", "));
+            Ok(())
+        }
+        KeysOp::Secret { file } => {
+            let secret = hex_secret().map_err(|e| CliError::Usage(format!("randomness: {e}")))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut f = options.open(&file).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            writeln!(f, "{secret}").map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            println!("wrote a cluster secret to {} (mode 0600); give every node the same file:", file.display());
+            println!("[auth]\ncluster_secret_file = {}", toml_string(&file.display().to_string()));
+            Ok(())
+        }
+    }
+}
+
+fn hex_secret() -> std::io::Result<String> {
+    Ok(hex::encode(random_bytes()?))
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}

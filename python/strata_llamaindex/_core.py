@@ -56,19 +56,27 @@ class Strata:
         return cls(_native.Native.open(os.fspath(path)))
 
     @classmethod
-    def connect(cls, cluster: Union[str, Iterable[str]], timeout: float = DEFAULT_TIMEOUT) -> "Strata":
+    def connect(
+        cls,
+        cluster: Union[str, Iterable[str]],
+        timeout: float = DEFAULT_TIMEOUT,
+        api_key: Optional[str] = None,
+    ) -> "Strata":
         """Connects to a cluster through any of its members' client addresses
         (``"host:port"``, a list or a comma-separated string). ``timeout`` bounds
         connecting and every call, retries included: past it a call raises
-        :class:`~strata_llamaindex.errors.Unavailable`. Connections to the same
-        addresses with the same timeout are shared within the process."""
+        :class:`~strata_llamaindex.errors.Unavailable`. ``api_key`` (or the
+        ``STRATA_API_KEY`` variable) is presented to a cluster with keys configured;
+        a wrong or missing one raises :class:`~strata_llamaindex.errors.Unauthenticated`.
+        Connections to the same addresses with the same timeout and key are shared
+        within the process."""
         addrs = _addresses(cluster)
-        key = (tuple(addrs), float(timeout))
+        key = (tuple(addrs), float(timeout), api_key)
         with _clusters_lock:
             found = _clusters.get(key)
             if found is not None:
                 return found
-            handle = cls(_native.Native.connect(addrs, float(timeout)))
+            handle = cls(_native.Native.connect(addrs, float(timeout), api_key))
             _clusters[key] = handle
             return handle
 

@@ -83,9 +83,13 @@ async fn round(ctx: &Arc<NodeCtx>) -> Result<(), Error> {
 /// after it, whatever happened to the node running the move or to the chosen node).
 const HOLD: Duration = Duration::from_secs(5);
 
+/// How many entries behind the leader a voter may be for leadership to move to it.
+const MOVE_LAG: u64 = 64;
+
 /// Moves the leadership of one shard, if leadership is uneven.
 async fn spread_leaders(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error> {
     let mut leaders = std::collections::BTreeMap::new();
+    let mut lags = std::collections::BTreeMap::new();
     for node in map.active_nodes() {
         let client = ctx.conns.get(&node.client_addr).await.map_err(|e| Error::Unavailable(e.to_string()))?;
         let status = client.status(context_within(Duration::from_secs(5))).await.map_err(|e| {
@@ -94,12 +98,19 @@ async fn spread_leaders(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error>
         })??;
         for g in status.groups.iter().filter(|g| g.role == "Leader" && g.group != META_GROUP) {
             leaders.insert(g.group, node.id);
+            lags.insert(g.group, g.lag.clone());
         }
     }
     if leaders.len() < map.shards.len() {
         return Ok(()); // an election is under way: look again next round
     }
     let Some((group, from, to)) = strata_shards::placement::leader_move(map, &leaders) else { return Ok(()) };
+    // A voter missing entries could not win, and its campaign would depose the leader:
+    // it is moved to only when it is close behind (the entries in flight under load),
+    // and the leader waits for it to hold the whole log before yielding (below).
+    if lags.get(&group).and_then(|l| l.get(&to)).is_none_or(|lag| *lag > MOVE_LAG) {
+        return Ok(());
+    }
     let voters: Vec<NodeId> = map.shard(group).map(|s| s.replicas.clone()).unwrap_or_default();
     tracing::info!(group, from, to, "moving shard leadership");
     let millis = HOLD.as_millis() as u64;
@@ -109,7 +120,12 @@ async fn spread_leaders(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error>
     }
     // The voter set never changes: if anything fails from here on, every hold runs out
     // and the group carries on as before.
-    admin_on_node(ctx, map, from, group, AdminOp::Yield { millis }).await?;
+    if let Err(e) = admin_on_node(ctx, map, from, group, AdminOp::Yield { millis, to: Some(to) }).await {
+        for other in &others {
+            let _ = admin_on_node(ctx, map, *other, group, AdminOp::Resume).await;
+        }
+        return Err(e);
+    }
     let until = tokio::time::Instant::now() + HOLD;
     let moved = loop {
         // Rejected while the followers' lease on the old leader lasts (about the

@@ -137,17 +137,42 @@ impl Group {
         self.raft.runtime_config().elect(true);
     }
 
-    /// Resumes at `until` (a later hold or yield moves it back again by resuming later).
+    /// Resumes once the hold is over: at `until`, or later if a later hold moved it. The
+    /// task ends only by resuming, whatever the clock or a later hold did meanwhile (a
+    /// group left with elections off would never elect a leader again).
     fn resume_at(&self, until: Instant) {
         let raft = self.raft.clone();
         let hold = self.proposer.hold_handle();
         tokio::spawn(async move {
-            tokio::time::sleep_until(until.into()).await;
-            if hold.expired() {
-                raft.runtime_config().heartbeat(true);
-                raft.runtime_config().elect(true);
+            let mut until = until;
+            loop {
+                tokio::time::sleep_until(until.into()).await;
+                if hold.expired() {
+                    break;
+                }
+                until = hold.until().max(Instant::now() + Duration::from_millis(10));
             }
+            raft.runtime_config().heartbeat(true);
+            raft.runtime_config().elect(true);
         });
+    }
+
+    /// As the leader, waits up to `timeout` until `to` holds every entry of this node's
+    /// log; `Unavailable` if it does not by then (or this node stops leading).
+    async fn wait_holds_log(&self, to: NodeId, timeout: Duration) -> Result<()> {
+        let caught_up = |m: &openraft::RaftMetrics<NodeId, BasicNode>| {
+            let matched = m.replication.as_ref().and_then(|r| r.get(&to).copied().flatten());
+            m.state != ServerState::Leader || matched.map(|l| l.index) >= m.last_log_index
+        };
+        let waited = self.raft.wait(Some(timeout)).metrics(caught_up, "the voter taking over holds the log").await;
+        match waited {
+            Ok(m) if m.state == ServerState::Leader => Ok(()),
+            Ok(m) => Err(Error::NotLeader { group: self.id, leader: m.current_leader, leader_addr: None }),
+            Err(_) => Err(Error::Raft {
+                group: self.id,
+                message: format!("node {to} does not hold the whole log: leadership stays"),
+            }),
+        }
     }
 
     /// Performs a membership change as the group's leader.
@@ -167,13 +192,19 @@ impl Group {
                 let change = openraft::ChangeMembers::RemoveNodes(nodes);
                 self.raft.change_membership(change, false).await.map_err(map_write)?;
             }
-            AdminOp::Yield { millis } => {
+            AdminOp::Yield { millis, to } => {
                 let until = hold_until(millis)?;
                 if self.raft.metrics().borrow().state != ServerState::Leader {
                     let leader = self.raft.metrics().borrow().current_leader;
                     return Err(Error::NotLeader { group: self.id, leader, leader_addr: None });
                 }
                 self.proposer.hold_until(until);
+                if let Some(to) = to
+                    && let Err(e) = self.wait_holds_log(to, CATCH_UP).await
+                {
+                    self.proposer.hold_until(Instant::now());
+                    return Err(e);
+                }
                 self.raft.runtime_config().heartbeat(false);
                 self.raft.runtime_config().elect(false);
                 self.resume_at(until);
@@ -193,6 +224,9 @@ impl Group {
         Ok(())
     }
 }
+
+/// How long a yielding leader waits for the voter taking over to hold its whole log.
+const CATCH_UP: Duration = Duration::from_secs(2);
 
 /// When a hold of `millis` asked by an admin call ends; a hold longer than
 /// [`MAX_HOLD_MILLIS`](crate::network::service::MAX_HOLD_MILLIS) is refused (it would keep

@@ -44,7 +44,12 @@ pub struct Hold(Arc<Mutex<Instant>>);
 impl Hold {
     /// Whether the hold is over.
     pub fn expired(&self) -> bool {
-        Instant::now() >= *self.0.lock().unwrap_or_else(|p| p.into_inner())
+        Instant::now() >= self.until()
+    }
+
+    /// When the hold ends (a past instant once it has).
+    pub fn until(&self) -> Instant {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

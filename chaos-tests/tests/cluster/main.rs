@@ -10,6 +10,7 @@ mod graph_faults;
 mod graph_reads;
 mod hostile;
 mod large_writes;
+mod leader_moves;
 mod membership;
 mod nemesis;
 mod recovery;

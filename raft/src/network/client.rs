@@ -1,5 +1,16 @@
 //! openraft's outbound network: a pool of tarpc connections, one per peer address, shared
 //! by every group of the node. A connection that fails is dropped and re-made lazily.
+//!
+//! A connection can also fail silently: the peer's host vanished without a reset, a
+//! middlebox forgot the flow, or the process at the other end stopped reading. Calls on
+//! it then end by their deadline, not by an error, and a pool that kept it would send
+//! every later call into the same hole: a follower would never be replicated to again
+//! (the soak's seeds 2201 and 2323 ended that way). So the pool notes when each
+//! connection last answered anything, and a deadline missed on a connection silent for
+//! longer than [`SILENT_LIMIT`] drops it. A slow but live peer (a delayed link, a big
+//! append) keeps answering heartbeats and keeps its connection. Calls carry openraft's
+//! soft deadline (¾ of the hard one it enforces by cancelling the call), so that a call
+//! nobody answers ends by our deadline, where the pool sees it, and not by openraft's.
 
 use super::append::{APPEND_TTL, AppendResult, InFlight, Sent};
 use super::service::{PeerError, RaftPeerClient};
@@ -13,20 +24,39 @@ use openraft::raft::{
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use strata_api::{GroupId, NodeId};
 use strata_wire::FrameLimit;
 use tarpc::client::RpcError;
 
+/// How long a connection may go without answering anything before a missed deadline
+/// on it counts as a dead connection rather than a slow peer (heartbeats answer every
+/// 100 ms on a live one).
+pub const SILENT_LIMIT: Duration = Duration::from_secs(5);
+
+/// A pooled connection and when it last answered.
+struct Pooled {
+    client: RaftPeerClient,
+    answered: Arc<Mutex<Instant>>,
+}
+
 /// Connections to peers by raft address. Cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct PeerPool {
-    conns: Arc<Mutex<HashMap<String, RaftPeerClient>>>,
+    conns: Arc<Mutex<HashMap<String, Pooled>>>,
     routes: Arc<std::collections::BTreeMap<String, String>>,
     /// This node's cluster, said in the hello that opens every connection.
     cluster: u64,
     /// The key the hello proves this node holds (see `RegistryConfig::peer_key`).
     peer_key: Option<[u8; 32]>,
+    /// See [`SILENT_LIMIT`].
+    silent_limit: Duration,
+}
+
+impl Default for PeerPool {
+    fn default() -> Self {
+        Self::new(0, Default::default())
+    }
 }
 
 impl PeerPool {
@@ -36,7 +66,13 @@ impl PeerPool {
     /// tests' proxy, which learns from the address dialled which node sent each byte).
     /// Peers not listed are dialled at their advertised address.
     pub fn new(cluster: u64, routes: std::collections::BTreeMap<String, String>) -> Self {
-        Self { conns: Arc::default(), routes: Arc::new(routes), cluster, peer_key: None }
+        Self { conns: Arc::default(), routes: Arc::new(routes), cluster, peer_key: None, silent_limit: SILENT_LIMIT }
+    }
+
+    /// The same pool, dropping connections silent for `limit` instead of [`SILENT_LIMIT`].
+    pub fn with_silent_limit(mut self, limit: Duration) -> Self {
+        self.silent_limit = limit;
+        self
     }
 
     /// The same pool, proving `peer_key` in its hellos.
@@ -48,7 +84,7 @@ impl PeerPool {
     /// The connection to `addr`, made if needed.
     pub async fn client(&self, addr: &str) -> std::io::Result<RaftPeerClient> {
         if let Some(c) = self.conns.lock().unwrap_or_else(|p| p.into_inner()).get(addr) {
-            return Ok(c.clone());
+            return Ok(c.client.clone());
         }
         let dial = self.routes.get(addr).map_or(addr, String::as_str);
         let transport = strata_wire::connect(dial, Duration::from_secs(2), FrameLimit::new(super::MAX_FRAME)).await?;
@@ -66,13 +102,36 @@ impl PeerPool {
             Ok(Err(e)) => return Err(std::io::Error::other(format!("{addr}: {e}"))),
             Err(e) => return Err(std::io::Error::other(format!("{addr}: hello: {e}"))),
         }
-        self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(addr.to_string(), client.clone());
+        let pooled = Pooled { client: client.clone(), answered: Arc::new(Mutex::new(Instant::now())) };
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(addr.to_string(), pooled);
         Ok(client)
     }
 
     /// Forgets the connection to `addr` (after a transport error).
     pub fn forget(&self, addr: &str) {
         self.conns.lock().unwrap_or_else(|p| p.into_inner()).remove(addr);
+    }
+
+    /// Notes that the connection to `addr` answered a call.
+    pub fn answered(&self, addr: &str) {
+        if let Some(c) = self.conns.lock().unwrap_or_else(|p| p.into_inner()).get(addr) {
+            *c.answered.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        }
+    }
+
+    /// Notes that a call to `addr` missed its deadline: the connection is dropped if it
+    /// has answered nothing for the silent limit ([`SILENT_LIMIT`]; see the module
+    /// comment). Whether it was dropped.
+    pub fn missed_deadline(&self, addr: &str) -> bool {
+        let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        let silent = conns
+            .get(addr)
+            .is_some_and(|c| c.answered.lock().unwrap_or_else(|p| p.into_inner()).elapsed() > self.silent_limit);
+        if silent {
+            tracing::info!(%addr, limit = ?self.silent_limit, "dropping a peer connection that has answered nothing");
+            conns.remove(addr);
+        }
+        silent
     }
 }
 
@@ -117,13 +176,19 @@ impl Link {
         &self,
         result: Result<Result<(), PeerError<E>>, RpcError>,
     ) -> Result<(), RPCError<NodeId, BasicNode, RaftError<NodeId, E>>> {
+        if result.is_ok() {
+            self.pool.answered(&self.addr);
+        }
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(PeerError::Raft(e))) => Err(RPCError::RemoteError(RemoteError::new(self.target, *e))),
             Ok(Err(e @ (PeerError::NoGroup(_) | PeerError::WrongNode { .. } | PeerError::WrongCluster { .. }))) => {
                 Err(RPCError::Unreachable(Unreachable::new(&e)))
             }
-            Err(e @ RpcError::DeadlineExceeded) => Err(RPCError::Network(NetworkError::new(&e))),
+            Err(e @ RpcError::DeadlineExceeded) => {
+                self.pool.missed_deadline(&self.addr);
+                Err(RPCError::Network(NetworkError::new(&e)))
+            }
             Err(e) => {
                 self.pool.forget(&self.addr);
                 Err(RPCError::Unreachable(Unreachable::new(&e)))
@@ -165,7 +230,7 @@ impl RaftNetwork<TypeConfig> for PeerConn {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let Some(asked) = Sent::of(&rpc) else { return self.link.clone().append(rpc, option.hard_ttl()).await };
+        let Some(asked) = Sent::of(&rpc) else { return self.link.clone().append(rpc, option.soft_ttl()).await };
         // See `append`: a retry of the append under way waits for it instead of resending.
         let in_flight = match self.in_flight.take() {
             Some(f) if f.sent.is_covered_by(&asked) => f,
@@ -190,7 +255,7 @@ impl RaftNetwork<TypeConfig> for PeerConn {
     {
         let client = self.link.client().await?;
         let (value, rest) =
-            split(client.snapshot(context_within(option.hard_ttl()), self.link.group, self.link.target, rpc).await);
+            split(client.snapshot(context_within(option.soft_ttl()), self.link.group, self.link.target, rpc).await);
         self.link.map_err(rest)?;
         value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
     }
@@ -202,7 +267,7 @@ impl RaftNetwork<TypeConfig> for PeerConn {
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
         let client = self.link.client().await?;
         let (value, rest) =
-            split(client.vote(context_within(option.hard_ttl()), self.link.group, self.link.target, rpc).await);
+            split(client.vote(context_within(option.soft_ttl()), self.link.group, self.link.target, rpc).await);
         self.link.map_err(rest)?;
         value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
     }

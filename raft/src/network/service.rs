@@ -61,9 +61,17 @@ pub enum AdminOp {
     /// On the leader: for `millis`, proposes nothing (writes wait), sends no heartbeats
     /// and stands in no election, so the followers' lease on it runs out and a follower
     /// that campaigns is elected. Undone early by [`AdminOp::Resume`] or on losing the lead.
+    ///
+    /// With `to`, the leader first holds its writes and waits (briefly) for `to` to hold
+    /// its whole log, and refuses to yield if it does not: a voter missing entries cannot
+    /// win the election it would be asked to start, and its higher term would depose
+    /// every leader the others elect meanwhile (the soak's seed 5102 livelocked so).
     Yield {
         /// How long at most.
         millis: u64,
+        /// The voter meant to take over.
+        #[serde(default)]
+        to: Option<NodeId>,
     },
     /// On a follower: takes no part in elections for `millis` (so that a chosen voter wins
     /// the next one).

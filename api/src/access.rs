@@ -16,6 +16,14 @@ use crate::query::{ChatQuery, IndexStoreQuery, KvQuery, Query, VectorQuery};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// 32 bytes from the operating system's generator (keys, secrets, challenges).
+pub fn random_bytes() -> std::io::Result<[u8; 32]> {
+    use std::io::Read;
+    let mut out = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut out)?;
+    Ok(out)
+}
+
 /// What a key may do; each role includes the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -40,6 +40,9 @@ pub struct ClusterOptions {
     /// TOML every node's configuration file ends with: tables only (`[auth]`,
     /// `[limits]`, ...), as it follows the proxy's settings.
     pub config: Option<String>,
+    /// The CA the harness checks the nodes' TLS certificates against (with `[tls]` in
+    /// `config`).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ClusterOptions {
@@ -53,7 +56,16 @@ impl Default for ClusterOptions {
             address_space_kib: None,
             config: None,
             api_key: None,
+            ca_file: None,
         }
+    }
+}
+
+impl ClusterOptions {
+    /// TLS to the nodes, from `ca_file`.
+    pub fn tls(&self) -> Option<strata_wire::TlsClient> {
+        let ca = self.ca_file.as_ref()?;
+        Some(strata_wire::TlsClient::from_ca_file(ca).expect("the test CA file"))
     }
 }
 
@@ -139,7 +151,7 @@ impl TestCluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let links = (options.proxied_slots > 0)
             .then(|| crate::net::Links::new(options.proxied_slots).expect("fault proxy listeners"));
-        let conns = Connections::with_key(options.api_key.clone());
+        let conns = Connections::with_key(options.api_key.clone()).with_tls(options.tls());
         let mut cluster = Self { dir, options, nodes: Vec::new(), conns, links };
         cluster.spawn_node(&[], false);
         for _ in 1..n {
@@ -356,7 +368,12 @@ impl TestCluster {
 
     /// A client context over every running node.
     pub async fn context(&self) -> StorageContext {
-        StorageContext::connect(&self.client_addrs()).await.expect("connect to the cluster")
+        let options = strata_client::cluster::ConnectOptions {
+            api_key: self.options.api_key.clone(),
+            tls: self.options.tls(),
+            ..Default::default()
+        };
+        StorageContext::connect_options(&self.client_addrs(), &options).await.expect("connect to the cluster")
     }
 
     /// The shard map, asked of any running node.

@@ -48,6 +48,13 @@ impl StorageContext {
         Ok(Self { backend: Arc::new(Backend::Cluster(Box::new(cluster))) })
     }
 
+    /// Connects to a cluster as `options` say: deadline, API key, and TLS (the nodes'
+    /// CA) for a cluster whose nodes serve TLS.
+    pub async fn connect_options(addrs: &[String], options: &crate::cluster::ConnectOptions) -> Result<Self> {
+        let cluster = crate::cluster::Cluster::connect_options(addrs, options).await?;
+        Ok(Self { backend: Arc::new(Backend::Cluster(Box::new(cluster))) })
+    }
+
     /// The cluster connection, when this context is one.
     pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
         match &*self.backend {

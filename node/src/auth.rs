@@ -186,13 +186,7 @@ pub fn new_key() -> std::io::Result<String> {
     Ok(format!("strata_{}", hex::encode(random_bytes()?)))
 }
 
-/// 32 bytes from the operating system's generator.
-pub fn random_bytes() -> std::io::Result<[u8; 32]> {
-    use std::io::Read;
-    let mut out = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut out)?;
-    Ok(out)
-}
+pub use strata_api::access::random_bytes;
 
 #[cfg(test)]
 mod tests {

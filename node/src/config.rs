@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
-const CONFIG_KEYS: [&str; 15] = [
+const CONFIG_KEYS: [&str; 16] = [
     "auth",
+    "tls",
     "data_dir",
     "listen",
     "advertise",
@@ -68,6 +69,8 @@ pub struct Config {
     pub limits: strata_api::Limits,
     /// API keys and the cluster secret; none: the node serves loopback only.
     pub auth: crate::auth::AuthSettings,
+    /// TLS on both ports (the node's certificate, the cluster's CA); none: plain TCP.
+    pub tls: crate::tls::TlsSettings,
 }
 
 /// Raft timing and log retention, shared by every group of the node.
@@ -114,6 +117,7 @@ impl Default for Config {
             raft: RaftSettings::default(),
             limits: strata_api::Limits::default(),
             auth: crate::auth::AuthSettings::default(),
+            tls: crate::tls::TlsSettings::default(),
         }
     }
 }

@@ -271,13 +271,20 @@ pub struct ClientListener {
     listener: Listener,
     limits: Limits,
     auth: Auth,
+    tls: Option<strata_wire::TlsServer>,
 }
 
 /// Binds the client service on `addr` (port 0 picks a free port), holding at most
-/// `limits.max_connections` connections, each checked against `auth`.
-pub async fn bind(addr: &str, limits: &Limits, auth: &Auth) -> std::io::Result<ClientListener> {
+/// `limits.max_connections` connections, each checked against `auth`, over TLS when
+/// `tls` is given.
+pub async fn bind(
+    addr: &str,
+    limits: &Limits,
+    auth: &Auth,
+    tls: Option<strata_wire::TlsServer>,
+) -> std::io::Result<ClientListener> {
     let listener = Listener::bind(addr, limits.max_connections).await?;
-    Ok(ClientListener { listener, limits: limits.clone(), auth: auth.clone() })
+    Ok(ClientListener { listener, limits: limits.clone(), auth: auth.clone(), tls })
 }
 
 /// Serves `$service` on one accepted connection, each request on its own task; frames
@@ -285,13 +292,23 @@ pub async fn bind(addr: &str, limits: &Limits, auth: &Auth) -> std::io::Result<C
 /// limit are answered `WouldBlock` (the client's `Busy`). A macro: the two services'
 /// `serve()` futures are `Send` only as concrete types.
 macro_rules! serve_conn {
-    ($conn:expr, $limits:expr, $frame:expr, $service:expr) => {{
-        let transport = strata_wire::transport($conn, $frame);
-        let channel =
-            BaseChannel::with_defaults(transport).max_concurrent_requests($limits.max_in_flight_per_connection);
-        tokio::spawn(channel.execute($service.serve()).for_each(|f| async {
-            tokio::spawn(f);
-        }));
+    ($conn:expr, $tls:expr, $limits:expr, $frame:expr, $service:expr) => {{
+        let (conn, tls, per_conn, service) = ($conn, $tls, $limits.max_in_flight_per_connection, $service);
+        let frame = $frame;
+        tokio::spawn(async move {
+            let conn = match conn.secure(tls.as_ref(), strata_wire::listen::HANDSHAKE_TIMEOUT).await {
+                Ok(conn) => conn,
+                Err(e) => return tracing::info!(error = %e, "a client connection failed its TLS handshake"),
+            };
+            let transport = strata_wire::transport(conn, frame);
+            let channel = BaseChannel::with_defaults(transport).max_concurrent_requests(per_conn);
+            channel
+                .execute(service.serve())
+                .for_each(|f| async {
+                    tokio::spawn(f);
+                })
+                .await;
+        });
     }};
 }
 
@@ -310,7 +327,7 @@ impl ClientListener {
                 },
                 conn = self.listener.accept() => {
                     let (session, frame) = Session::new(&self.auth, self.limits.max_frame_bytes);
-                    serve_conn!(conn, self.limits, frame, Standby { adopt: adopt.clone(), session });
+                    serve_conn!(conn, self.tls.clone(), self.limits, frame, Standby { adopt: adopt.clone(), session });
                 }
             }
         }
@@ -326,7 +343,7 @@ impl ClientListener {
         loop {
             let conn = self.listener.accept().await;
             let (session, frame) = Session::new(&self.auth, self.limits.max_frame_bytes);
-            serve_conn!(conn, self.limits, frame, Service { ctx: ctx.clone(), session });
+            serve_conn!(conn, self.tls.clone(), self.limits, frame, Service { ctx: ctx.clone(), session });
         }
     }
 }

@@ -69,17 +69,33 @@ impl Native {
 
     /// Connects to a cluster through any members' client addresses; `timeout` (seconds)
     /// bounds connecting and every later call, retries included; `api_key` is presented
-    /// on every connection (`STRATA_API_KEY` when not given).
+    /// on every connection (`STRATA_API_KEY` when not given); `ca_file` is the CA of a
+    /// cluster serving TLS (`STRATA_CA_FILE` when not given).
     #[staticmethod]
-    #[pyo3(signature = (addrs, timeout = 60.0, api_key = None))]
-    fn connect(py: Python<'_>, addrs: Vec<String>, timeout: f64, api_key: Option<String>) -> PyResult<Native> {
+    #[pyo3(signature = (addrs, timeout = 60.0, api_key = None, ca_file = None))]
+    fn connect(
+        py: Python<'_>,
+        addrs: Vec<String>,
+        timeout: f64,
+        api_key: Option<String>,
+        ca_file: Option<String>,
+    ) -> PyResult<Native> {
         if !(timeout > 0.0 && timeout <= MAX_TIMEOUT_SECS) {
             let e = strata_api::Error::InvalidInput(format!("timeout must be in (0, {MAX_TIMEOUT_SECS}] seconds"));
             return Err(errors::to_py(py, e.into()));
         }
         let deadline = Duration::from_secs_f64(timeout);
         let api_key = api_key.or_else(|| std::env::var("STRATA_API_KEY").ok().filter(|k| !k.is_empty()));
-        let ctx = py.detach(|| runtime().block_on(StorageContext::connect_with(&addrs, deadline, api_key)));
+        let ca_file = ca_file.or_else(|| std::env::var("STRATA_CA_FILE").ok().filter(|f| !f.is_empty()));
+        let tls = match ca_file {
+            None => None,
+            Some(ca) => Some(
+                strata_wire::TlsClient::from_ca_file(std::path::Path::new(&ca))
+                    .map_err(|e| errors::to_py(py, strata_api::Error::InvalidInput(format!("ca_file: {e}")).into()))?,
+            ),
+        };
+        let options = strata_client::cluster::ConnectOptions { deadline, api_key, tls };
+        let ctx = py.detach(|| runtime().block_on(StorageContext::connect_options(&addrs, &options)));
         let ctx = Arc::new(ctx.map_err(|e| errors::to_py(py, e))?);
         Ok(Native { ctx: RwLock::new(Some(ctx)), target: addrs.join(","), embedded: false })
     }

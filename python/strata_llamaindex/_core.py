@@ -61,6 +61,7 @@ class Strata:
         cluster: Union[str, Iterable[str]],
         timeout: float = DEFAULT_TIMEOUT,
         api_key: Optional[str] = None,
+        ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> "Strata":
         """Connects to a cluster through any of its members' client addresses
         (``"host:port"``, a list or a comma-separated string). ``timeout`` bounds
@@ -68,15 +69,18 @@ class Strata:
         :class:`~strata_llamaindex.errors.Unavailable`. ``api_key`` (or the
         ``STRATA_API_KEY`` variable) is presented to a cluster with keys configured;
         a wrong or missing one raises :class:`~strata_llamaindex.errors.Unauthenticated`.
-        Connections to the same addresses with the same timeout and key are shared
-        within the process."""
+        ``ca_file`` (or the ``STRATA_CA_FILE`` variable) names the CA certificate of a
+        cluster serving TLS: the nodes' certificates must lead to it and name the host
+        dialled. Connections to the same addresses with the same timeout, key and CA
+        file are shared within the process."""
         addrs = _addresses(cluster)
-        key = (tuple(addrs), float(timeout), api_key)
+        ca = os.fspath(ca_file) if ca_file is not None else None
+        key = (tuple(addrs), float(timeout), api_key, ca)
         with _clusters_lock:
             found = _clusters.get(key)
             if found is not None:
                 return found
-            handle = cls(_native.Native.connect(addrs, float(timeout), api_key))
+            handle = cls(_native.Native.connect(addrs, float(timeout), api_key, ca))
             _clusters[key] = handle
             return handle
 

@@ -27,6 +27,8 @@ pub struct RegistryConfig {
     /// The key derived from the cluster's secret: peers prove they hold it in their
     /// hello, and this node proves it to them (none: no secret, loopback-only nodes).
     pub peer_key: Option<[u8; 32]>,
+    /// TLS to peers (the cluster's CA), when the cluster's raft ports serve it.
+    pub tls: Option<strata_wire::TlsClient>,
 }
 
 /// The groups of one node.
@@ -52,7 +54,7 @@ impl Registry {
             node_id: config.node_id,
             flusher: Flusher::start(db.clone()),
             db,
-            pool: PeerPool::new(config.cluster, config.routes).with_peer_key(config.peer_key),
+            pool: PeerPool::new(config.cluster, config.routes).with_peer_key(config.peer_key).with_tls(config.tls),
             cluster: config.cluster,
             peer_key: config.peer_key,
             config: Arc::new(raft),

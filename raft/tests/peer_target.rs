@@ -26,6 +26,7 @@ async fn serve(
         routes: Default::default(),
         cluster,
         peer_key: None,
+        tls: None,
     };
     let registry = Registry::new(db, config).expect("registry");
     let listener = bind("127.0.0.1:0", 64).await.expect("bind");

@@ -67,6 +67,7 @@ async fn a_silent_peer_connection_is_replaced_and_a_live_one_kept() {
         routes: Default::default(),
         cluster: 0,
         peer_key: None,
+        tls: None,
     };
     let registry = Registry::new(db, config).expect("registry");
     let listener = bind("127.0.0.1:0", 64).await.expect("bind");

@@ -15,12 +15,15 @@
 //! | [`msgpack`] | MessagePack values in frames, decoding that cannot panic |
 //! | [`listen`] | accepting connections, at most so many at once |
 //! | [`transport`] | a tarpc transport over any byte stream, and dialling a TCP one |
+//! | [`tls`] | TLS on either side of a connection (rustls), from PEM files |
 
 pub mod frame;
 pub mod listen;
 pub mod msgpack;
+pub mod tls;
 pub mod transport;
 
 pub use frame::{FrameCodec, FrameLimit};
 pub use listen::{Conn, Listener};
-pub use transport::{Transport, connect, transport};
+pub use tls::{Io, TlsClient, TlsServer};
+pub use transport::{Transport, connect, connect_as, transport};

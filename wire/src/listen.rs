@@ -3,6 +3,7 @@
 //! the kernel's backlog does not fill with connections nobody will read), and counted
 //! in the log; each open connection carries its slot until it closes.
 
+use crate::tls::{Io, TlsServer};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -10,8 +11,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long a client may take over its TLS handshake before the connection is closed.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A bound listener.
 pub struct Listener {
@@ -22,7 +26,7 @@ pub struct Listener {
 
 /// An accepted connection, holding its slot until it is dropped.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Io,
     /// Who connected.
     pub peer: SocketAddr,
     _slot: OwnedSemaphorePermit,
@@ -59,8 +63,25 @@ impl Listener {
             };
             // Answers go out at once (Nagle would hold one back behind another).
             let _ = stream.set_nodelay(true);
-            return Conn { stream, peer, _slot: slot };
+            return Conn { stream: Io::Plain(stream), peer, _slot: slot };
         }
+    }
+}
+
+impl Conn {
+    /// The connection after the server's side of a TLS handshake, when `tls` is given;
+    /// a client that does not finish it within `timeout` is refused.
+    pub async fn secure(self, tls: Option<&TlsServer>, timeout: Duration) -> io::Result<Self> {
+        let Conn { stream, peer, _slot } = self;
+        let tcp = match (tls, stream) {
+            (Some(_), Io::Plain(tcp)) => tcp,
+            (_, stream) => return Ok(Conn { stream, peer, _slot }),
+        };
+        let Some(tls) = tls else { return Ok(Conn { stream: Io::Plain(tcp), peer, _slot }) };
+        let stream = tokio::time::timeout(timeout, tls.accept(tcp))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the TLS handshake took too long"))??;
+        Ok(Self { stream, peer, _slot })
     }
 }
 
@@ -88,6 +109,7 @@ impl AsyncWrite for Conn {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     #[tokio::test]
     async fn connections_past_the_limit_are_closed_until_one_leaves() {

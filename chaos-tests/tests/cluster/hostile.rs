@@ -203,7 +203,7 @@ async fn a_node_under_an_address_space_limit_survives_hostile_input() {
     let stranger = strata_raft::network::client::PeerPool::new(424_242, Default::default()).client(&raft_addr).await;
     assert!(stranger.is_err(), "{case}: a hello from another cluster is refused");
     let transport =
-        strata_wire::connect(&raft_addr, WAIT, strata_wire::FrameLimit::new(1 << 20)).await.expect("connect");
+        strata_wire::connect(&raft_addr, WAIT, strata_wire::FrameLimit::new(1 << 20), None).await.expect("connect");
     let raw = strata_raft::network::service::RaftPeerClient::new(tarpc::client::Config::default(), transport).spawn();
     let vote = openraft::raft::VoteRequest::new(openraft::Vote::new(1_000, 1), None);
     let refused = raw.vote(tarpc::context::current(), 0, 1, vote).await.expect("rpc");

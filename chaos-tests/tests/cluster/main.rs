@@ -17,6 +17,7 @@ mod recovery;
 mod replication;
 mod restored_leader;
 mod support;
+mod tls;
 mod vector_add_visibility;
 mod vector_faults;
 mod vector_mmr;

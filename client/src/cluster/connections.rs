@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strata_api::service::StrataServiceClient;
-use strata_wire::FrameLimit;
+use strata_wire::{FrameLimit, TlsClient};
 
 pub use strata_api::service::MAX_FRAME;
 
@@ -18,12 +18,20 @@ pub struct Connections {
     conns: Arc<Mutex<HashMap<String, StrataServiceClient>>>,
     /// The API key every new connection presents first.
     key: Option<Arc<str>>,
+    /// TLS for every connection (the nodes' CA), if the cluster uses it.
+    tls: Option<TlsClient>,
 }
 
 impl Connections {
     /// A pool whose connections present `key` (an API key, or a node's key) first.
     pub fn with_key(key: Option<String>) -> Self {
-        Self { conns: Arc::default(), key: key.map(Arc::from) }
+        Self { conns: Arc::default(), key: key.map(Arc::from), tls: None }
+    }
+
+    /// The same pool, connecting over TLS checked against `tls`'s CA when given.
+    pub fn with_tls(mut self, tls: Option<TlsClient>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// The connection to `addr`, made if needed.
@@ -31,7 +39,8 @@ impl Connections {
         if let Some(c) = self.conns.lock().unwrap_or_else(|p| p.into_inner()).get(addr) {
             return Ok(c.clone());
         }
-        let transport = strata_wire::connect(addr, CONNECT_TIMEOUT, FrameLimit::new(MAX_FRAME)).await?;
+        let transport =
+            strata_wire::connect(addr, CONNECT_TIMEOUT, FrameLimit::new(MAX_FRAME), self.tls.as_ref()).await?;
         let mut config = tarpc::client::Config::default();
         config.max_in_flight_requests = 4096;
         let client = StrataServiceClient::new(config, transport).spawn();

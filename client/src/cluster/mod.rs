@@ -58,6 +58,26 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
+/// How a client connects to a cluster.
+#[derive(Clone)]
+pub struct ConnectOptions {
+    /// The most that connecting, and every later call (retries included), may take
+    /// before it fails with `Unavailable`.
+    pub deadline: Duration,
+    /// The API key every connection presents (a cluster whose nodes have keys
+    /// configured refuses connections without one).
+    pub api_key: Option<String>,
+    /// TLS, checking the nodes' certificates against a CA (`TlsClient::from_ca_file`),
+    /// for a cluster whose nodes serve TLS.
+    pub tls: Option<strata_wire::TlsClient>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self { deadline: DEFAULT_DEADLINE, api_key: None, tls: None }
+    }
+}
+
 impl Cluster {
     /// Connects to the cluster that `addrs` (client addresses of any members) belong to.
     pub async fn connect(addrs: &[String]) -> Result<Self> {
@@ -73,12 +93,18 @@ impl Cluster {
     /// [`Cluster::connect_within`], presenting `api_key` on every connection (a cluster
     /// whose nodes have keys configured refuses connections without one).
     pub async fn connect_with(addrs: &[String], deadline: Duration, api_key: Option<String>) -> Result<Self> {
+        Self::connect_options(addrs, &ConnectOptions { deadline, api_key, tls: None }).await
+    }
+
+    /// Connects as `options` say (deadline, API key, TLS).
+    pub async fn connect_options(addrs: &[String], options: &ConnectOptions) -> Result<Self> {
         if addrs.is_empty() {
             return Err(strata_api::Error::InvalidInput("no cluster address given".into()).into());
         }
+        let deadline = options.deadline;
         let cluster = Self {
             seeds: addrs.to_vec(),
-            conns: Connections::with_key(api_key),
+            conns: Connections::with_key(options.api_key.clone()).with_tls(options.tls.clone()),
             map: RwLock::new(ShardMap::default()),
             client_id: random_u64(),
             next_seq: AtomicU64::new(1),

@@ -51,7 +51,7 @@ async fn wait_for_signal() {
 pub async fn status(cluster: &ClusterArg, json: bool) -> Result<(), CliError> {
     let ctx = cluster.context().await?;
     let map = ctx.cluster().map(|c| c.cached_map()).unwrap_or_default();
-    let conns = cluster.connections();
+    let conns = cluster.connections()?;
     let mut nodes: Vec<Result<NodeStatus, String>> = Vec::new();
     for info in map.nodes.values() {
         let status = async {
@@ -141,7 +141,7 @@ pub async fn kv(cluster: &ClusterArg, op: KvOp) -> Result<(), CliError> {
 
 /// `strata cluster ...`.
 pub async fn membership(cluster: &ClusterArg, op: ClusterOp) -> Result<(), CliError> {
-    let conns = cluster.connections();
+    let conns = cluster.connections()?;
     let mut last = CliError::Usage("no member answered".into());
     for addr in cluster.addrs()? {
         let client = match conns.get(addr).await {

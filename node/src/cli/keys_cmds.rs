@@ -1,5 +1,5 @@
-//! `strata keys`: new API keys (the key once, for the client; its hash for the nodes)
-//! and cluster secrets (written 0600, never printed).
+//! `strata keys`: new API keys (the key once, for the client; its hash for the nodes),
+//! cluster secrets (written 0600, never printed) and TLS certificates from a cluster CA.
 
 use super::{CliError, KeysOp};
 use crate::auth::{new_key, random_bytes};
@@ -34,6 +34,22 @@ pub fn run(op: KeysOp) -> Result<(), CliError> {
             writeln!(f, "{secret}").map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
             println!("wrote a cluster secret to {} (mode 0600); give every node the same file:", file.display());
             println!("[auth]\ncluster_secret_file = {}", toml_string(&file.display().to_string()));
+            Ok(())
+        }
+        KeysOp::Tls { dir, name, hosts } => {
+            let written = crate::tls::generate(&dir, &name, &hosts).map_err(CliError::Usage)?;
+            let path = |p: &std::path::Path| toml_string(&p.display().to_string());
+            println!(
+                "# wrote {} and its key (mode 0600), signed by the CA in {}",
+                written.cert.display(),
+                dir.display()
+            );
+            println!("# for this node's strata.toml:");
+            println!("[tls]");
+            println!("cert_file = {}", path(&written.cert));
+            println!("key_file = {}", path(&written.key));
+            println!("ca_file = {}", path(&written.ca));
+            println!("# clients: --ca-file {} (or STRATA_CA_FILE)", written.ca.display());
             Ok(())
         }
     }

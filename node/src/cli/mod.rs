@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use progress::{Bars, print_export, print_import};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use strata_client::cluster::ConnectOptions;
 use strata_client::{Progress, StorageContext};
 
 /// Strata: LlamaIndex's storage layer as a replicated cluster (and an embedded store).
@@ -37,15 +38,29 @@ pub struct Target {
     /// The API key presented to the cluster (`strata keys new`).
     #[arg(long, env = "STRATA_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// The CA certificate the nodes' TLS certificates lead to (a cluster serving TLS).
+    #[arg(long, env = "STRATA_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Connection options from the command line's key and CA file.
+fn connect_options(api_key: &Option<String>, ca_file: &Option<PathBuf>) -> Result<ConnectOptions, CliError> {
+    let tls = match ca_file {
+        None => None,
+        Some(ca) => {
+            Some(strata_wire::TlsClient::from_ca_file(ca).map_err(|e| CliError::Usage(format!("--ca-file: {e}")))?)
+        }
+    };
+    Ok(ConnectOptions { api_key: api_key.clone(), tls, ..ConnectOptions::default() })
 }
 
 impl Target {
-    async fn open(&self) -> strata_client::Result<StorageContext> {
+    async fn open(&self) -> Result<StorageContext, CliError> {
         if self.cluster.is_empty() {
-            StorageContext::open(&self.data)
+            Ok(StorageContext::open(&self.data)?)
         } else {
-            StorageContext::connect_with(&self.cluster, strata_client::cluster::DEFAULT_DEADLINE, self.api_key.clone())
-                .await
+            let options = connect_options(&self.api_key, &self.ca_file)?;
+            Ok(StorageContext::connect_options(&self.cluster, &options).await?)
         }
     }
 }
@@ -59,19 +74,23 @@ pub struct ClusterArg {
     /// The API key presented to the cluster (`strata keys new`).
     #[arg(long, env = "STRATA_API_KEY", hide_env_values = true, global = true)]
     pub api_key: Option<String>,
+    /// The CA certificate the nodes' TLS certificates lead to (a cluster serving TLS).
+    #[arg(long, env = "STRATA_CA_FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl ClusterArg {
     /// A context on the named cluster, with the key.
     async fn context(&self) -> Result<StorageContext, CliError> {
         let addrs = self.addrs()?;
-        let deadline = strata_client::cluster::DEFAULT_DEADLINE;
-        Ok(StorageContext::connect_with(addrs, deadline, self.api_key.clone()).await?)
+        let options = connect_options(&self.api_key, &self.ca_file)?;
+        Ok(StorageContext::connect_options(addrs, &options).await?)
     }
 
     /// Connections to the cluster's nodes, presenting the key.
-    fn connections(&self) -> strata_client::cluster::Connections {
-        strata_client::cluster::Connections::with_key(self.api_key.clone())
+    fn connections(&self) -> Result<strata_client::cluster::Connections, CliError> {
+        let options = connect_options(&self.api_key, &self.ca_file)?;
+        Ok(strata_client::cluster::Connections::with_key(options.api_key).with_tls(options.tls))
     }
 
     fn addrs(&self) -> Result<&[String], CliError> {
@@ -173,6 +192,18 @@ pub enum KeysOp {
     Secret {
         /// Where to write it.
         file: PathBuf,
+    },
+    /// Write a TLS certificate for a node, signed by the cluster's CA in DIR (made on
+    /// first use: ca.pem for every node's `ca_file` and clients' `--ca-file`; ca.key, 0600).
+    Tls {
+        /// The folder holding the CA and the certificates.
+        dir: PathBuf,
+        /// The certificate's name: DIR/NAME.pem and DIR/NAME.key (0600).
+        #[arg(long, default_value = "node")]
+        name: String,
+        /// A host (IP address or DNS name) the node is reached at; repeatable.
+        #[arg(long = "host", required = true)]
+        hosts: Vec<String>,
     },
 }
 

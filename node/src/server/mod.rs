@@ -156,8 +156,9 @@ async fn join_cluster(
     node: &NodeInfo,
     timeout: Duration,
     key: Option<String>,
+    tls: Option<strata_wire::TlsClient>,
 ) -> Result<(u64, u64), Error> {
-    let conns = Connections::with_key(key);
+    let conns = Connections::with_key(key).with_tls(tls);
     let until = Instant::now() + timeout;
     let mut last = Error::Unavailable("no member answered".into());
     while Instant::now() < until {
@@ -208,6 +209,7 @@ fn advertised(bound: std::net::SocketAddr, configured: Option<&String>, key: &st
 pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     let listens = [config.listen.as_str(), config.raft_listen.as_str()];
     let auth = crate::auth::Auth::load(&config.auth, &listens).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let tls = crate::tls::NodeTls::load(&config.tls).map_err(Error::InvalidInput)?;
     std::fs::create_dir_all(&config.data_dir).map_err(io)?;
     let db = strata_shards::open_db(&config.data_dir.join("db"), &strata_shards::OpenOptions::default())
         .map_err(strata_api::Error::from)?;
@@ -233,8 +235,11 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         None => keep(&config.listen, saved.as_ref().and_then(|s| s.client_addr.as_ref())),
     };
     let limits = &config.limits;
-    let raft_listener = strata_raft::network::server::bind(&raft_at, limits.max_connections).await.map_err(io)?;
-    let mut client_listener = service::bind(&client_at, limits, &auth).await.map_err(io)?;
+    let raft_listener = strata_raft::network::server::bind(&raft_at, limits.max_connections)
+        .await
+        .map_err(io)?
+        .with_tls(tls.server.clone());
+    let mut client_listener = service::bind(&client_at, limits, &auth, tls.server.clone()).await.map_err(io)?;
     let raft_bound = raft_listener.local_addr().map_err(io)?;
     let raft_listen = local(raft_bound);
     let mut info = NodeInfo {
@@ -260,11 +265,12 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
                 // Scripts and tests wait for this line to learn the standby node's address.
                 println!("strata node standby: client={} raft={}", info.client_addr, info.raft_addr);
                 let (seeds, reply) = client_listener.standby().await;
-                let joined = join_cluster(&seeds, &info, Duration::from_secs(120), auth.own_key()).await;
+                let joined =
+                    join_cluster(&seeds, &info, Duration::from_secs(120), auth.own_key(), tls.client.clone()).await;
                 let _ = reply.send(joined.clone().map(|(id, _)| id));
                 joined?
             } else {
-                join_cluster(&config.join, &info, Duration::from_secs(120), auth.own_key()).await?
+                join_cluster(&config.join, &info, Duration::from_secs(120), auth.own_key(), tls.client.clone()).await?
             };
             let saved = identity::Identity {
                 id,
@@ -289,6 +295,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
             routes: config.raft.routes.clone(),
             cluster,
             peer_key: auth.peer_key(),
+            tls: tls.client.clone(),
         },
     )?;
     let mut tasks = vec![tokio::spawn(raft_listener.serve(registry.clone()))];
@@ -299,7 +306,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     let ctx = Arc::new(NodeCtx {
         info: info.clone(),
         registry: registry.clone(),
-        conns: Connections::with_key(auth.own_key()),
+        conns: Connections::with_key(auth.own_key()).with_tls(tls.client.clone()),
         request_timeout: Duration::from_millis(config.request_timeout_ms),
         vector_partitions: config.vector_partitions,
         graph_partitions: config.graph_partitions,

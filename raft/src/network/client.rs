@@ -51,6 +51,8 @@ pub struct PeerPool {
     peer_key: Option<[u8; 32]>,
     /// See [`SILENT_LIMIT`].
     silent_limit: Duration,
+    /// TLS to peers (their CA), when the cluster uses it.
+    tls: Option<strata_wire::TlsClient>,
 }
 
 impl Default for PeerPool {
@@ -66,7 +68,21 @@ impl PeerPool {
     /// tests' proxy, which learns from the address dialled which node sent each byte).
     /// Peers not listed are dialled at their advertised address.
     pub fn new(cluster: u64, routes: std::collections::BTreeMap<String, String>) -> Self {
-        Self { conns: Arc::default(), routes: Arc::new(routes), cluster, peer_key: None, silent_limit: SILENT_LIMIT }
+        Self {
+            conns: Arc::default(),
+            routes: Arc::new(routes),
+            cluster,
+            peer_key: None,
+            silent_limit: SILENT_LIMIT,
+            tls: None,
+        }
+    }
+
+    /// The same pool, over TLS checked against `tls`'s CA when given (a peer's
+    /// certificate must name the host of its advertised address).
+    pub fn with_tls(mut self, tls: Option<strata_wire::TlsClient>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// The same pool, dropping connections silent for `limit` instead of [`SILENT_LIMIT`].
@@ -87,7 +103,8 @@ impl PeerPool {
             return Ok(c.client.clone());
         }
         let dial = self.routes.get(addr).map_or(addr, String::as_str);
-        let transport = strata_wire::connect(dial, Duration::from_secs(2), FrameLimit::new(super::MAX_FRAME)).await?;
+        let limit = FrameLimit::new(super::MAX_FRAME);
+        let transport = strata_wire::connect_as(dial, addr, Duration::from_secs(5), limit, self.tls.as_ref()).await?;
         let client = RaftPeerClient::new(tarpc::client::Config::default(), transport).spawn();
         let proof = match &self.peer_key {
             None => Vec::new(),

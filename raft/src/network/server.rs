@@ -78,7 +78,8 @@ impl RaftPeer for PeerServer {
     }
 
     async fn challenge(self, _: Context) -> Result<Vec<u8>, strata_api::Error> {
-        let challenge = random_challenge().map_err(|e| strata_api::Error::Unavailable(format!("randomness: {e}")))?;
+        let challenge = strata_api::access::random_bytes()
+            .map_err(|e| strata_api::Error::Unavailable(format!("randomness: {e}")))?;
         *self.challenge.lock().unwrap_or_else(|p| p.into_inner()) = Some(challenge);
         Ok(challenge.to_vec())
     }
@@ -156,12 +157,13 @@ impl RaftPeer for PeerServer {
 /// has an id, and needs the id to build the registry that serves).
 pub struct PeerListener {
     listener: Listener,
+    tls: Option<strata_wire::TlsServer>,
 }
 
 /// Binds the peer service on `addr` (port 0 picks a free port), holding at most
 /// `max_connections` connections.
 pub async fn bind(addr: &str, max_connections: usize) -> std::io::Result<PeerListener> {
-    Ok(PeerListener { listener: Listener::bind(addr, max_connections).await? })
+    Ok(PeerListener { listener: Listener::bind(addr, max_connections).await?, tls: None })
 }
 
 impl PeerListener {
@@ -170,23 +172,31 @@ impl PeerListener {
         self.listener.local_addr()
     }
 
+    /// The same listener, serving TLS with `tls` when given.
+    pub fn with_tls(mut self, tls: Option<strata_wire::TlsServer>) -> Self {
+        self.tls = tls;
+        self
+    }
+
     /// Serves every connection (each on its own task) until the future is dropped.
     pub async fn serve(self, registry: Arc<Registry>) {
         loop {
             let conn = self.listener.accept().await;
-            let transport = strata_wire::transport(conn, FrameLimit::new(super::MAX_FRAME));
-            let server = PeerServer { registry: registry.clone(), greeted: Arc::default(), challenge: Arc::default() };
-            tokio::spawn(BaseChannel::with_defaults(transport).execute(server.serve()).for_each(|f| async {
-                tokio::spawn(f);
-            }));
+            let (registry, tls) = (registry.clone(), self.tls.clone());
+            tokio::spawn(async move {
+                let conn = match conn.secure(tls.as_ref(), strata_wire::listen::HANDSHAKE_TIMEOUT).await {
+                    Ok(conn) => conn,
+                    Err(e) => return tracing::info!(error = %e, "a peer connection failed its TLS handshake"),
+                };
+                let transport = strata_wire::transport(conn, FrameLimit::new(super::MAX_FRAME));
+                let server = PeerServer { registry, greeted: Arc::default(), challenge: Arc::default() };
+                BaseChannel::with_defaults(transport)
+                    .execute(server.serve())
+                    .for_each(|f| async {
+                        tokio::spawn(f);
+                    })
+                    .await;
+            });
         }
     }
-}
-
-/// 32 bytes from the operating system's generator.
-fn random_challenge() -> std::io::Result<[u8; 32]> {
-    use std::io::Read;
-    let mut out = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut out)?;
-    Ok(out)
 }

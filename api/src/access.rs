@@ -192,11 +192,11 @@ pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
 }
 
 /// What a peer proves it holds the cluster's secret with: an HMAC, under the key derived
-/// from the secret, of the challenge the node sent on this connection and the cluster id
-/// (a proof answers one challenge only: a recorded one is worth nothing on another
-/// connection).
-pub fn peer_proof(peer_key: &[u8; 32], challenge: &[u8], cluster: u64) -> [u8; 32] {
-    let msg = [b"strata peer hello\0".as_slice(), challenge, &cluster.to_le_bytes()].concat();
+/// from the secret, of the challenge the node sent on this connection, the cluster id and
+/// the id of the node saying hello (a proof answers one challenge only: a recorded one is
+/// worth nothing on another connection, nor in another node's name).
+pub fn peer_proof(peer_key: &[u8; 32], challenge: &[u8], cluster: u64, from: u64) -> [u8; 32] {
+    let msg = [b"strata peer hello\0".as_slice(), challenge, &cluster.to_le_bytes(), &from.to_le_bytes()].concat();
     hmac_sha256(peer_key, &msg)
 }
 
@@ -253,8 +253,9 @@ mod tests {
         let mac = hmac_sha256(&long_key, b"Test Using Larger Than Block-Size Key - Hash Key First");
         assert_eq!(hex::encode(mac), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
         let key = [7u8; 32];
-        assert_ne!(peer_proof(&key, b"challenge-1", 5), peer_proof(&key, b"challenge-2", 5));
-        assert_ne!(peer_proof(&key, b"challenge-1", 5), peer_proof(&key, b"challenge-1", 6));
+        assert_ne!(peer_proof(&key, b"challenge-1", 5, 1), peer_proof(&key, b"challenge-2", 5, 1));
+        assert_ne!(peer_proof(&key, b"challenge-1", 5, 1), peer_proof(&key, b"challenge-1", 6, 1));
+        assert_ne!(peer_proof(&key, b"challenge-1", 5, 1), peer_proof(&key, b"challenge-1", 5, 2));
     }
 
     #[test]

@@ -27,10 +27,13 @@
 //! `src/bin/strata_chaos.rs` is the `strata-chaos` soak binary over [`run`].
 //!
 //! [`hostile`] speaks raw bytes to a node's ports (issue 14's hostile-input suite,
-//! `tests/cluster/hostile.rs`).
+//! `tests/cluster/hostile.rs`); [`fuzz`] holds the fuzz targets (the wire decoders, the
+//! filter evaluator, the persist-dir parsers, the Cypher parser) that `tests/fuzz.rs`
+//! and cargo-fuzz (`fuzz/`) drive.
 
 pub mod check;
 pub mod cluster;
+pub mod fuzz;
 pub mod history;
 pub mod hostile;
 pub mod nemesis;

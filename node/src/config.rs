@@ -181,6 +181,7 @@ impl Config {
                 "raft.election_timeout_min_ms must be at least twice heartbeat_ms".into(),
             ));
         }
+        self.limits.validate().map_err(ConfigError::Invalid)?;
         if r.election_timeout_max_ms <= r.election_timeout_min_ms {
             return Err(ConfigError::Invalid(
                 "raft.election_timeout_max_ms must exceed election_timeout_min_ms".into(),

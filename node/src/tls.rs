@@ -67,7 +67,7 @@ pub fn generate(dir: &Path, name: &str, hosts: &[String]) -> Result<Written, Str
     if hosts.is_empty() {
         return Err("name at least one host (--host) the node is reached at".into());
     }
-    std::fs::create_dir_all(dir).map_err(|e| err(&dir.display().to_string(), &e))?;
+    strata_shards::private::private_dir(dir).map_err(|e| err(&dir.display().to_string(), &e))?;
     let (ca_pem, ca_key_pem) = (dir.join("ca.pem"), dir.join("ca.key"));
     // The CA's name and key are all a signature needs: a CA made again from its saved
     // key signs certificates that its first certificate (ca.pem) verifies.
@@ -102,13 +102,12 @@ pub fn generate(dir: &Path, name: &str, hosts: &[String]) -> Result<Written, Str
 /// Writes a file that must not exist yet (0600 for a secret).
 fn write_new(path: &Path, text: &str, secret: bool) -> Result<(), String> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    if secret {
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    }
-    let mut f = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let opened = if secret {
+        strata_shards::private::private_file(path, true)
+    } else {
+        std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+    };
+    let mut f = opened.map_err(|e| format!("{}: {e}", path.display()))?;
     f.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -25,6 +25,7 @@
 pub mod error;
 pub mod group;
 pub mod log_store;
+pub mod members;
 pub mod network;
 pub mod proposer;
 pub mod read_index;

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::group::Group;
 use crate::log_store::{self, SledLogStore};
+use crate::members::Members;
 use crate::network::client::{NetFactory, PeerPool};
 use crate::state_machine::{self, ShardStateMachine};
 use openraft::storage::RaftLogStorage;
@@ -44,6 +45,7 @@ pub struct Registry {
     groups: RwLock<BTreeMap<GroupId, Arc<Group>>>,
     opening: tokio::sync::Mutex<()>,
     retired: tokio::sync::watch::Sender<bool>,
+    members: RwLock<Members>,
 }
 
 impl Registry {
@@ -54,7 +56,10 @@ impl Registry {
             node_id: config.node_id,
             flusher: Flusher::start(db.clone()),
             db,
-            pool: PeerPool::new(config.cluster, config.routes).with_peer_key(config.peer_key).with_tls(config.tls),
+            pool: PeerPool::new(config.cluster, config.routes)
+                .with_node_id(config.node_id)
+                .with_peer_key(config.peer_key)
+                .with_tls(config.tls),
             cluster: config.cluster,
             peer_key: config.peer_key,
             config: Arc::new(raft),
@@ -62,6 +67,7 @@ impl Registry {
             groups: RwLock::new(BTreeMap::new()),
             opening: tokio::sync::Mutex::new(()),
             retired: tokio::sync::watch::channel(false).0,
+            members: RwLock::default(),
         }))
     }
 
@@ -175,6 +181,16 @@ impl Registry {
     pub async fn retired(&self) {
         let mut rx = self.retired.subscribe();
         let _ = rx.wait_for(|r| *r).await;
+    }
+
+    /// Takes the members of the newest shard map this node applied (see [`Members`]).
+    pub fn set_members(&self, members: Members) {
+        *self.members.write().unwrap_or_else(|p| p.into_inner()) = members;
+    }
+
+    /// Whether `node` may make peer calls to this node (see [`Members::admits`]).
+    pub fn is_member(&self, node: NodeId) -> bool {
+        self.members.read().unwrap_or_else(|p| p.into_inner()).admits(node)
     }
 
     /// The node's peer connections (for admin calls to other nodes).

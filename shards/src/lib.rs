@@ -17,6 +17,7 @@
 //! | [`vector`] | vector stores: records, filters, exact search, MMR |
 //! | [`graph`] | graph stores: a partition's nodes, relations, triplet lists, schema; the coordinator over partitions |
 //! | [`placement`] | which shard holds a collection; which nodes should hold a shard |
+//! | [`private`] | folders and files only their owner can read (0700/0600) |
 //! | [`ordered`] | insertion-ordered maps (Python dict order) inside the tree |
 //! | [`txn`] | a command's buffered writes, with savepoints, committed atomically |
 //! | [`redo`] | atomic multi-record writes without sled batches (crash-safe via a redo record) |
@@ -35,6 +36,7 @@ pub mod kv;
 pub mod meta;
 pub mod ordered;
 pub mod placement;
+pub mod private;
 pub mod redo;
 pub mod shard;
 pub mod txn;

@@ -49,11 +49,12 @@ impl Default for OpenOptions {
 /// How long [`open_db`] waits for a locked directory to be released.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Opens (creating if needed) the sled database in `dir`; a directory still locked after
+/// Opens (creating if needed, private: see [`crate::private`]) the sled database in `dir`; a directory still locked after
 /// [`LOCK_WAIT`] is `AlreadyOpen`. The wait is for this very process: sled releases its
 /// lock only when its flusher thread lets go of the files, a moment after the last
 /// handle is dropped, so an immediate reopen can find it still held.
 pub fn open_db(dir: &Path, options: &OpenOptions) -> Result<sled::Db> {
+    crate::private::private_dir(dir).map_err(|e| Error::Sled(sled::Error::Io(e)))?;
     let config = sled::Config::new()
         .path(dir)
         .cache_capacity(options.cache_capacity)

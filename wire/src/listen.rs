@@ -73,11 +73,10 @@ impl Conn {
     /// a client that does not finish it within `timeout` is refused.
     pub async fn secure(self, tls: Option<&TlsServer>, timeout: Duration) -> io::Result<Self> {
         let Conn { stream, peer, _slot } = self;
-        let tcp = match (tls, stream) {
-            (Some(_), Io::Plain(tcp)) => tcp,
+        let (tls, tcp) = match (tls, stream) {
+            (Some(tls), Io::Plain(tcp)) => (tls, tcp),
             (_, stream) => return Ok(Conn { stream, peer, _slot }),
         };
-        let Some(tls) = tls else { return Ok(Conn { stream: Io::Plain(tcp), peer, _slot }) };
         let stream = tokio::time::timeout(timeout, tls.accept(tcp))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the TLS handshake took too long"))??;

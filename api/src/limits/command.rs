@@ -125,7 +125,7 @@ impl Limits {
                     self.ids("node ids", ids)?;
                 }
                 if let Some(f) = filters {
-                    self.filters(f)?;
+                    self.check_filters(f)?;
                 }
                 namespace
             }

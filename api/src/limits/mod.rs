@@ -17,6 +17,15 @@ use crate::model::{FilterItem, MetadataFilters};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// The most items the client puts in one write when it splits a large call itself (a
+/// vector add's share of one partition, a persist-dir import's chunk): a node must allow
+/// at least this many per request ([`Limits::validate`]).
+pub const CLIENT_BATCH_ITEMS: usize = 2048;
+
+/// About the most bytes the client puts in one such write (it starts a new one past
+/// this): a node's frame limit must allow twice this ([`Limits::validate`]).
+pub const CLIENT_BATCH_BYTES: usize = 32 << 20;
+
 /// Limits on requests and connections, with their defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -83,6 +92,18 @@ impl Limits {
         self.items(what, n)
     }
 
+    /// Checks that these limits let the client's own batches through (see
+    /// [`CLIENT_BATCH_ITEMS`]); the error says which setting is too low.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_items_per_request < CLIENT_BATCH_ITEMS {
+            return Err(format!("limits.max_items_per_request must be at least {CLIENT_BATCH_ITEMS}"));
+        }
+        if self.max_frame_bytes < 2 * CLIENT_BATCH_BYTES {
+            return Err(format!("limits.max_frame_bytes must be at least {}", 2 * CLIENT_BATCH_BYTES));
+        }
+        Ok(())
+    }
+
     pub(crate) fn items(&self, what: &str, n: usize) -> Result<(), Error> {
         if n > self.max_items_per_request {
             return Err(exceeded(format!("{what} in one request"), self.max_items_per_request, n));
@@ -112,7 +133,8 @@ impl Limits {
         Ok(())
     }
 
-    pub(crate) fn filters(&self, filters: &MetadataFilters) -> Result<(), Error> {
+    /// Checks a metadata filter's nesting depth and filter count.
+    pub fn check_filters(&self, filters: &MetadataFilters) -> Result<(), Error> {
         let depth = filter_depth(filters);
         if depth > self.max_filter_depth {
             return Err(exceeded("nesting depth of a metadata filter", self.max_filter_depth, depth));

@@ -63,7 +63,7 @@ impl Limits {
                     self.ids("node ids", ids)?;
                 }
                 if let Some(f) = filters {
-                    self.filters(f)?;
+                    self.check_filters(f)?;
                 }
                 self.id("a namespace", namespace)
             }
@@ -80,7 +80,7 @@ impl Limits {
             self.ids("ids", ids)?;
         }
         if let Some(f) = &q.filters {
-            self.filters(f)?;
+            self.check_filters(f)?;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
 //! strata-chaos --replay FILE                       # the saved run's seed, options and schedule again
 //! strata-chaos --seed N --print true               # the schedule only, as JSON
 //! strata-chaos --check FILE                        # the checkers again on a saved run's histories
+//! strata-chaos --fuzz-corpus DIR                   # the fuzz targets' seeds, for cargo-fuzz
 //! ```
 //!
 //! Each run prints its seed first and one JSON summary line at the end; a failing run is
@@ -72,6 +73,7 @@ fn parse() -> Args {
             "--replay" => replay = Some(PathBuf::from(value)),
             "--print" => print = value == "true",
             "--check" => check_again(&PathBuf::from(value)),
+            "--fuzz-corpus" => write_fuzz_corpus(&PathBuf::from(value)),
             other => fail(&format!("unknown flag {other}")),
         }
     }
@@ -92,6 +94,20 @@ fn check_again(file: &std::path::Path) -> ! {
     saved.stores = strata_chaos::check::acknowledged::check_acknowledged(&saved.stores_history, &state);
     println!("{}", summary(&saved));
     std::process::exit(i32::from(!saved.passed()))
+}
+
+/// Writes every fuzz target's seeds to `DIR/<target>/seed-N`, cargo-fuzz's corpus layout.
+fn write_fuzz_corpus(dir: &std::path::Path) -> ! {
+    for (name, _) in strata_chaos::fuzz::TARGETS {
+        let target_dir = dir.join(name);
+        std::fs::create_dir_all(&target_dir).unwrap_or_else(|e| fail(&format!("{}: {e}", target_dir.display())));
+        for (i, seed) in strata_chaos::fuzz::seeds::seeds(name).iter().enumerate() {
+            let path = target_dir.join(format!("seed-{i}"));
+            std::fs::write(&path, seed).unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
+        }
+    }
+    println!("wrote the fuzz corpus to {}", dir.display());
+    std::process::exit(0)
 }
 
 /// Stores workload operations per store.

@@ -52,6 +52,13 @@ async fn keys_roles_and_prefixes_are_enforced_and_members_prove_the_secret() {
     );
     let addrs = cluster.client_addrs();
 
+    // The data directory, its database and the node's identity are its owner's alone.
+    let data = cluster.nodes[0].data_dir.clone();
+    for (path, want) in [(data.clone(), 0o700), (data.join("db"), 0o700), (data.join("node.json"), 0o600)] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).expect("exists").permissions());
+        assert_eq!(mode & 0o777, want, "{}", path.display());
+    }
+
     // No key, a wrong key: refused, typed, saying nothing of the keys.
     let none = StorageContext::connect_within(&addrs, WAIT).await.map(|_| ()).unwrap_err();
     assert!(is_unauthenticated(&none), "{none:?}");

@@ -32,7 +32,8 @@ async fn a_leader_does_not_yield_to_a_voter_missing_entries() {
     let leader = cluster.leader_of(group).await.expect("the chat shard still has a leader");
     assert_ne!(leader, lagging, "a stopped node leads nothing");
 
-    let pool = PeerPool::new(cluster_id, Default::default());
+    // The test speaks as the leader's fellow member (nodes refuse removed ids).
+    let pool = PeerPool::new(cluster_id, Default::default()).with_node_id(cluster.nodes[leader].id);
     let peer = pool.client(&cluster.nodes[leader].raft_addr).await.expect("the leader's raft port");
     let op = AdminOp::Yield { millis: 5_000, to: Some(lagging_id) };
     let answer = peer.admin(context_within(Duration::from_secs(30)), group, op).await.expect("rpc");

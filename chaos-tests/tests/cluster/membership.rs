@@ -1,11 +1,12 @@
 //! Membership: a fourth node (started in standby, added with `strata cluster add-node`)
 //! receives replicas; a node removed with `strata cluster remove-node` hands its replicas
-//! over (including the groups it leads), is forgotten, exits, and refuses to start again
-//! from its data; the data stays intact throughout.
+//! over (including the groups it leads), is forgotten, exits, refuses to start again from
+//! its data, and is refused by the members' raft ports; the data stays intact throughout.
 
 use serde_json::json;
 use std::process::Command;
 use strata_chaos::cluster::{ClusterOptions, TestCluster, strata_bin};
+use strata_raft::network::client::PeerPool;
 
 fn cli(cluster: &TestCluster, args: &[&str]) -> String {
     let out = Command::new(strata_bin())
@@ -63,6 +64,15 @@ async fn a_fourth_node_receives_replicas_and_a_removed_node_hands_them_over() {
         })
         .await;
     assert!(cluster.wait_exit(1), "the removed node exits by itself, successfully");
+    // Its id, cluster id and all, speaks raft to no member any more; a member's does.
+    let map = cluster.shard_map().await.expect("a shard map");
+    let pool = |id| PeerPool::new(map.cluster, Default::default()).with_node_id(id);
+    let member_addr = &cluster.nodes[0].raft_addr;
+    let Err(as_removed) = pool(removed).client(member_addr).await else {
+        panic!("the removed id's hello was answered")
+    };
+    assert!(as_removed.to_string().contains("was removed from the cluster"), "{as_removed}");
+    assert!(pool(cluster.nodes[2].id).client(member_addr).await.is_ok(), "a member's hello is answered");
     let refused = cluster.start_refused(1);
     assert!(refused.contains("was removed from its cluster"), "{refused}");
     let ctx = cluster.context().await;

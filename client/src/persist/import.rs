@@ -13,7 +13,7 @@ use strata_api::{
 };
 
 /// Entries per write while importing.
-const CHUNK: usize = 2048;
+const CHUNK: usize = strata_api::limits::CLIENT_BATCH_ITEMS;
 
 /// What an import moved.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -86,6 +86,47 @@ fn parse_kv_dump(path: &Path, text: &str) -> Result<Collections> {
         out.push((coll, pairs));
     }
     Ok(out)
+}
+
+/// `docstore.json` or `index_store.json` (`file`): a KV dump whose nodes and index
+/// structs must parse, counted in `summary`.
+fn parse_store_dump(path: &Path, file: &str, text: &str, summary: &mut ImportSummary) -> Result<Collections> {
+    let dump = parse_kv_dump(path, text)?;
+    for (coll, pairs) in &dump {
+        for (key, value) in pairs {
+            if file == files::INDEX_STORE && coll.ends_with("/data") {
+                IndexStruct::from_json(value).map_err(|e| invalid(path, format!("{coll}[{key:?}]: {e}")))?;
+                summary.index_structs += 1;
+            } else if coll.ends_with("/data") && value.contains_key("__type__") {
+                Node::from_doc_json(value).map_err(|e| invalid(path, format!("{coll}[{key:?}]: {e}")))?;
+                summary.nodes += 1;
+            }
+        }
+        summary.collections.push((coll.clone(), pairs.len()));
+    }
+    Ok(dump)
+}
+
+/// Parses and validates one persist-dir file named `name` from its text, as
+/// `import_persist_dir` does before writing anything (the fuzz targets drive the parsers
+/// through this); writes nothing.
+pub fn check_file(name: &str, text: &str) -> Result<()> {
+    let path = Path::new(name);
+    let mut summary = ImportSummary::default();
+    if name == files::DOCSTORE || name == files::INDEX_STORE {
+        parse_store_dump(path, name, text, &mut summary)?;
+    } else if name == files::CHAT_STORE {
+        parse_chat_store(path, text)?;
+    } else if vector_file::namespace_of(name).is_some() {
+        vector_file::parse(path, &parse_json(path, text)?)?;
+    } else if name == files::GRAPH_STORE {
+        graph_json::parse_graph_store(text).map_err(|e| invalid(path, e.to_string()))?;
+    } else if name == files::PROPERTY_GRAPH_STORE {
+        graph_json::parse_property_graph(text).map_err(|e| invalid(path, e.to_string()))?;
+    } else {
+        parse_json(path, text)?;
+    }
+    Ok(())
 }
 
 fn parse_chat_store(path: &Path, text: &str) -> Result<Vec<(String, Vec<ChatMessage>)>> {
@@ -161,20 +202,7 @@ fn parse_dir(dir: &Path) -> Result<Parsed> {
         }
         let path = dir.join(file);
         let text = read(&path, &mut summary)?;
-        let dump = parse_kv_dump(&path, &text)?;
-        for (coll, pairs) in &dump {
-            for (key, value) in pairs {
-                if file == files::INDEX_STORE && coll.ends_with("/data") {
-                    IndexStruct::from_json(value).map_err(|e| invalid(&path, format!("{coll}[{key:?}]: {e}")))?;
-                    summary.index_structs += 1;
-                } else if coll.ends_with("/data") && value.contains_key("__type__") {
-                    Node::from_doc_json(value).map_err(|e| invalid(&path, format!("{coll}[{key:?}]: {e}")))?;
-                    summary.nodes += 1;
-                }
-            }
-            summary.collections.push((coll.clone(), pairs.len()));
-        }
-        collections.extend(dump);
+        collections.extend(parse_store_dump(&path, file, &text, &mut summary)?);
     }
     for name in &names {
         let path = dir.join(name);

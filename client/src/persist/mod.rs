@@ -12,7 +12,7 @@ mod import;
 mod vector_file;
 
 pub use export::ExportSummary;
-pub use import::ImportSummary;
+pub use import::{ImportSummary, check_file};
 
 /// The collection holding files kept verbatim (`{"content": text}` per file name).
 pub(crate) const KEPT_FILES: &str = "__strata__/persist_files";
@@ -32,12 +32,18 @@ pub struct Progress<'a> {
 pub type ProgressFn<'a> = &'a (dyn Fn(Progress<'_>) + Send + Sync);
 
 /// LlamaIndex's file names.
-pub(crate) mod files {
+pub mod files {
+    /// The document store.
     pub const DOCSTORE: &str = "docstore.json";
+    /// The index store.
     pub const INDEX_STORE: &str = "index_store.json";
+    /// A `SimpleChatStore`'s `persist()`.
     pub const CHAT_STORE: &str = "chat_store.json";
+    /// The (triplet) graph store.
     pub const GRAPH_STORE: &str = "graph_store.json";
+    /// The property graph store.
     pub const PROPERTY_GRAPH_STORE: &str = "property_graph_store.json";
+    /// The default vector store (others are `{namespace}__vector_store.json`).
     pub const DEFAULT_VECTOR_STORE: &str = "default__vector_store.json";
 }
 

@@ -99,7 +99,9 @@ impl VectorStore {
     /// namespace has several partitions (raft groups) and an add is one atomic write per
     /// partition it touches, made concurrently, not one write over all of them: while it
     /// is under way a reader may see the nodes of some partitions and not of others (the
-    /// nodes of one partition always together); once it has answered, every read that
+    /// nodes of one partition always together, up to 2048 of them: a partition's share
+    /// of a larger add is written in batches of at most
+    /// `strata_api::limits::CLIENT_BATCH_ITEMS` records, in order); once it has answered, every read that
     /// starts later sees all of them; and an add that fails part-way with an
     /// `Unavailable` error may have landed on some partitions and not others. Adding the
     /// same nodes again completes it: an add is an upsert by node id.

@@ -26,11 +26,8 @@ pub fn run(op: KeysOp) -> Result<(), CliError> {
         }
         KeysOp::Secret { file } => {
             let secret = hex_secret().map_err(|e| CliError::Usage(format!("randomness: {e}")))?;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut f = options.open(&file).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            let mut f = strata_shards::private::private_file(&file, true)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
             writeln!(f, "{secret}").map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
             println!("wrote a cluster secret to {} (mode 0600); give every node the same file:", file.display());
             println!("[auth]\ncluster_secret_file = {}", toml_string(&file.display().to_string()));

@@ -41,13 +41,13 @@ pub fn load(dir: &Path) -> std::io::Result<Option<Identity>> {
     }
 }
 
-/// Saves the identity durably (write to a temporary file, fsync, rename).
+/// Saves the identity durably (write to a temporary file, mode 0600, fsync, rename).
 pub fn save(dir: &Path, identity: &Identity) -> std::io::Result<()> {
     let tmp = dir.join("node.json.tmp");
     let bytes = serde_json::to_vec(&identity).map_err(std::io::Error::other)?;
     {
         use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = strata_shards::private::private_file(&tmp, false)?;
         f.write_all(&bytes)?;
         f.sync_all()?;
     }

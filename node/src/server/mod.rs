@@ -67,6 +67,9 @@ impl NodeCtx {
 
     /// Publishes a newer map (the meta actor's job).
     pub fn publish_map(&self, map: ShardMap) {
+        // Peers removed from this map may no longer speak raft to this node.
+        let ids = map.nodes.keys().copied().collect();
+        self.registry.set_members(strata_raft::members::Members { ids, next: map.next_node_id });
         self.map.send_replace(map);
     }
 
@@ -210,7 +213,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     let listens = [config.listen.as_str(), config.raft_listen.as_str()];
     let auth = crate::auth::Auth::load(&config.auth, &listens).map_err(|e| Error::InvalidInput(e.to_string()))?;
     let tls = crate::tls::NodeTls::load(&config.tls).map_err(Error::InvalidInput)?;
-    std::fs::create_dir_all(&config.data_dir).map_err(io)?;
+    strata_shards::private::private_dir(&config.data_dir).map_err(io)?;
     let db = strata_shards::open_db(&config.data_dir.join("db"), &strata_shards::OpenOptions::default())
         .map_err(strata_api::Error::from)?;
     let saved = identity::load(&config.data_dir).map_err(io)?;

@@ -47,6 +47,8 @@ pub struct PeerPool {
     routes: Arc<std::collections::BTreeMap<String, String>>,
     /// This node's cluster, said in the hello that opens every connection.
     cluster: u64,
+    /// This node's id, said in the same hello (0: a tool, not a member).
+    node_id: NodeId,
     /// The key the hello proves this node holds (see `RegistryConfig::peer_key`).
     peer_key: Option<[u8; 32]>,
     /// See [`SILENT_LIMIT`].
@@ -72,6 +74,7 @@ impl PeerPool {
             conns: Arc::default(),
             routes: Arc::new(routes),
             cluster,
+            node_id: 0,
             peer_key: None,
             silent_limit: SILENT_LIMIT,
             tls: None,
@@ -88,6 +91,12 @@ impl PeerPool {
     /// The same pool, dropping connections silent for `limit` instead of [`SILENT_LIMIT`].
     pub fn with_silent_limit(mut self, limit: Duration) -> Self {
         self.silent_limit = limit;
+        self
+    }
+
+    /// The same pool, saying hello as node `node_id`.
+    pub fn with_node_id(mut self, node_id: NodeId) -> Self {
+        self.node_id = node_id;
         self
     }
 
@@ -109,12 +118,14 @@ impl PeerPool {
         let proof = match &self.peer_key {
             None => Vec::new(),
             Some(key) => match client.challenge(context_within(Duration::from_secs(5))).await {
-                Ok(Ok(challenge)) => strata_api::access::peer_proof(key, &challenge, self.cluster).to_vec(),
+                Ok(Ok(challenge)) => {
+                    strata_api::access::peer_proof(key, &challenge, self.cluster, self.node_id).to_vec()
+                }
                 Ok(Err(e)) => return Err(std::io::Error::other(format!("{addr}: {e}"))),
                 Err(e) => return Err(std::io::Error::other(format!("{addr}: challenge: {e}"))),
             },
         };
-        match client.hello(context_within(Duration::from_secs(5)), self.cluster, proof).await {
+        match client.hello(context_within(Duration::from_secs(5)), self.cluster, self.node_id, proof).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(std::io::Error::other(format!("{addr}: {e}"))),
             Err(e) => return Err(std::io::Error::other(format!("{addr}: hello: {e}"))),
@@ -199,9 +210,12 @@ impl Link {
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(PeerError::Raft(e))) => Err(RPCError::RemoteError(RemoteError::new(self.target, *e))),
-            Ok(Err(e @ (PeerError::NoGroup(_) | PeerError::WrongNode { .. } | PeerError::WrongCluster { .. }))) => {
-                Err(RPCError::Unreachable(Unreachable::new(&e)))
-            }
+            Ok(Err(
+                e @ (PeerError::NoGroup(_)
+                | PeerError::WrongNode { .. }
+                | PeerError::WrongCluster { .. }
+                | PeerError::NotMember { .. }),
+            )) => Err(RPCError::Unreachable(Unreachable::new(&e))),
             Err(e @ RpcError::DeadlineExceeded) => {
                 self.pool.missed_deadline(&self.addr);
                 Err(RPCError::Network(NetworkError::new(&e)))

@@ -19,43 +19,62 @@ use tarpc::server::{BaseChannel, Channel};
 #[derive(Clone)]
 pub struct PeerServer {
     registry: Arc<Registry>,
-    /// This connection said hello from this node's cluster.
-    greeted: Arc<std::sync::atomic::AtomicBool>,
+    /// The node this connection said hello as, from this node's cluster (unset: no hello).
+    caller: Arc<std::sync::OnceLock<NodeId>>,
     /// The challenge this connection's hello must answer (with a cluster secret).
     challenge: Arc<std::sync::Mutex<Option<[u8; 32]>>>,
 }
 
 impl PeerServer {
-    fn is_greeted(&self) -> bool {
-        self.greeted.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Refuses raft calls on a connection that has not said hello from this cluster.
-    fn check_greeted<E: std::error::Error>(&self) -> Result<(), PeerError<E>> {
-        if self.is_greeted() { Ok(()) } else { Err(PeerError::WrongCluster { me: self.registry.cluster() }) }
-    }
-
-    /// The same, for the calls answering Strata's errors.
-    fn check_greeted_api(&self) -> Result<(), strata_api::Error> {
-        if self.is_greeted() {
-            Ok(())
+    /// The node that said hello on this connection, if it still is a member.
+    fn caller<E: std::error::Error>(&self) -> Result<NodeId, PeerError<E>> {
+        let Some(&node) = self.caller.get() else {
+            return Err(PeerError::WrongCluster { me: self.registry.cluster() });
+        };
+        if self.registry.is_member(node) {
+            Ok(node)
         } else {
-            Err(strata_api::Error::Unavailable(format!(
-                "no hello from cluster {} on this connection",
-                self.registry.cluster()
-            )))
+            Err(PeerError::NotMember { node, why: "it was removed from the cluster".into() })
         }
     }
 
-    /// Refuses a call meant for another member.
-    fn check_target<E: std::error::Error>(&self, to: NodeId) -> Result<(), PeerError<E>> {
+    /// The same, for the calls answering Strata's errors.
+    fn caller_api(&self) -> Result<NodeId, strata_api::Error> {
+        let Some(&node) = self.caller.get() else {
+            return Err(strata_api::Error::Unavailable(format!(
+                "no hello from cluster {} on this connection",
+                self.registry.cluster()
+            )));
+        };
+        if self.registry.is_member(node) {
+            Ok(node)
+        } else {
+            Err(strata_api::Error::PermissionDenied(format!("node {node} was removed from the cluster")))
+        }
+    }
+
+    /// Checks an openraft message for `to` from the vote `vote`: it must be meant for this
+    /// node, and sent by the member that said hello (a leader's append and snapshot carry
+    /// its vote; a candidate's vote request, its own).
+    fn check_message<E: std::error::Error>(
+        &self,
+        to: NodeId,
+        vote: &openraft::Vote<NodeId>,
+    ) -> Result<(), PeerError<E>> {
+        let caller = self.caller()?;
         let me = self.registry.node_id();
-        if to == me { Ok(()) } else { Err(PeerError::WrongNode { to, me }) }
+        if to != me {
+            return Err(PeerError::WrongNode { to, me });
+        }
+        match vote.leader_id().voted_for() {
+            Some(sender) if sender == caller => Ok(()),
+            sender => Err(PeerError::NotMember { node: caller, why: format!("the message is from node {sender:?}") }),
+        }
     }
 }
 
 impl RaftPeer for PeerServer {
-    async fn hello(self, _: Context, cluster: u64, proof: Vec<u8>) -> Result<NodeId, strata_api::Error> {
+    async fn hello(self, _: Context, cluster: u64, from: NodeId, proof: Vec<u8>) -> Result<NodeId, strata_api::Error> {
         let me = self.registry.cluster();
         if !strata_api::same_cluster(cluster, me) {
             return Err(strata_api::Error::Cluster(format!(
@@ -66,14 +85,20 @@ impl RaftPeer for PeerServer {
             // One challenge, one answer: taken out whatever the outcome.
             let challenge = self.challenge.lock().unwrap_or_else(|p| p.into_inner()).take();
             let valid = challenge.is_some_and(|c| {
-                strata_api::access::constant_time_eq(&proof, &strata_api::access::peer_proof(key, &c, cluster))
+                strata_api::access::constant_time_eq(&proof, &strata_api::access::peer_proof(key, &c, cluster, from))
             });
             if !valid {
                 tracing::warn!("a peer connection failed to prove the cluster secret");
                 return Err(strata_api::Error::Unauthenticated("no proof of the cluster secret".into()));
             }
         }
-        self.greeted.store(true, std::sync::atomic::Ordering::Release);
+        if !self.registry.is_member(from) {
+            tracing::info!(node = from, "refused a hello from a removed node");
+            return Err(strata_api::Error::PermissionDenied(format!("node {from} was removed from the cluster")));
+        }
+        if *self.caller.get_or_init(|| from) != from {
+            return Err(strata_api::Error::InvalidInput("this connection said hello as another node".into()));
+        }
         Ok(self.registry.node_id())
     }
 
@@ -91,8 +116,7 @@ impl RaftPeer for PeerServer {
         to: NodeId,
         req: AppendEntriesRequest<TypeConfig>,
     ) -> Result<AppendEntriesResponse<NodeId>, PeerError<Infallible>> {
-        self.check_greeted()?;
-        self.check_target(to)?;
+        self.check_message(to, &req.vote)?;
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
         g.raft.append_entries(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }
@@ -104,8 +128,7 @@ impl RaftPeer for PeerServer {
         to: NodeId,
         req: VoteRequest<NodeId>,
     ) -> Result<VoteResponse<NodeId>, PeerError<Infallible>> {
-        self.check_greeted()?;
-        self.check_target(to)?;
+        self.check_message(to, &req.vote)?;
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
         g.raft.vote(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }
@@ -117,14 +140,13 @@ impl RaftPeer for PeerServer {
         to: NodeId,
         req: InstallSnapshotRequest<TypeConfig>,
     ) -> Result<InstallSnapshotResponse<NodeId>, PeerError<InstallSnapshotError>> {
-        self.check_greeted()?;
-        self.check_target(to)?;
+        self.check_message(to, &req.vote)?;
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
         g.raft.install_snapshot(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }
 
     async fn admin(self, _: Context, group: GroupId, op: AdminOp) -> Result<(), strata_api::Error> {
-        self.check_greeted_api()?;
+        self.caller_api()?;
         let g = self.registry.get(group).ok_or(strata_api::Error::UnknownGroup(group))?;
         g.admin(op).await.map_err(Into::into)
     }
@@ -135,19 +157,19 @@ impl RaftPeer for PeerServer {
         group: GroupId,
         write: crate::Write,
     ) -> Result<strata_shards::Answer, strata_api::Error> {
-        self.check_greeted_api()?;
+        self.caller_api()?;
         let g = self.registry.get(group).ok_or(strata_api::Error::UnknownGroup(group))?;
         g.write(write).await.map_err(Into::into)
     }
 
     async fn read_index(self, _: Context, group: GroupId) -> Result<Option<u64>, strata_api::Error> {
-        self.check_greeted_api()?;
+        self.caller_api()?;
         let g = self.registry.get(group).ok_or(strata_api::Error::UnknownGroup(group))?;
         g.read_index().await.map_err(Into::into)
     }
 
     async fn retire(self, _: Context) -> Result<(), strata_api::Error> {
-        self.check_greeted_api()?;
+        self.caller_api()?;
         self.registry.retire().await;
         Ok(())
     }
@@ -189,7 +211,7 @@ impl PeerListener {
                     Err(e) => return tracing::info!(error = %e, "a peer connection failed its TLS handshake"),
                 };
                 let transport = strata_wire::transport(conn, FrameLimit::new(super::MAX_FRAME));
-                let server = PeerServer { registry, greeted: Arc::default(), challenge: Arc::default() };
+                let server = PeerServer { registry, caller: Arc::default(), challenge: Arc::default() };
                 BaseChannel::with_defaults(transport)
                     .execute(server.serve())
                     .for_each(|f| async {

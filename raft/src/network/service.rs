@@ -32,6 +32,15 @@ pub enum PeerError<E: std::error::Error> {
         /// This node's cluster.
         me: u64,
     },
+    /// The caller is not a member of this node's cluster any more (its id was removed
+    /// from the shard map), or the message names another node as its sender.
+    #[error("node {node} may not make this call: {why}")]
+    NotMember {
+        /// The id the caller said hello with.
+        node: NodeId,
+        /// Why it was refused.
+        why: String,
+    },
     /// The group's raft refused the call.
     #[error(transparent)]
     Raft(Box<RaftError<NodeId, E>>),
@@ -94,14 +103,17 @@ pub const MAX_HOLD_MILLIS: u64 = 60_000;
 /// member it is for.
 #[tarpc::service]
 pub trait RaftPeer {
-    /// The first call on every connection: the caller's cluster id. A node answers calls
+    /// The first call on every connection: the caller's cluster id and node id. A node answers calls
     /// on a connection only after a hello from its own cluster (`same_cluster`), so a
     /// node wiped and bootstrapped anew at a member's address (a new cluster id) neither
     /// answers the old members nor is answered by them: it cannot vote, take entries,
     /// serve a read index or be retired as the member it replaced. When the cluster has
     /// a secret, `proof` answers this connection's [`RaftPeer::challenge`] with it, so
-    /// nothing but a member speaks raft to a node. Answers this node's id.
-    async fn hello(cluster: u64, proof: Vec<u8>) -> Result<NodeId, strata_api::Error>;
+    /// nothing but a member speaks raft to a node; the proof covers `from`, so no member
+    /// speaks in another's name. A node then answers only a caller that is still a
+    /// member (see `Registry::is_member`), and openraft's messages only from the node
+    /// they name as their sender. Answers this node's id.
+    async fn hello(cluster: u64, from: NodeId, proof: Vec<u8>) -> Result<NodeId, strata_api::Error>;
     /// A fresh random challenge for this connection's hello to answer, on a node whose
     /// cluster has a secret: the hello's `proof` is `strata_api::access::peer_proof` of
     /// it (without a secret the proof is empty and the challenge unused).

@@ -2,7 +2,9 @@
 //! group); a record lives in partition `fnv(node_id) % P`.
 //!
 //! Writes split by partition (an `add` of many nodes is one write per partition, each
-//! atomic, none atomic with another: see `VectorStore::add` for what readers see) or go
+//! atomic, none atomic with another, and a partition's share past the client's batch
+//! bounds is several writes in order: `batches.rs`; see `VectorStore::add` for what
+//! readers see) or go
 //! to every partition (deletes by source document or filter, `clear`). Everything a user
 //! can get wrong is checked here before the first write (dimension, NaN, zero vectors,
 //! filter values), and a delete by filter first reads what matches everywhere (which
@@ -14,6 +16,7 @@
 //! of each `add` from one clock (wall-clock microseconds, never going back): every
 //! partition files a record at its stamp, and merges sort by it.
 
+mod batches;
 mod search;
 
 use super::Cluster;
@@ -162,13 +165,18 @@ impl Cluster {
             part.0.push(r);
             part.1.push(stamp);
         }
+        // Partitions concurrently; a partition's batches one after another, in order.
         let writes = parts.into_iter().enumerate().filter(|(_, p)| !p.0.is_empty()).map(|(i, (records, order))| {
-            let cmd = VectorCommand::Add { namespace: namespace.to_string(), records, order };
-            self.write_group(groups[i], Command::Vector(cmd))
+            let group = groups[i];
+            async move {
+                for (records, order) in batches::for_writes(records, order) {
+                    let cmd = VectorCommand::Add { namespace: namespace.to_string(), records, order };
+                    ids(self.write_group(group, Command::Vector(cmd)).await?)?;
+                }
+                Ok::<(), Error>(())
+            }
         });
-        for answer in try_join_all(writes).await? {
-            ids(answer)?;
-        }
+        try_join_all(writes).await?;
         Ok(Response::Ids(added))
     }
 

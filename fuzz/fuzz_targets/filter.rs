@@ -1,0 +1,3 @@
+//! cargo-fuzz target: `strata_chaos::fuzz::filter` (see that module).
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| strata_chaos::fuzz::filter(data));

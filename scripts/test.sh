@@ -32,7 +32,8 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-cargo build --locked -q --bin strata
+# The test profile, as the cluster tests build it: compiled once for both.
+cargo build --locked -q --bin strata --profile test
 target/debug/strata import "$FIXTURES/llamaindex-persist" --data "$tmp/data" >/dev/null
 target/debug/strata export "$tmp/export" --data "$tmp/data" >/dev/null
 "$VENV/bin/python" scripts/check_llamaindex_export.py "$tmp/export" \
@@ -55,5 +56,7 @@ mkdir "$tmp/graphs-cluster"
 "$VENV/bin/python" scripts/check_graph_stores.py target/debug/strata "$tmp/graphs-cluster" --cluster "$addrs" --rounds 8
 
 echo "== the Python package (strata-llamaindex) under LlamaIndex's pipelines, embedded and on 3 nodes =="
-"$VENV/bin/pip" install -q ./python
+# The extension in the test profile too (reusing the crates built above; a user's
+# `pip install ./python` builds it in release).
+MATURIN_PEP517_ARGS="--profile test" "$VENV/bin/pip" install -q ./python
 STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/pytest" -q python/tests

@@ -122,6 +122,11 @@ pub fn strata_bin() -> PathBuf {
         let mut args = vec!["build", "-p", "strata-node", "--bin", "strata"];
         if profile_dir.ends_with("release") {
             args.push("--release"); // benches run the optimised node
+        } else {
+            // The test profile (optimised a little, into target/debug too): the tests'
+            // own build has compiled nearly all of it already, where the dev profile
+            // would compile every crate a second time.
+            args.extend(["--profile", "test"]);
         }
         let status = Command::new(cargo).args(args).status();
         assert!(status.map(|s| s.success()).unwrap_or(false), "building the strata binary failed");

@@ -77,7 +77,8 @@ async fn a_silent_peer_connection_is_replaced_and_a_live_one_kept() {
     let silence = Arc::new(AtomicBool::new(false));
     let addr = silencer(target, silence.clone()).await;
     let limit = Duration::from_millis(300);
-    let pool = PeerPool::default().with_silent_limit(limit);
+    // Speaks as node 3, the candidate its vote requests name.
+    let pool = PeerPool::default().with_node_id(3).with_silent_limit(limit);
     let vote = || VoteRequest::new(Vote::new(9, 3), None);
     // A call that gets an answer (the group is not hosted here: NoGroup).
     let answered = |client: strata_raft::network::service::RaftPeerClient| async move {

@@ -128,7 +128,21 @@ pub fn strata_bin() -> PathBuf {
             // would compile every crate a second time.
             args.extend(["--profile", "test"]);
         }
-        let status = Command::new(cargo).args(args).status();
+        let mut build = Command::new(cargo);
+        build.args(args);
+        // Cargo sets these for the running test or bench; build scripts (ring's) rerun
+        // when they change, which would rebuild the TLS stack and everything above it
+        // here and again in the next build from a shell.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("CARGO_PKG_")
+                || ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "OUT_DIR"]
+                    .contains(&name.as_ref())
+            {
+                build.env_remove(name.as_ref());
+            }
+        }
+        let status = build.status();
         assert!(status.map(|s| s.success()).unwrap_or(false), "building the strata binary failed");
     });
     bin

@@ -22,8 +22,8 @@ pub struct Group {
     pub raft: Raft,
     pub(crate) shard: Arc<Shard>,
     pub(crate) proposer: Proposer,
-    /// Set when this node came back from a restart as the group's leader.
-    pub(crate) restored: Option<crate::restored::RestoredLeader>,
+    /// Its linearizable reads' shared confirmations.
+    pub(crate) reads: crate::read_batch::ReadBatch,
 }
 
 pub(crate) fn not_leader(group: GroupId, f: &openraft::error::ForwardToLeader<NodeId, BasicNode>) -> Error {

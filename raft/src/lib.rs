@@ -12,6 +12,7 @@
 //! | [`network`] | the peer-to-peer tarpc service (tagged by group) and openraft's network over it |
 //! | [`proposer`] | folds concurrent writes to a group into one log entry |
 //! | [`group`] | one raft group: writes, linearizable reads, status |
+//! | [`read_batch`] | folds concurrent linearizable reads of a group into one leadership confirmation |
 //! | [`read_index`] | linearizable reads on any replica: the leader's read index, then apply up to it |
 //! | [`registry`] | every group a node hosts, created and dropped as the shard map says |
 //! | [`error`] | this crate's error, mapped to `strata_api::Error` at the edge |
@@ -28,6 +29,7 @@ pub mod log_store;
 pub mod members;
 pub mod network;
 pub mod proposer;
+pub mod read_batch;
 pub mod read_index;
 pub mod registry;
 pub mod restored;

@@ -14,26 +14,20 @@ use crate::error::{Error, Result};
 use crate::group::Group;
 use crate::network::client::{PeerPool, context_within};
 use crate::restored::RestoredLeader;
+use crate::typ::Raft;
 use openraft::error::{CheckIsLeaderError, RaftError};
 use std::time::Duration;
+use strata_api::GroupId;
 
 /// How long a read waits for its replica to apply up to the read index.
 pub(crate) const READ_WAIT: Duration = Duration::from_secs(60);
 
 impl Group {
     /// On the leader: the index a linearizable read must reflect, once a quorum has
-    /// confirmed this node still leads (others answer `NotLeader`).
+    /// confirmed this node still leads (others answer `NotLeader`). Concurrent reads
+    /// share a confirmation ([`crate::read_batch`]).
     pub async fn read_index(&self) -> Result<Option<u64>> {
-        match self.raft.get_read_log_id().await {
-            Ok((read, _applied)) => {
-                let term = self.raft.metrics().borrow().current_term;
-                Ok(RestoredLeader::floor(self.restored, read.map(|l| l.index), term))
-            }
-            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => {
-                Err(crate::group::not_leader(self.id, &f))
-            }
-            Err(e) => Err(crate::group::raft_err(self.id, e)),
-        }
+        self.reads.read_index().await
     }
 
     /// Makes this replica fit for a linearizable read: on the leader, its own read index;
@@ -63,5 +57,17 @@ impl Group {
             .await
             .map_err(|e| crate::group::raft_err(self.id, format!("catching up to the read index: {e}")))?;
         Ok(())
+    }
+}
+
+/// One confirmation round of `group` (see [`crate::read_batch`]).
+pub(crate) async fn confirm(group: GroupId, raft: &Raft, restored: Option<RestoredLeader>) -> Result<Option<u64>> {
+    match raft.get_read_log_id().await {
+        Ok((read, _applied)) => {
+            let term = raft.metrics().borrow().current_term;
+            Ok(RestoredLeader::floor(restored, read.map(|l| l.index), term))
+        }
+        Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => Err(crate::group::not_leader(group, &f)),
+        Err(e) => Err(crate::group::raft_err(group, e)),
     }
 }

@@ -132,7 +132,14 @@ impl Registry {
             .await
             .map_err(|e| Error::Raft { group, message: e.to_string() })?;
         let proposer = crate::proposer::Proposer::start(group, raft.clone());
-        let g = Arc::new(Group { id: group, raft, shard, proposer, restored });
+        let reads = {
+            let raft = raft.clone();
+            crate::read_batch::ReadBatch::new(group, move || {
+                let raft = raft.clone();
+                Box::pin(async move { crate::read_index::confirm(group, &raft, restored).await })
+            })
+        };
+        let g = Arc::new(Group { id: group, raft, shard, proposer, reads });
         self.groups.write().unwrap_or_else(|p| p.into_inner()).insert(group, g.clone());
         Ok(g)
     }

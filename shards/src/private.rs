@@ -39,7 +39,8 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Opens `path` for writing with mode [`FILE_MODE`]: a new file only when `new`
-/// (an existing one is an error), otherwise created or truncated.
+/// (an existing one is an error), otherwise created or truncated, and tightened when it
+/// existed with a looser mode (a temporary file a crash left behind, say).
 pub fn private_file(path: &Path, new: bool) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true);
@@ -50,7 +51,16 @@ pub fn private_file(path: &Path, new: bool) -> io::Result<File> {
     }
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
-    options.open(path)
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The mode above applies only to a file this call creates.
+        if file.metadata()?.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(FILE_MODE))?;
+        }
+    }
+    Ok(file)
 }
 
 #[cfg(all(test, unix))]
@@ -86,5 +96,16 @@ mod tests {
         assert!(private_file(&path, true).is_err(), "an existing file is not overwritten");
         std::io::Write::write_all(&mut private_file(&path, false).expect("truncate"), b"2").expect("write");
         assert_eq!(std::fs::read(&path).expect("read"), b"2");
+    }
+
+    #[test]
+    fn an_existing_looser_file_is_tightened_when_rewritten() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let path = root.path().join("node.json.tmp");
+        std::fs::write(&path, b"left by a crash").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        std::io::Write::write_all(&mut private_file(&path, false).expect("truncate"), b"new").expect("write");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(std::fs::read(&path).expect("read"), b"new");
     }
 }

@@ -24,10 +24,32 @@ pub struct Stats {
 }
 
 /// Runs every client for `warmup` (not recorded), then `measure`.
+#[allow(dead_code)] // not every bench that includes this module calls it
 pub async fn run<C: Client>(clients: Vec<C>, warmup: Duration, measure: Duration) -> Result<Stats, String> {
+    Ok(run_with_cpu(clients, warmup, measure, &[]).await?.0)
+}
+
+/// [`run`], also answering the CPU time (user and system, seconds) each of the processes
+/// `pids` used during the measured window (Linux; 0 elsewhere or for a process that is
+/// gone).
+pub async fn run_with_cpu<C: Client>(
+    clients: Vec<C>,
+    warmup: Duration,
+    measure: Duration,
+    pids: &[u32],
+) -> Result<(Stats, Vec<f64>), String> {
     let start = Instant::now() + Duration::from_millis(50);
     let from = start + warmup;
     let until = from + measure;
+    let sampler = {
+        let pids = pids.to_vec();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(from.into()).await;
+            let before: Vec<f64> = pids.iter().map(|p| cpu_secs(*p)).collect();
+            tokio::time::sleep_until(until.into()).await;
+            pids.iter().zip(before).map(|(p, b)| cpu_secs(*p) - b).collect::<Vec<f64>>()
+        })
+    };
     let tasks: Vec<_> = clients
         .into_iter()
         .enumerate()
@@ -57,10 +79,22 @@ pub async fn run<C: Client>(clients: Vec<C>, warmup: Duration, measure: Duration
     all.sort_unstable();
     let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)));
     let ms = |d: Option<&Duration>| d.map(|d| d.as_secs_f64() * 1e3).unwrap_or(f64::NAN);
-    Ok(Stats {
+    let stats = Stats {
         ops: all.len(),
         per_sec: all.len() as f64 / measure.as_secs_f64(),
         p50_ms: ms(pct(0.50)),
         p99_ms: ms(pct(0.99)),
-    })
+    };
+    Ok((stats, sampler.await.map_err(|e| e.to_string())?))
+}
+
+/// The CPU time a process has used so far: `utime + stime` of `/proc/PID/stat`, every
+/// thread included, in clock ticks of 1/100 s (Linux's `USER_HZ` on every common build).
+fn cpu_secs(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    (tick(11) + tick(12)) as f64 / 100.0
 }

@@ -14,6 +14,12 @@
 //! (16 clients, linearizable) and vector queries (16 clients, top 10 of 20,000 × 384
 //! vectors in 3 partitions). Each client is its own connection (a TLS session and an
 //! `authenticate` per connection, as a pooled application has), one request in flight.
+//! Each phase starts once both clusters' nodes are idle (the vectors are loaded just
+//! before the query phase: every replica builds its graph in the background).
+//!
+//! Besides throughput and latency, each window reports the CPU time (user + system) the
+//! three nodes and the clients (this process) used per operation: the cost itself, less
+//! exposed than throughput to what else the machine runs.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)] // a bench binary
 
@@ -139,13 +145,20 @@ fn secure_options(dir: &Path) -> ClusterOptions {
     }
 }
 
-/// The data every phase reads: 100 keys in each of 8 collections, and the vectors.
-async fn load_data(cluster: &TestCluster) {
+/// The keys the gets read: 100 in each of 8 collections.
+async fn load_keys(cluster: &TestCluster) {
     let ctx = cluster.context().await;
     for c in 0..COLLECTIONS {
         let pairs: Vec<(String, Map<String, Value>)> = (0..100).map(|i| (format!("r{i}"), value_1k())).collect();
         ctx.kv_store().put_all(&pairs, &format!("read{c}")).await.expect("put_all");
     }
+}
+
+/// The vectors the queries search, loaded just before the query phase: each replica
+/// builds its own HNSW graph in the background, which would otherwise take CPU from the
+/// other phases (and more from the cluster loaded second).
+async fn load_vectors(cluster: &TestCluster) {
+    let ctx = cluster.context().await;
     let settings = VectorNamespace { name: "bench".into(), dim: DIM as u32, distance: Distance::Cosine, partitions: 3 };
     let vs = ctx.add_vector_store(settings).await.expect("namespace");
     let records: Vec<VectorRecord> = (0..VECTORS)
@@ -173,24 +186,62 @@ async fn load_data(cluster: &TestCluster) {
     panic!("the vector index was not built within 5 minutes");
 }
 
-async fn measure(cluster: &TestCluster, phase: &str, warmup: Duration, secs: Duration) -> Stats {
+/// Waits until the nodes of both clusters are idle (under a tenth of a core together
+/// over 2 s): what the last phase or load left to do (the followers' graph builders,
+/// which the leaders' index figures do not cover; sled's flushing) is done.
+async fn wait_quiet(clusters: &[&TestCluster]) {
+    let pids: Vec<u32> = clusters.iter().flat_map(|c| c.nodes.iter().filter_map(|n| n.pid())).collect();
+    for _ in 0..150 {
+        let (_, cpu) = load::run_with_cpu(Vec::<Idle>::new(), Duration::ZERO, Duration::from_secs(2), &pids)
+            .await
+            .expect("sampling");
+        if cpu.iter().sum::<f64>() < 0.2 {
+            return;
+        }
+    }
+    panic!("the nodes were still busy 5 minutes after the vectors were loaded");
+}
+
+/// A client that is never run (`wait_quiet` samples CPU through the load generator).
+struct Idle;
+
+impl Client for Idle {
+    async fn op(&mut self, _: u64) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A measured window: the load's figures and the CPU it took, in microseconds per
+/// operation, of the three nodes together and of the clients (this process).
+struct Measured {
+    stats: Stats,
+    node_us: f64,
+    client_us: f64,
+}
+
+async fn measure(cluster: &TestCluster, phase: &str, warmup: Duration, secs: Duration) -> Measured {
     let mut ctxs = Vec::new();
     for _ in 0..CLIENTS {
         ctxs.push(cluster.context().await);
     }
-    match phase {
+    let mut pids: Vec<u32> = cluster.nodes.iter().filter_map(|n| n.pid()).collect();
+    pids.push(std::process::id());
+    let (stats, cpu) = match phase {
         "put" => {
             let clients = ctxs
                 .into_iter()
                 .enumerate()
                 .map(|(c, ctx)| Put { ctx, collection: format!("bench{}", c % COLLECTIONS), value: value_1k() })
                 .collect();
-            load::run(clients, warmup, secs).await
+            load::run_with_cpu(clients, warmup, secs, &pids).await
         }
-        "get" => load::run(ctxs.into_iter().map(|ctx| Get { ctx }).collect(), warmup, secs).await,
-        _ => load::run(ctxs.into_iter().map(|ctx| Query { ctx }).collect(), warmup, secs).await,
+        "get" => load::run_with_cpu(ctxs.into_iter().map(|ctx| Get { ctx }).collect(), warmup, secs, &pids).await,
+        _ => load::run_with_cpu(ctxs.into_iter().map(|ctx| Query { ctx }).collect(), warmup, secs, &pids).await,
     }
-    .expect(phase)
+    .expect(phase);
+    let per_op = |secs: f64| secs * 1e6 / stats.ops.max(1) as f64;
+    let (client, nodes) = cpu.split_last().map(|(c, n)| (*c, n.iter().sum())).unwrap_or((0.0, 0.0));
+    Measured { node_us: per_op(nodes), client_us: per_op(client), stats }
 }
 
 #[tokio::main]
@@ -203,32 +254,68 @@ async fn main() {
     let secure = TestCluster::start(3, secure_options(dir.path()));
     plain.wait_settled(3).await;
     secure.wait_settled(3).await;
-    load_data(&plain).await;
-    load_data(&secure).await;
+    load_keys(&plain).await;
+    load_keys(&secure).await;
 
     println!(
-        "| operation ({CLIENTS} clients) | round | plain ops/s | auth + TLS ops/s | plain p50 / p99 ms | auth + TLS p50 / p99 ms | ops measured |"
+        "| operation ({CLIENTS} clients) | round | plain ops/s | auth + TLS ops/s | plain p50 / p99 ms | auth + TLS p50 / p99 ms | node CPU µs/op plain / secure | client CPU µs/op plain / secure |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let only = std::env::var("STRATA_BENCH_ONLY").unwrap_or_default();
     let phases = [("put", "put 1 KiB"), ("get", "get (linearizable)"), ("query", "vector query top 10")];
     for (phase, what) in phases.into_iter().filter(|(p, _)| only.is_empty() || only.split(',').any(|o| o == *p)) {
-        let (mut sum_plain, mut sum_secure) = (0.0, 0.0);
+        if phase == "query" {
+            load_vectors(&plain).await;
+            load_vectors(&secure).await;
+        }
+        wait_quiet(&[&plain, &secure]).await;
+        let mut sums = [0.0f64; 6];
+        let mut ratios = Vec::new();
         for round in 1..=rounds {
             let p = measure(&plain, phase, warmup, secs).await;
             let s = measure(&secure, phase, warmup, secs).await;
-            sum_plain += p.per_sec;
-            sum_secure += s.per_sec;
+            for (sum, x) in
+                sums.iter_mut().zip([p.stats.per_sec, s.stats.per_sec, p.node_us, s.node_us, p.client_us, s.client_us])
+            {
+                *sum += x / rounds as f64;
+            }
+            let (p_, s_) = (&p.stats, &s.stats);
+            ratios.push(s_.per_sec / p_.per_sec.max(1e-9));
             println!(
-                "| {what} | {round} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} / {:.2} | {} / {} |",
-                p.per_sec, s.per_sec, p.p50_ms, p.p99_ms, s.p50_ms, s.p99_ms, p.ops, s.ops
+                "| {what} | {round} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} / {:.2} | {:.0} / {:.0} | {:.0} / {:.0} |",
+                p_.per_sec,
+                s_.per_sec,
+                p_.p50_ms,
+                p_.p99_ms,
+                s_.p50_ms,
+                s_.p99_ms,
+                p.node_us,
+                s.node_us,
+                p.client_us,
+                s.client_us
             );
         }
-        let change = 100.0 * (sum_secure / sum_plain - 1.0);
+        let change = |a: f64, b: f64| 100.0 * (b / a - 1.0);
         println!(
-            "| {what} | mean | {:.0} | {:.0} | change {change:+.1} % | | |",
-            sum_plain / rounds as f64,
-            sum_secure / rounds as f64
+            "| {what} | mean | {:.0} | {:.0} | throughput {:+.1} % | | {:.0} / {:.0} ({:+.1} %) | {:.0} / {:.0} ({:+.1} %) |",
+            sums[0],
+            sums[1],
+            change(sums[0], sums[1]),
+            sums[2],
+            sums[3],
+            change(sums[2], sums[3]),
+            sums[4],
+            sums[5],
+            change(sums[4], sums[5]),
         );
+        // The median of the rounds' own ratios: a round pairs two windows measured back
+        // to back, so a slow spell of the machine mostly hits both.
+        ratios.sort_by(f64::total_cmp);
+        let median = match ratios.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => ratios[n / 2],
+            n => (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0,
+        };
+        println!("| {what} | median of the rounds' ratios | | | throughput {:+.1} % | | | |", 100.0 * (median - 1.0));
     }
 }

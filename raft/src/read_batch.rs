@@ -60,7 +60,7 @@ impl ReadBatch {
         if start {
             // A task of its own, so that a read whose caller gives up does not strand the
             // others queued behind it.
-            tokio::spawn(rounds(self.queue.clone(), self.confirm.clone()));
+            tokio::spawn(rounds(self.group, self.queue.clone(), self.confirm.clone()));
         }
         let group = self.group;
         answer.await.map_err(|_| Error::Raft { group, message: "the read-index round was dropped".into() })?
@@ -68,7 +68,7 @@ impl ReadBatch {
 }
 
 /// Runs rounds until no read is waiting.
-async fn rounds(queue: Arc<Mutex<Queue>>, confirm: Arc<dyn Fn() -> Confirm + Send + Sync>) {
+async fn rounds(group: GroupId, queue: Arc<Mutex<Queue>>, confirm: Arc<dyn Fn() -> Confirm + Send + Sync>) {
     loop {
         let batch = {
             let mut queue = queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -82,21 +82,22 @@ async fn rounds(queue: Arc<Mutex<Queue>>, confirm: Arc<dyn Fn() -> Confirm + Sen
         for reply in batch {
             let _ = reply.send(match &outcome {
                 Ok(index) => Ok(*index),
-                Err(e) => Err(copy(e)),
+                Err(e) => Err(copy(group, e)),
             });
         }
     }
 }
 
-/// The same error for another reader (a round fails with `NotLeader` or `Raft`).
-fn copy(e: &Error) -> Error {
+/// The same error for another reader of `group` (a round fails with `NotLeader` or
+/// `Raft`; anything else is passed on as `Raft` with its text).
+fn copy(group: GroupId, e: &Error) -> Error {
     match e {
         Error::NotLeader { group, leader, leader_addr } => {
             Error::NotLeader { group: *group, leader: *leader, leader_addr: leader_addr.clone() }
         }
         Error::UnknownGroup(group) => Error::UnknownGroup(*group),
         Error::Raft { group, message } => Error::Raft { group: *group, message: message.clone() },
-        other => Error::Raft { group: 0, message: other.to_string() },
+        other => Error::Raft { group, message: other.to_string() },
     }
 }
 

@@ -203,3 +203,11 @@ fn every_target_has_seeds_that_decode() {
         assert!(decoded.is_ok(), "{decoded:?}");
     }
 }
+
+/// Inputs cargo-fuzz found crashing a target, kept so they never come back.
+#[test]
+fn crashes_found_by_cargo_fuzz_stay_fixed() {
+    // A persist file with a non-ASCII character outside a string before a bare `NaN`:
+    // the non-finite sanitizer sliced the text inside that character (2026-12-03).
+    fuzz::persist(include_bytes!("fuzz_crashes/persist-non-ascii-before-nan"));
+}

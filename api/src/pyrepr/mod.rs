@@ -299,7 +299,7 @@ pub fn sanitize_non_finite(text: &str) -> std::borrow::Cow<'_, str> {
             i += 1;
             continue;
         }
-        let token = ["-Infinity", "Infinity", "NaN"].into_iter().find(|t| text[i..].starts_with(t));
+        let token = ["-Infinity", "Infinity", "NaN"].into_iter().find(|t| bytes[i..].starts_with(t.as_bytes()));
         if let Some(t) = token {
             out.push_str(&text[last..i]);
             out.push_str("null");

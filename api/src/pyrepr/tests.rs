@@ -74,3 +74,11 @@ fn repr_equals_python_on_fixture_vectors() {
         assert_eq!(repr(metadata), case["python_repr"].as_str().unwrap_or_default(), "{metadata}");
     }
 }
+
+/// Found by cargo-fuzz: a non-ASCII character outside a string (not JSON, but read from
+/// a file) made the token search slice the text inside it.
+#[test]
+fn non_finite_tokens_after_a_non_ascii_character_outside_strings() {
+    assert_eq!(super::sanitize_non_finite("{\"a\":NaN,é:Infinity}"), "{\"a\":null,é:null}");
+    assert_eq!(super::sanitize_non_finite("éNaN"), "énull");
+}

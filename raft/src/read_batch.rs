@@ -25,6 +25,9 @@ use tokio::sync::oneshot;
 /// One confirmation: the read index, or why there is none.
 pub type Confirm = Pin<Box<dyn Future<Output = Result<Option<u64>>> + Send>>;
 
+/// What starts a confirmation.
+type ConfirmFn = Arc<dyn Fn() -> Confirm + Send + Sync>;
+
 type Waiter = oneshot::Sender<Result<Option<u64>>>;
 
 #[derive(Default)]
@@ -39,7 +42,7 @@ struct Queue {
 pub struct ReadBatch {
     group: GroupId,
     queue: Arc<Mutex<Queue>>,
-    confirm: Arc<dyn Fn() -> Confirm + Send + Sync>,
+    confirm: ConfirmFn,
 }
 
 impl ReadBatch {
@@ -68,7 +71,7 @@ impl ReadBatch {
 }
 
 /// Runs rounds until no read is waiting.
-async fn rounds(group: GroupId, queue: Arc<Mutex<Queue>>, confirm: Arc<dyn Fn() -> Confirm + Send + Sync>) {
+async fn rounds(group: GroupId, queue: Arc<Mutex<Queue>>, confirm: ConfirmFn) {
     loop {
         let batch = {
             let mut queue = queue.lock().unwrap_or_else(|p| p.into_inner());

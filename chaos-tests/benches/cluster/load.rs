@@ -90,7 +90,7 @@ pub async fn run_with_cpu<C: Client>(
 
 /// The CPU time a process has used so far: `utime + stime` of `/proc/PID/stat`, every
 /// thread included, in clock ticks of 1/100 s (Linux's `USER_HZ` on every common build).
-fn cpu_secs(pid: u32) -> f64 {
+pub fn cpu_secs(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
     // Fields after the command name, which is in parentheses and may hold spaces.
     let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };

@@ -45,12 +45,16 @@ pub struct Access {
     pub role: Role,
     /// Names it may touch start with one of these; empty: every name.
     pub prefixes: Vec<String>,
+    /// How long its Cypher queries may run, in ms, when its key says (else the node's
+    /// `limits.cypher_time_ms`).
+    #[serde(default)]
+    pub cypher_time_ms: Option<u64>,
 }
 
 impl Access {
     /// Full access (no keys configured: a loopback-only node; or another node).
     pub fn everything(name: &str) -> Self {
-        Self { name: name.into(), role: Role::Admin, prefixes: Vec::new() }
+        Self { name: name.into(), role: Role::Admin, prefixes: Vec::new(), cypher_time_ms: None }
     }
 
     /// Refuses a call needing `role`.
@@ -220,7 +224,7 @@ mod tests {
 
     #[test]
     fn roles_include_the_ones_before() {
-        let reader = Access { name: "r".into(), role: Role::ReadOnly, prefixes: vec![] };
+        let reader = Access { name: "r".into(), role: Role::ReadOnly, prefixes: vec![], cypher_time_ms: None };
         assert!(reader.check_query(&Query::Kv(KvQuery::Collections)).is_ok());
         assert!(matches!(reader.check_command(&put("data")), Err(Error::PermissionDenied(_))));
         let writer = Access { role: Role::ReadWrite, ..reader.clone() };
@@ -231,7 +235,12 @@ mod tests {
 
     #[test]
     fn prefixes_bound_the_names_a_key_touches() {
-        let tenant = Access { name: "t".into(), role: Role::ReadWrite, prefixes: vec!["tenant-a/".into()] };
+        let tenant = Access {
+            name: "t".into(),
+            role: Role::ReadWrite,
+            prefixes: vec!["tenant-a/".into()],
+            cypher_time_ms: None,
+        };
         assert!(tenant.check_command(&put("tenant-a/data")).is_ok());
         let err = tenant.check_command(&put("tenant-b/data")).unwrap_err();
         assert_eq!(err.to_string(), "permission denied: this key may not touch \"tenant-b/data\"");

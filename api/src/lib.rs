@@ -12,6 +12,7 @@
 //! * [`service`]: the client-facing tarpc service every node serves.
 //! * [`access`]: API keys' roles and namespace prefixes, and what each request touches.
 //! * [`limits`]: what one request may ask of a node, and the check against it.
+//! * [`rate_limited`]: log lines that repeat at most so often.
 //! * [`error`]: the one error type that crosses every boundary, with
 //!   [`Error::is_deterministic`] for the replication layer.
 //! * [`pyrepr`]: Python's `repr`/`str`/`json.dumps` text forms, which LlamaIndex's hashes
@@ -29,6 +30,7 @@ pub mod limits;
 pub mod model;
 pub mod pyrepr;
 pub mod query;
+pub mod rate_limited;
 pub mod service;
 
 pub use cluster::{
@@ -43,6 +45,7 @@ pub use error::{Error, Result};
 pub use graph_call::GraphCall;
 pub use json::JsonText;
 pub use limits::Limits;
+pub use rate_limited::RateLimited;
 pub use model::{
     ChatMessage, ContentBlock, DEFAULT_VECTOR_NAMESPACE, Distance, FILTER_VIEW_KEYS, FilterCondition, FilterItem,
     FilterOperator, IMAGE_VECTOR_NAMESPACE, IndexStruct, MessageRole, Metadata, MetadataFilter, MetadataFilters,

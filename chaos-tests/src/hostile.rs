@@ -72,6 +72,15 @@ pub async fn send(addr: &str, bytes: &[u8], wait: Duration) -> std::io::Result<O
     Ok(read_answer(&mut conn, wait).await)
 }
 
+/// Connects to `addr` from the local address `ip` (another loopback address, such as
+/// 127.0.0.2: an attacker counted apart from well-behaved clients on 127.0.0.1).
+pub async fn connect_from(ip: &str, addr: &str) -> std::io::Result<TcpStream> {
+    let bad = |e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{ip}:0").parse().map_err(bad)?)?;
+    socket.connect(addr.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?).await
+}
+
 /// Reads one answer frame from `conn` (up to `wait`).
 pub async fn read_answer(conn: &mut TcpStream, wait: Duration) -> Outcome {
     let read = async {

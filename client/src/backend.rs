@@ -116,6 +116,28 @@ impl Embedded {
     }
 }
 
+impl EmbeddedGraph<'_> {
+    /// Runs a read-only Cypher query on the query pool (never the caller's thread or
+    /// the runtime's workers), on the same limits a node's defaults give: the query's
+    /// length, its nesting depth, the memory its values hold and its time.
+    pub async fn cypher(&self, query: String, params: serde_json::Map<String, serde_json::Value>) -> Result<Response> {
+        let limits = strata_api::Limits::default();
+        limits.check_graph_call(&strata_api::GraphCall::Cypher {
+            graph: self.graph.clone(),
+            query: query.clone(),
+            params: serde_json::Map::new(),
+        })?;
+        let cypher = strata_shards::graph::cypher::budget::CypherLimits {
+            max_depth: limits.cypher_max_depth,
+            max_memory_bytes: limits.cypher_memory_bytes,
+            max_time: std::time::Duration::from_millis(limits.cypher_time_ms),
+        };
+        let parts = strata_shards::graph::coord::local::ShardGraph::new(self.embedded.shard.clone(), &self.graph);
+        let rows = strata_shards::graph::cypher::pool::run(parts, query, params, cypher).await?;
+        Ok(Response::GraphRows(rows))
+    }
+}
+
 impl strata_shards::graph::coord::Partitions for EmbeddedGraph<'_> {
     fn graph(&self) -> &str {
         &self.graph

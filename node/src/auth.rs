@@ -39,6 +39,10 @@ pub struct ApiKey {
     /// one of these; empty: every name.
     #[serde(default)]
     pub prefixes: Vec<String>,
+    /// How long this key's Cypher queries may run, in ms (default: the node's
+    /// `limits.cypher_time_ms`).
+    #[serde(default)]
+    pub cypher_time_ms: Option<u64>,
 }
 
 /// The node's credentials, ready to check.
@@ -85,7 +89,12 @@ impl Auth {
             }
             keys.insert(
                 k.hash.to_ascii_lowercase(),
-                Access { name: k.name.clone(), role: k.role, prefixes: k.prefixes.clone() },
+                Access {
+                    name: k.name.clone(),
+                    role: k.role,
+                    prefixes: k.prefixes.clone(),
+                    cypher_time_ms: k.cypher_time_ms,
+                },
             );
         }
         let secret = match &settings.cluster_secret_file {
@@ -142,6 +151,22 @@ impl Auth {
     /// The key this node presents to other nodes' client ports.
     pub fn own_key(&self) -> Option<String> {
         self.own_key.clone()
+    }
+
+    /// Credentials with fresh keys of these names and roles (and a made-up secret);
+    /// answers them with the keys, in order.
+    #[cfg(test)]
+    pub fn for_tests(keys: &[(&str, Role)]) -> (Self, Vec<String>) {
+        let mut plain = Vec::new();
+        let mut by_hash = HashMap::new();
+        for (name, role) in keys {
+            let key = new_key().unwrap_or_else(|_| format!("strata_test_{name}"));
+            by_hash.insert(hash_key(&key), Access { name: name.to_string(), role: *role, prefixes: vec![], cypher_time_ms: None });
+            plain.push(key);
+        }
+        let own_key = node_key(b"a secret for tests, 32 bytes long");
+        let auth = Self { keys: by_hash, node_key: Some(hash_key(&own_key)), own_key: Some(own_key), peer_key: None };
+        (auth, plain)
     }
 }
 
@@ -220,6 +245,7 @@ mod tests {
                 hash: hash_key(&key),
                 role: Role::ReadOnly,
                 prefixes: vec!["a/".into()],
+                cypher_time_ms: None,
             }],
             cluster_secret_file: Some(secret_file(dir.path(), 0o600)),
         };
@@ -235,7 +261,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let loose = AuthSettings { api_keys: vec![], cluster_secret_file: Some(secret_file(dir.path(), 0o644)) };
         assert!(Auth::load(&loose, &[]).unwrap_err().to_string().contains("chmod 600"));
-        let key = ApiKey { name: "k".into(), hash: hash_key("x"), role: Role::Admin, prefixes: vec![] };
+        let key =
+            ApiKey { name: "k".into(), hash: hash_key("x"), role: Role::Admin, prefixes: vec![], cypher_time_ms: None };
         let no_secret = AuthSettings { api_keys: vec![key], cluster_secret_file: None };
         assert!(Auth::load(&no_secret, &[]).unwrap_err().to_string().contains("cluster_secret_file"));
     }

@@ -21,10 +21,12 @@ use std::sync::Arc;
 use strata_api::{Error, GraphCall, GraphCommand, GraphQuery, GroupId, Query, ReadConsistency, Response, Served};
 use strata_raft::Group;
 use strata_shards::graph::coord::{self, Partitions};
+use strata_shards::graph::cypher::budget::CypherLimits;
+use strata_shards::graph::cypher::pool;
 
 /// A graph's partitions as this node reaches them.
-pub struct NodeGraph<'a> {
-    ctx: &'a Arc<NodeCtx>,
+pub struct NodeGraph {
+    ctx: Arc<NodeCtx>,
     graph: String,
     groups: Vec<GroupId>,
     /// This node's replica of each partition as it was when the call began, with (for a
@@ -47,10 +49,10 @@ fn catch_up(ctx: &NodeCtx, group: &Arc<Group>) -> CatchUp {
     joined.boxed().shared()
 }
 
-impl<'a> NodeGraph<'a> {
+impl NodeGraph {
     /// `graph`'s partitions by this node's shard map; a linearizable call starts every
     /// local replica's catch-up here, all at once.
-    pub fn open(ctx: &'a Arc<NodeCtx>, graph: &str, consistency: ReadConsistency) -> Result<Self, Error> {
+    pub fn open(ctx: &Arc<NodeCtx>, graph: &str, consistency: ReadConsistency) -> Result<Self, Error> {
         let groups = ctx.with_map(|m| m.graph_partitions(graph));
         if groups.is_empty() {
             // A graph created moments ago may not have reached this node's map yet.
@@ -61,11 +63,11 @@ impl<'a> NodeGraph<'a> {
             .iter()
             .map(|g| ctx.registry.get(*g).map(|g| (g.clone(), linearizable.then(|| catch_up(ctx, &g)))))
             .collect();
-        Ok(Self { ctx, graph: graph.to_string(), groups, local, consistency })
+        Ok(Self { ctx: ctx.clone(), graph: graph.to_string(), groups, local, consistency })
     }
 }
 
-impl Partitions for NodeGraph<'_> {
+impl Partitions for NodeGraph {
     fn graph(&self) -> &str {
         &self.graph
     }
@@ -85,7 +87,7 @@ impl Partitions for NodeGraph<'_> {
             // Caught up (when linearizable): this replica's state will do.
             Some(g) if is_short(&q) => g.read_graph_now(q).await.map_err(Error::from),
             Some(g) => g.read(Query::Graph(q), ReadConsistency::StaleOk).await.map_err(Error::from),
-            None => Ok(route::read(self.ctx, *group, Query::Graph(q), self.consistency, 0).await?.response),
+            None => Ok(route::read(&self.ctx, *group, Query::Graph(q), self.consistency, 0).await?.response),
         }
     }
 
@@ -116,15 +118,20 @@ fn is_short(q: &GraphQuery) -> bool {
     }
 }
 
-/// Runs `call` here; the answer names the leader of `group` (the partition it starts in).
+/// Runs `call` here (Cypher on the query pool, within `limits`); the answer names the
+/// leader of `group` (the partition it starts in).
 pub async fn serve(
     ctx: &Arc<NodeCtx>,
     group: GroupId,
     call: GraphCall,
     consistency: ReadConsistency,
+    limits: CypherLimits,
 ) -> Result<Served, Error> {
     let parts = NodeGraph::open(ctx, call.graph(), consistency)?;
-    let response = coord::call::run(&parts, call).await?;
+    let response = match call {
+        GraphCall::Cypher { query, params, .. } => Response::GraphRows(pool::run(parts, query, params, limits).await?),
+        call => coord::call::run(&parts, call).await?,
+    };
     let leader = ctx.registry.get(group).and_then(|g| g.leader()).map(|(id, _)| id);
     Ok(Served { response, epoch: ctx.map_epoch(), leader, cluster: ctx.registry.cluster() })
 }

@@ -13,6 +13,7 @@
 //! | [`actors`] | the supervisor, the meta actor and one actor per store type |
 //! | [`route`] | serve locally or forward to the group's leader |
 //! | [`graph_call`] | multi-round graph reads run whole on this node, over its own replicas |
+//! | [`cypher`] | what a Cypher query may spend here |
 //! | [`rebalance`] | the meta leader's loop that moves replicas to the planned layout |
 //! | [`cli`] | argument parsing, subcommands, progress bars, exit codes |
 //! | [`telemetry`] | the tracing subscriber |
@@ -21,6 +22,7 @@ pub mod actors;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod cypher;
 pub mod graph_call;
 pub mod rebalance;
 pub mod route;

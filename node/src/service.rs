@@ -8,18 +8,16 @@ use crate::auth::Auth;
 use crate::route;
 use crate::server::NodeCtx;
 use crate::session::Session;
-use futures::StreamExt;
 use std::sync::Arc;
 use strata_api::access::{Access, Role};
-use strata_api::service::StrataService;
+use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
     RequestId, Response, Served, ShardMap, StateDigest, VectorNamespace,
 };
 use strata_api::{GraphCall, GraphNamespace, Limits};
-use strata_wire::Listener;
+use strata_wire::{FrameLimit, Listener};
 use tarpc::context::Context;
-use tarpc::server::{BaseChannel, Channel};
 
 /// The service of one node, for one connection. Cheap to clone.
 #[derive(Clone)]
@@ -169,12 +167,14 @@ impl StrataService for Service {
         call: GraphCall,
         consistency: ReadConsistency,
     ) -> Result<Served, Error> {
-        self.session.access()?.check_graph_call(&call)?;
+        let access = self.session.access()?;
+        access.check_graph_call(&call)?;
         let _place = self.ctx.admit()?;
         self.ctx.limits.check_graph_call(&call)?;
         let timeout = self.ctx.request_timeout;
+        let limits = crate::cypher::limits_for(&self.ctx.limits, &access);
         let actor = StoreKind::Graph.actor_name();
-        ask(actor, |reply| StoreMsg::GraphCall { group, call, consistency, reply }, timeout).await
+        ask(actor, |reply| StoreMsg::GraphCall { group, call, consistency, limits, reply }, timeout).await
     }
 }
 
@@ -270,6 +270,7 @@ impl StrataService for Standby {
 pub struct ClientListener {
     listener: Listener,
     limits: Limits,
+    options: strata_wire::ServeOptions,
     auth: Auth,
     tls: Option<strata_wire::TlsServer>,
 }
@@ -283,33 +284,60 @@ pub async fn bind(
     auth: &Auth,
     tls: Option<strata_wire::TlsServer>,
 ) -> std::io::Result<ClientListener> {
-    let listener = Listener::bind(addr, limits.max_connections).await?;
-    Ok(ClientListener { listener, limits: limits.clone(), auth: auth.clone(), tls })
+    let listener = Listener::bind(addr, limits.max_connections, limits.max_connections_per_address).await?;
+    Ok(ClientListener { listener, limits: limits.clone(), options: serve_options(limits), auth: auth.clone(), tls })
 }
 
-/// Serves `$service` on one accepted connection, each request on its own task; frames
-/// past `max_frame_bytes` end the connection, requests past the connection's in-flight
-/// limit are answered `WouldBlock` (the client's `Busy`). A macro: the two services'
-/// `serve()` futures are `Send` only as concrete types.
-macro_rules! serve_conn {
-    ($conn:expr, $tls:expr, $limits:expr, $frame:expr, $service:expr) => {{
-        let (conn, tls, per_conn, service) = ($conn, $tls, $limits.max_in_flight_per_connection, $service);
-        let frame = $frame;
-        tokio::spawn(async move {
-            let conn = match conn.secure(tls.as_ref(), strata_wire::listen::HANDSHAKE_TIMEOUT).await {
-                Ok(conn) => conn,
-                Err(e) => return tracing::info!(error = %e, "a client connection failed its TLS handshake"),
-            };
-            let transport = strata_wire::transport(conn, frame);
-            let channel = BaseChannel::with_defaults(transport).max_concurrent_requests(per_conn);
-            channel
-                .execute(service.serve())
-                .for_each(|f| async {
-                    tokio::spawn(f);
-                })
-                .await;
-        });
+/// The budgets of a port's connections, from the node's limits (one call per port: its
+/// connections share the request memory it makes).
+pub fn serve_options(limits: &Limits) -> strata_wire::ServeOptions {
+    let ms = std::time::Duration::from_millis;
+    strata_wire::ServeOptions {
+        memory: strata_wire::RequestMemory::new(limits.max_request_memory_bytes),
+        max_in_flight: limits.max_in_flight_per_connection,
+        max_running: limits.max_running_per_connection,
+        max_unsent_bytes: limits.max_unsent_bytes,
+        max_answer_bytes: strata_api::service::MAX_FRAME,
+        first_frame_timeout: ms(limits.first_frame_timeout_ms),
+        frame_timeout: ms(limits.frame_timeout_ms),
+        idle_timeout: ms(limits.idle_timeout_ms),
+    }
+}
+
+/// The request handler of a concrete service value (a macro: a service's `serve()`
+/// future is `Send` only as a concrete type).
+macro_rules! handler {
+    ($service:expr) => {{
+        let service = $service;
+        let handler: strata_wire::Handler<StrataServiceRequest, StrataServiceResponse> =
+            Arc::new(move |ctx, req| Box::pin(tarpc::server::Serve::serve(service.clone().serve(), ctx, req)));
+        handler
     }};
+}
+
+/// Serves one accepted connection with `handler` (`strata_wire::serve`: each request on
+/// its own task, on the connection's budgets), after the TLS handshake when `tls` is
+/// given; `frame` is the connection's frame limit, which its session raises on
+/// `authenticate`.
+fn serve_conn(
+    conn: strata_wire::Conn,
+    tls: Option<strata_wire::TlsServer>,
+    options: &strata_wire::ServeOptions,
+    frame: FrameLimit,
+    handler: strata_wire::Handler<StrataServiceRequest, StrataServiceResponse>,
+) {
+    let options = options.clone();
+    tokio::spawn(async move {
+        let peer = conn.peer;
+        let conn = match conn.secure(tls.as_ref(), strata_wire::listen::HANDSHAKE_TIMEOUT).await {
+            Ok(conn) => conn,
+            Err(e) => return tracing::info!(error = %e, "a client connection failed its TLS handshake"),
+        };
+        match strata_wire::serve(conn, frame, options, handler).await {
+            strata_wire::Ended::Closed => {}
+            ended => crate::telemetry::connection_ended("client", peer, &ended),
+        }
+    });
 }
 
 impl ClientListener {
@@ -326,8 +354,9 @@ impl ClientListener {
                     Err(_) => std::future::pending::<()>().await,
                 },
                 conn = self.listener.accept() => {
-                    let (session, frame) = Session::new(&self.auth, self.limits.max_frame_bytes);
-                    serve_conn!(conn, self.tls.clone(), self.limits, frame, Standby { adopt: adopt.clone(), session });
+                    let (session, frame) = Session::new(&self.auth, &self.limits);
+                    let standby = Standby { adopt: adopt.clone(), session };
+                    serve_conn(conn, self.tls.clone(), &self.options, frame, handler!(standby));
                 }
             }
         }
@@ -342,8 +371,9 @@ impl ClientListener {
     pub async fn serve(self, ctx: Arc<NodeCtx>) {
         loop {
             let conn = self.listener.accept().await;
-            let (session, frame) = Session::new(&self.auth, self.limits.max_frame_bytes);
-            serve_conn!(conn, self.tls.clone(), self.limits, frame, Service { ctx: ctx.clone(), session });
+            let (session, frame) = Session::new(&self.auth, &self.limits);
+            let service = Service { ctx: ctx.clone(), session };
+            serve_conn(conn, self.tls.clone(), &self.options, frame, handler!(service));
         }
     }
 }

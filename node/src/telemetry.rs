@@ -13,3 +13,15 @@ pub fn init() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// Logs a connection the node ended (a deadline, a budget, an undecodable frame), at
+/// most once a second per port kind: a flood of hostile connections must not become a
+/// flood of log lines.
+pub fn connection_ended(port: &'static str, peer: std::net::SocketAddr, ended: &strata_wire::Ended) {
+    static CLIENT: strata_api::RateLimited = strata_api::RateLimited::per_second();
+    static RAFT: strata_api::RateLimited = strata_api::RateLimited::per_second();
+    let limiter = if port == "client" { &CLIENT } else { &RAFT };
+    if let Some(skipped) = limiter.allow() {
+        tracing::info!(port, %peer, skipped, "connection ended: {ended}");
+    }
+}

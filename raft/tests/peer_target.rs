@@ -31,7 +31,7 @@ async fn serve(
         tls: None,
     };
     let registry = Registry::new(db, config).expect("registry");
-    let listener = bind("127.0.0.1:0", 64).await.expect("bind");
+    let listener = bind("127.0.0.1:0", 64, 64, Default::default()).await.expect("bind");
     let addr = listener.local_addr().expect("bound").to_string();
     let server = tokio::spawn(listener.serve(registry.clone()));
     (registry, addr, server, dir)

@@ -70,7 +70,7 @@ async fn a_silent_peer_connection_is_replaced_and_a_live_one_kept() {
         tls: None,
     };
     let registry = Registry::new(db, config).expect("registry");
-    let listener = bind("127.0.0.1:0", 64).await.expect("bind");
+    let listener = bind("127.0.0.1:0", 64, 64, Default::default()).await.expect("bind");
     let target = listener.local_addr().expect("bound").to_string();
     let server = tokio::spawn(listener.serve(registry.clone()));
 

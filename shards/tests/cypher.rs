@@ -40,7 +40,7 @@ fn graph(p: usize) -> Parts {
 
 fn run(parts: &Parts, q: &str, params: Value) -> Result<Vec<Map<String, Value>>, Error> {
     let params = params.as_object().cloned().unwrap_or_default();
-    block(cypher::structured_query(parts, q, &params))
+    block(cypher::structured_query(parts, q, &params, &cypher::budget::Budget::standalone()))
 }
 
 fn rows(parts: &Parts, q: &str, params: Value) -> Value {

@@ -54,18 +54,71 @@ impl std::fmt::Display for FrameTooLarge {
 
 impl std::error::Error for FrameTooLarge {}
 
+/// When the frame being read began to arrive, shared with whoever enforces a deadline
+/// on it (the server's connection loop), and a wake-up when one begins. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct FrameStart(Arc<FrameStartInner>);
+
+#[derive(Debug, Default)]
+struct FrameStartInner {
+    at: std::sync::Mutex<Option<std::time::Instant>>,
+    began: tokio::sync::Notify,
+}
+
+impl FrameStart {
+    /// When the frame now arriving began (`None`: no frame is part-read).
+    pub fn get(&self) -> Option<std::time::Instant> {
+        *self.0.at.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Resolves when a frame begins to arrive (after this call).
+    pub async fn began(&self) {
+        self.0.began.notified().await
+    }
+
+    fn set(&self, started: bool) {
+        let mut at = self.0.at.lock().unwrap_or_else(|p| p.into_inner());
+        match (started, at.is_some()) {
+            (true, false) => {
+                *at = Some(std::time::Instant::now());
+                self.0.began.notify_one();
+            }
+            (false, true) => *at = None,
+            _ => {}
+        }
+    }
+}
+
 /// The frame codec of one connection.
 #[derive(Debug)]
 pub struct FrameCodec {
     limit: FrameLimit,
+    /// The largest frame it sends (the peer's limit; a server's answers may be larger
+    /// than what it accepts).
+    outbound: usize,
     /// The length of the frame being read, once its header has been.
     pending: Option<usize>,
+    /// Where to note when a frame begins, if anyone asks.
+    start: Option<FrameStart>,
 }
 
 impl FrameCodec {
     /// A codec accepting and sending frames up to `limit`.
     pub fn new(limit: FrameLimit) -> Self {
-        Self { limit, pending: None }
+        let outbound = limit.get();
+        Self { limit, outbound, pending: None, start: None }
+    }
+
+    /// The same codec, sending frames up to `bytes` (whatever it accepts).
+    pub fn with_outbound(mut self, bytes: usize) -> Self {
+        self.outbound = bytes;
+        self
+    }
+
+    /// The same codec, noting in `start` when each frame begins to arrive.
+    pub fn with_start(mut self, start: FrameStart) -> Self {
+        self.start = Some(start);
+        self
     }
 
     fn check(&self, bytes: usize) -> io::Result<()> {
@@ -82,6 +135,16 @@ impl Decoder for FrameCodec {
     type Error = io::Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> io::Result<Option<BytesMut>> {
+        let frame = self.decode_frame(src);
+        if let Some(start) = &self.start {
+            start.set(!src.is_empty() || self.pending.is_some());
+        }
+        frame
+    }
+}
+
+impl FrameCodec {
+    fn decode_frame(&mut self, src: &mut BytesMut) -> io::Result<Option<BytesMut>> {
         let len = match self.pending {
             Some(len) => len,
             None => {
@@ -105,7 +168,10 @@ impl Encoder<Bytes> for FrameCodec {
     type Error = io::Error;
 
     fn encode(&mut self, frame: Bytes, dst: &mut BytesMut) -> io::Result<()> {
-        self.check(frame.len())?;
+        if frame.len() > self.outbound {
+            let (bytes, limit) = (frame.len(), self.outbound);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, FrameTooLarge { bytes, limit }));
+        }
         let len = u32::try_from(frame.len()).map_err(|_| {
             io::Error::new(io::ErrorKind::InvalidInput, FrameTooLarge { bytes: frame.len(), limit: u32::MAX as usize })
         })?;

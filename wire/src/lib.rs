@@ -12,18 +12,23 @@
 //! | module | job |
 //! | --- | --- |
 //! | [`frame`] | the length-prefixed frame codec and its (shared, adjustable) limit |
+//! | [`budget`] | what decoding a frame may cost, priced before it starts |
+//! | [`serve`] | one served connection: requests on budgets of bytes, answers and time |
 //! | [`msgpack`] | MessagePack values in frames, decoding that cannot panic |
 //! | [`listen`] | accepting connections, at most so many at once |
 //! | [`transport`] | a tarpc transport over any byte stream, and dialling a TCP one |
 //! | [`tls`] | TLS on either side of a connection (rustls), from PEM files |
 
+pub mod budget;
 pub mod frame;
 pub mod listen;
 pub mod msgpack;
+pub mod serve;
 pub mod tls;
 pub mod transport;
 
-pub use frame::{FrameCodec, FrameLimit};
+pub use frame::{FrameCodec, FrameLimit, FrameStart};
+pub use serve::{Ended, Handler, RequestMemory, ServeOptions, serve};
 pub use listen::{Conn, Listener};
 pub use tls::{Io, TlsClient, TlsServer};
 pub use transport::{Transport, connect, connect_as, transport};

@@ -32,6 +32,14 @@ pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> io::Result<T> {
     }
 }
 
+/// Decodes one value from a whole frame that a peer sent, after pricing it
+/// ([`crate::budget`]): a frame that would decode into more than a small multiple of
+/// its size is refused before anything is allocated for it.
+pub fn decode_within_budget<T: DeserializeOwned>(frame: &[u8]) -> io::Result<T> {
+    crate::budget::check(frame).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    decode(frame)
+}
+
 /// Encodes one value as a frame's contents.
 pub fn encode<T: Serialize>(value: &T) -> io::Result<Bytes> {
     rmp_serde::to_vec(value).map(Bytes::from).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))

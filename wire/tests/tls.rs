@@ -22,7 +22,7 @@ fn ca_and_node(hosts: &[&str]) -> (String, String, String) {
 
 /// Serves one connection over TLS: echoes one string frame back.
 async fn echo_server(tls: TlsServer) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
-    let listener = Listener::bind("127.0.0.1:0", 8).await.unwrap();
+    let listener = Listener::bind("127.0.0.1:0", 8, 8).await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let task = tokio::spawn(async move {
         let conn = listener.accept().await.secure(Some(&tls), Duration::from_secs(10)).await?;

@@ -32,10 +32,32 @@ pub const CLIENT_BATCH_BYTES: usize = 32 << 20;
 pub struct Limits {
     /// Largest frame (one encoded request) a client connection accepts, in bytes.
     pub max_frame_bytes: usize,
+    /// Largest frame a connection whose key may not write (a read-only key) accepts:
+    /// reads are small, so a reader never gets a limit sized for writes.
+    pub max_read_frame_bytes: usize,
     /// Open connections per port; more are closed as they arrive.
     pub max_connections: usize,
+    /// Open connections per port from one remote address (a share of
+    /// `max_connections`, so one client holding connections cannot take them all).
+    pub max_connections_per_address: usize,
+    /// How long a new connection may take to send its first complete request, in ms.
+    pub first_frame_timeout_ms: u64,
+    /// How long a request may take to arrive from its first byte to its last (and an
+    /// answer to be written), in ms.
+    pub frame_timeout_ms: u64,
+    /// How long a connection with nothing in flight stays open without a request, in ms.
+    pub idle_timeout_ms: u64,
+    /// What the requests running on a port may hold together, in bytes as decoding
+    /// prices them (a request past what is left is answered `Busy`).
+    pub max_request_memory_bytes: usize,
+    /// Bytes of answers a connection may leave unread before the node stops reading its
+    /// requests (past twice this, while the client still does not read, it is closed).
+    pub max_unsent_bytes: usize,
     /// Requests one client connection may have in flight; more are answered `Busy`.
     pub max_in_flight_per_connection: usize,
+    /// Of those, requests that run at once; the others wait their turn (a client
+    /// pipelining many large reads has this many answers being made at most).
+    pub max_running_per_connection: usize,
     /// Client requests the node runs at once, all connections together; more are
     /// answered `Busy` (retryable).
     pub max_in_flight: usize,
@@ -51,14 +73,32 @@ pub struct Limits {
     pub max_filter_depth: usize,
     /// Length of a Cypher query, in bytes.
     pub max_cypher_bytes: usize,
+    /// Deepest nesting of a Cypher expression (parser and evaluator).
+    pub cypher_max_depth: usize,
+    /// Most bytes a Cypher query's values may hold at once.
+    pub cypher_memory_bytes: usize,
+    /// Longest a Cypher query may run, in ms (an API key may set its own:
+    /// `cypher_time_ms` in its `[[auth.api_keys]]` entry).
+    pub cypher_time_ms: u64,
+    /// Threads Cypher queries run on (0: one per core, at least 2); never the async
+    /// workers that serve every other request.
+    pub cypher_threads: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_frame_bytes: crate::service::MAX_FRAME,
+            max_read_frame_bytes: 8 << 20,
             max_connections: 1024,
+            max_connections_per_address: 256,
+            first_frame_timeout_ms: 10_000,
+            frame_timeout_ms: 60_000,
+            idle_timeout_ms: 600_000,
+            max_unsent_bytes: 64 << 20,
+            max_request_memory_bytes: 2 << 30,
             max_in_flight_per_connection: 1024,
+            max_running_per_connection: 64,
             max_in_flight: 4096,
             max_items_per_request: 100_000,
             max_vector_dim: 65_536,
@@ -66,6 +106,10 @@ impl Default for Limits {
             max_id_bytes: 4096,
             max_filter_depth: 32,
             max_cypher_bytes: 64 << 10,
+            cypher_max_depth: 128,
+            cypher_memory_bytes: 256 << 20,
+            cypher_time_ms: 5_000,
+            cypher_threads: 0,
         }
     }
 }
@@ -90,6 +134,11 @@ impl Limits {
             n += 1;
         }
         self.items(what, n)
+    }
+
+    /// The frame limit of a connection whose key has `role`.
+    pub fn frame_for(&self, role: crate::access::Role) -> usize {
+        if role >= crate::access::Role::ReadWrite { self.max_frame_bytes } else { self.max_read_frame_bytes }
     }
 
     /// Checks that these limits let the client's own batches through (see

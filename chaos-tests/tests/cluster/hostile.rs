@@ -10,7 +10,7 @@ use std::time::Duration;
 use strata_api::service::{StrataServiceRequest, StrataServiceResponse};
 use strata_api::{ChatMessage, Command, Error, JsonText, KvCommand, MessageRole, VectorCommand, VectorRecord};
 use strata_chaos::cluster::{ClusterOptions, TestCluster};
-use strata_chaos::hostile::{Outcome, frame, memory_kib, read_answer, request, send, splice};
+use strata_chaos::hostile::{Outcome, connect_from, frame, memory_kib, read_answer, request, send, splice};
 use strata_client::StorageContext;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -190,10 +190,10 @@ async fn a_node_under_an_address_space_limit_survives_hostile_input() {
     }
     peak = peak.max(node.assert_intact(case).await);
 
-    let case = "1000 idle connections";
+    let case = "1000 idle connections from one address";
     let mut idle = Vec::new();
     for _ in 0..1000 {
-        idle.push(TcpStream::connect(&addr).await.expect("connect"));
+        idle.push(connect_from("127.0.0.2", &addr).await.expect("connect"));
     }
     peak = peak.max(node.assert_intact(case).await);
     drop(idle);

@@ -266,12 +266,18 @@ impl Cluster {
     }
 
     /// The error for a call that got no answer from `addr`: the node's per-connection
-    /// limit on requests in flight is `Busy` (the connection is fine); anything else
-    /// drops the connection, to be made again.
+    /// limit on requests in flight, or its request memory, is `Busy` (the connection is
+    /// fine); a request it would not decode is `InvalidInput`; anything else drops the
+    /// connection, to be made again.
     fn transport_error(&self, addr: &str, e: tarpc::client::RpcError) -> strata_api::Error {
         match e {
             tarpc::client::RpcError::Server(s) if s.kind == std::io::ErrorKind::WouldBlock => {
                 strata_api::Error::Busy(format!("{addr}: {}", s.detail))
+            }
+            // A request the node refused to decode (priced past its budget): the same
+            // request is refused again, so it is the caller's to change.
+            tarpc::client::RpcError::Server(s) if s.kind == std::io::ErrorKind::InvalidData => {
+                strata_api::Error::InvalidInput(format!("{addr}: {}", s.detail))
             }
             e => {
                 self.conns.forget(addr);

@@ -34,7 +34,10 @@ impl Parts<'_> {
     /// cluster (one round trip instead of one per hop).
     pub async fn run(&self, call: GraphCall) -> coord::Result<Response> {
         match self {
-            Parts::Embedded(e) => coord::call::run(e, call).await,
+            Parts::Embedded(e) => match call {
+                GraphCall::Cypher { query, params, .. } => e.cypher(query, params).await.map_err(|e| e.into_store()),
+                call => coord::call::run(e, call).await,
+            },
             Parts::Cluster(c) => c.run(call).await,
         }
     }

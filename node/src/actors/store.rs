@@ -47,6 +47,8 @@ pub enum StoreMsg {
         call: GraphCall,
         /// Linearizable or stale.
         consistency: ReadConsistency,
+        /// What a Cypher call may spend.
+        limits: strata_shards::graph::cypher::budget::CypherLimits,
         /// Where the answer goes.
         reply: RpcReplyPort<Result<Served, Error>>,
     },
@@ -193,10 +195,14 @@ impl Actor for StoreActor {
                 }
                 let ctx = ctx.clone();
                 tokio::spawn(async move {
-                    let _ = reply.send(route::read(&ctx, group, query, consistency, hops).await);
+                    // A read nobody waits for any more (its client gone) is dropped.
+                    tokio::select! {
+                        answer = route::read(&ctx, group, query, consistency, hops) => { let _ = reply.send(answer); }
+                        _ = caller_gone(&reply) => {}
+                    }
                 });
             }
-            StoreMsg::GraphCall { group, call, consistency, reply } => {
+            StoreMsg::GraphCall { group, call, consistency, limits, reply } => {
                 let checked = match self.kind {
                     StoreKind::Graph => ctx.with_map(|map| check_graph_group(map, group, call.graph())),
                     kind => Err(Error::InvalidInput(format!("a graph call reached the {kind:?} store"))),
@@ -207,7 +213,14 @@ impl Actor for StoreActor {
                 }
                 let ctx = ctx.clone();
                 tokio::spawn(async move {
-                    let _ = reply.send(crate::graph_call::serve(&ctx, group, call, consistency).await);
+                    // Runs while someone waits for it: a caller that gives up (its
+                    // client gone, its timeout passed) drops the call, and with it a
+                    // Cypher query's work.
+                    let call = crate::graph_call::serve(&ctx, group, call, consistency, limits);
+                    tokio::select! {
+                        answer = call => { let _ = reply.send(answer); }
+                        _ = caller_gone(&reply) => {}
+                    }
                 });
             }
         }
@@ -233,5 +246,13 @@ mod tests {
         let get = Query::Kv(KvQuery::Get { collection: "c".into(), key: "k".into() });
         let refused = check_read(StoreKind::Kv, 2, &get, &empty).expect_err("no map");
         assert!(refused.is_retryable() && !refused.is_deterministic(), "{refused}");
+    }
+}
+
+/// Resolves once nobody waits for `reply` any more (checked every 50 ms: ractor's port
+/// has no awaitable close).
+async fn caller_gone<T>(reply: &RpcReplyPort<T>) {
+    while !reply.is_closed() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

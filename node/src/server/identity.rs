@@ -63,3 +63,102 @@ pub fn random_u64() -> u64 {
     h.write_u32(std::process::id());
     h.finish()
 }
+
+/// The identity the data directory's database records (key [`ANCHOR`] in sled's
+/// default tree): which node and cluster its raft groups belong to. `node.json` is a file
+/// anyone can edit; a node started with an edited id used to report ready and drop every
+/// replica it held as "no longer mine". The database's own record is the check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anchor {
+    /// The node id.
+    pub id: u64,
+    /// The cluster id.
+    pub cluster: u64,
+}
+
+/// Where the database keeps its [`Anchor`].
+pub const ANCHOR: &[u8] = b"strata/identity";
+
+/// The database's anchor, if it has one.
+pub fn anchor(db: &sled::Db) -> Result<Option<Anchor>, String> {
+    match db.get(ANCHOR).map_err(|e| e.to_string())? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| format!("the identity record: {e}")),
+    }
+}
+
+/// Records `anchor` in the database, durably.
+pub fn set_anchor(db: &sled::Db, anchor: Anchor) -> Result<(), String> {
+    let bytes = serde_json::to_vec(&anchor).map_err(|e| e.to_string())?;
+    db.insert(ANCHOR, bytes).map_err(|e| e.to_string())?;
+    db.flush().map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Checks `node.json` (`saved`) against the database's anchor and the raft groups it
+/// holds (`groups`): a disagreement is an error naming both, and the node does not start
+/// (nothing is dropped on that basis). A database from before anchors, with a
+/// `node.json`, gets its anchor now.
+pub fn check(db: &sled::Db, dir: &Path, saved: Option<&Identity>, groups: &[u64]) -> Result<(), String> {
+    let recorded = anchor(db)?;
+    match (saved, recorded) {
+        (Some(s), Some(a)) if a.id == s.id && a.cluster == s.cluster => Ok(()),
+        (Some(s), Some(a)) => Err(format!(
+            "{} says node {} of cluster {}, but the data directory's database holds the replicas of node {} of \
+             cluster {}: restore node.json as it was (or wipe {} to join as a new node); nothing was changed",
+            path(dir).display(),
+            s.id,
+            s.cluster,
+            a.id,
+            a.cluster,
+            dir.display()
+        )),
+        (None, Some(a)) => Err(format!(
+            "{} is missing, but the data directory's database holds the replicas of node {} of cluster {}: \
+             restore node.json (or wipe {} to join as a new node); nothing was changed",
+            path(dir).display(),
+            a.id,
+            a.cluster,
+            dir.display()
+        )),
+        (None, None) if !groups.is_empty() => Err(format!(
+            "{} is missing, but the data directory holds {} raft groups: restore node.json (or wipe {} to join as \
+             a new node); nothing was changed",
+            path(dir).display(),
+            groups.len(),
+            dir.display()
+        )),
+        (Some(s), None) => set_anchor(db, Anchor { id: s.id, cluster: s.cluster }),
+        (None, None) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(id: u64, cluster: u64) -> Identity {
+        Identity { id, incarnation: 1, client_addr: None, raft_addr: None, removed: false, cluster }
+    }
+
+    #[test]
+    fn an_edited_or_missing_node_json_is_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        // A directory from before anchors takes node.json's word once ...
+        check(&db, dir.path(), Some(&identity(3, 77)), &[0, 1]).unwrap();
+        assert_eq!(anchor(&db).unwrap(), Some(Anchor { id: 3, cluster: 77 }));
+        check(&db, dir.path(), Some(&identity(3, 77)), &[0, 1]).unwrap();
+        // ... and holds it against later edits.
+        let err = check(&db, dir.path(), Some(&identity(4, 77)), &[0, 1]).unwrap_err();
+        assert!(err.contains("says node 4 of cluster 77") && err.contains("replicas of node 3 of cluster 77"), "{err}");
+        let err = check(&db, dir.path(), Some(&identity(3, 78)), &[0, 1]).unwrap_err();
+        assert!(err.contains("cluster 78"), "{err}");
+        let err = check(&db, dir.path(), None, &[0, 1]).unwrap_err();
+        assert!(err.contains("is missing") && err.contains("node 3"), "{err}");
+        // A fresh directory has nothing to disagree with.
+        let fresh = sled::Config::new().temporary(true).open().unwrap();
+        check(&fresh, dir.path(), None, &[]).unwrap();
+        let err = check(&fresh, dir.path(), None, &[0]).unwrap_err();
+        assert!(err.contains("holds 1 raft groups"), "{err}");
+    }
+}

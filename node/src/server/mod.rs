@@ -98,13 +98,42 @@ impl NodeCtx {
             }
         }
         for g in self.registry.groups() {
-            if g.id != META_GROUP && !mine.contains(&g.id) && !map.shards.is_empty() {
-                tracing::info!(group = g.id, "this node no longer holds the shard; dropping its replica");
-                if let Err(e) = self.registry.drop_group(g.id).await {
-                    tracing::error!(group = g.id, error = %e, "dropping raft group");
+            if g.id == META_GROUP || mine.contains(&g.id) {
+                continue;
+            }
+            match dropping(&map, me, g.id) {
+                Ok(()) => {
+                    tracing::info!(group = g.id, "the shard map moved this shard away from this node; dropping its replica");
+                    if let Err(e) = self.registry.drop_group(g.id).await {
+                        tracing::error!(group = g.id, error = %e, "dropping raft group");
+                    }
+                }
+                Err(why) => {
+                    static KEPT: strata_api::RateLimited = strata_api::RateLimited::new(Duration::from_secs(60));
+                    if let Some(skipped) = KEPT.allow() {
+                        tracing::warn!(group = g.id, skipped, "keeping a replica the shard map does not list here: {why}");
+                    }
                 }
             }
         }
+    }
+}
+
+/// Whether the shard map says, of this node (`me`), that it no longer holds `group`:
+/// only a map that knows this node as a member and lists the group with other holders
+/// does. Anything less (a map from before this node joined, a node id the map does not
+/// know, a group it does not list) is no ground to delete data: the replica is kept.
+fn dropping(map: &ShardMap, me: strata_api::NodeId, group: strata_api::GroupId) -> Result<(), String> {
+    if map.shards.is_empty() {
+        return Err("the shard map has no shards yet".into());
+    }
+    if !map.nodes.contains_key(&me) {
+        return Err(format!("the shard map (epoch {}) does not know node {me}", map.epoch));
+    }
+    match map.shard(group) {
+        None => Err(format!("the shard map (epoch {}) does not list group {group}", map.epoch)),
+        Some(s) if s.replicas.contains(&me) || s.learners.contains(&me) => Err("it is listed here".into()),
+        Some(_) => Ok(()),
     }
 }
 
@@ -217,6 +246,12 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     let db = strata_shards::open_db(&config.data_dir.join("db"), &strata_shards::OpenOptions::default())
         .map_err(strata_api::Error::from)?;
     let saved = identity::load(&config.data_dir).map_err(io)?;
+    let groups_on_disk: Vec<u64> = db
+        .tree_names()
+        .iter()
+        .filter_map(|n| std::str::from_utf8(n).ok()?.strip_prefix('g')?.strip_suffix(".log")?.parse().ok())
+        .collect();
+    identity::check(&db, &config.data_dir, saved.as_ref(), &groups_on_disk).map_err(Error::Cluster)?;
     if let Some(saved) = saved.as_ref().filter(|s| s.removed) {
         return Err(Error::Cluster(format!(
             "node {} was removed from its cluster; wipe {} to join a cluster again",
@@ -238,7 +273,12 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         None => keep(&config.listen, saved.as_ref().and_then(|s| s.client_addr.as_ref())),
     };
     let limits = &config.limits;
-    let raft_listener = strata_raft::network::server::bind(&raft_at, limits.max_connections)
+    if limits.cypher_threads > 0 {
+        strata_shards::graph::cypher::pool::configure(limits.cypher_threads);
+    }
+    let raft_options = service::serve_options(limits);
+    let raft_listener =
+        strata_raft::network::server::bind(&raft_at, limits.max_connections, limits.max_connections_per_address, raft_options)
         .await
         .map_err(io)?
         .with_tls(tls.server.clone());
@@ -284,6 +324,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
                 cluster,
             };
             identity::save(&config.data_dir, &saved).map_err(io)?;
+            identity::set_anchor(&db, identity::Anchor { id, cluster }).map_err(Error::Storage)?;
             (id, cluster)
         }
     };
@@ -381,7 +422,36 @@ async fn watch_meta(ctx: Arc<NodeCtx>) {
 
 #[cfg(test)]
 mod tests {
-    use super::advertised;
+    use super::{advertised, dropping};
+    use strata_api::{NodeInfo, ShardInfo, ShardMap};
+
+    fn map(nodes: &[u64], shards: &[(u64, &[u64])]) -> ShardMap {
+        let mut m = ShardMap { epoch: 9, ..ShardMap::default() };
+        for id in nodes {
+            let info = NodeInfo {
+                id: *id,
+                raft_addr: String::new(),
+                client_addr: String::new(),
+                incarnation: 0,
+                leaving: false,
+            };
+            m.nodes.insert(*id, info);
+        }
+        for (group, replicas) in shards {
+            m.shards.push(ShardInfo { group: *group, replicas: replicas.to_vec(), ..ShardInfo::default() });
+        }
+        m
+    }
+
+    #[test]
+    fn only_a_map_naming_other_holders_drops_a_replica() {
+        let m = map(&[1, 2, 3], &[(1, &[1, 2]), (2, &[2, 3])]);
+        assert!(dropping(&m, 1, 2).is_ok(), "group 2 moved to nodes 2 and 3");
+        assert!(dropping(&m, 1, 1).is_err(), "group 1 is still here");
+        assert!(dropping(&m, 7, 2).unwrap_err().contains("does not know node 7"), "an id the map does not know");
+        assert!(dropping(&m, 1, 5).unwrap_err().contains("does not list group 5"));
+        assert!(dropping(&ShardMap::default(), 1, 2).is_err(), "an empty map says nothing");
+    }
 
     #[test]
     fn a_listener_on_every_interface_must_be_told_its_address() {

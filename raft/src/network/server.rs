@@ -1,19 +1,28 @@
 //! The inbound side of the raft transport: each call goes to the group it names.
+//!
+//! Nothing but a small hello crosses until the peer is known: a connection's frames are
+//! capped at [`BEFORE_HELLO_FRAME`] until its hello succeeds (with the cluster secret's
+//! proof, when the cluster has one), and only then raised to [`super::MAX_FRAME`]
+//! (snapshot chunks and large appends). A node without a secret takes peer connections
+//! from loopback addresses only. Connections are served by `strata_wire::serve`, on the
+//! same budgets of decoding, answers and time as the client port.
 
-use super::service::{AdminOp, PeerError, RaftPeer};
+use super::service::{AdminOp, PeerError, RaftPeer, RaftPeerRequest, RaftPeerResponse};
 use crate::TypeConfig;
 use crate::registry::Registry;
-use futures::StreamExt;
 use openraft::error::{Infallible, InstallSnapshotError};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotResponse, VoteRequest,
     VoteResponse,
 };
 use std::sync::Arc;
 use strata_api::{GroupId, NodeId};
 use strata_wire::{FrameLimit, Listener};
 use tarpc::context::Context;
-use tarpc::server::{BaseChannel, Channel};
+
+/// The largest frame a peer connection accepts before its hello succeeds (a challenge
+/// and a hello are a few dozen bytes).
+pub const BEFORE_HELLO_FRAME: usize = 4 << 10;
 
 /// Serves the peer service of one node, one value per connection.
 #[derive(Clone)]
@@ -23,6 +32,8 @@ pub struct PeerServer {
     caller: Arc<std::sync::OnceLock<NodeId>>,
     /// The challenge this connection's hello must answer (with a cluster secret).
     challenge: Arc<std::sync::Mutex<Option<[u8; 32]>>>,
+    /// This connection's frame limit: raised once its hello succeeds.
+    frame: FrameLimit,
 }
 
 impl PeerServer {
@@ -99,6 +110,7 @@ impl RaftPeer for PeerServer {
         if *self.caller.get_or_init(|| from) != from {
             return Err(strata_api::Error::InvalidInput("this connection said hello as another node".into()));
         }
+        self.frame.set(super::MAX_FRAME);
         Ok(self.registry.node_id())
     }
 
@@ -138,11 +150,11 @@ impl RaftPeer for PeerServer {
         _: Context,
         group: GroupId,
         to: NodeId,
-        req: InstallSnapshotRequest<TypeConfig>,
+        req: super::service::SnapshotChunk,
     ) -> Result<InstallSnapshotResponse<NodeId>, PeerError<InstallSnapshotError>> {
         self.check_message(to, &req.vote)?;
         let g = self.registry.get(group).ok_or(PeerError::NoGroup(group))?;
-        g.raft.install_snapshot(req).await.map_err(|e| PeerError::Raft(Box::new(e)))
+        g.raft.install_snapshot(req.into()).await.map_err(|e| PeerError::Raft(Box::new(e)))
     }
 
     async fn admin(self, _: Context, group: GroupId, op: AdminOp) -> Result<(), strata_api::Error> {
@@ -180,12 +192,20 @@ impl RaftPeer for PeerServer {
 pub struct PeerListener {
     listener: Listener,
     tls: Option<strata_wire::TlsServer>,
+    options: strata_wire::ServeOptions,
 }
 
 /// Binds the peer service on `addr` (port 0 picks a free port), holding at most
-/// `max_connections` connections.
-pub async fn bind(addr: &str, max_connections: usize) -> std::io::Result<PeerListener> {
-    Ok(PeerListener { listener: Listener::bind(addr, max_connections).await?, tls: None })
+/// `max_connections` connections (`max_per_address` from one address), each served on
+/// `options` (its frame limit aside: see the module comment).
+pub async fn bind(
+    addr: &str,
+    max_connections: usize,
+    max_per_address: usize,
+    options: strata_wire::ServeOptions,
+) -> std::io::Result<PeerListener> {
+    let listener = Listener::bind(addr, max_connections, max_per_address).await?;
+    Ok(PeerListener { listener, tls: None, options: strata_wire::ServeOptions { max_answer_bytes: super::MAX_FRAME, ..options } })
 }
 
 impl PeerListener {
@@ -202,22 +222,35 @@ impl PeerListener {
 
     /// Serves every connection (each on its own task) until the future is dropped.
     pub async fn serve(self, registry: Arc<Registry>) {
+        static ENDED: strata_api::RateLimited = strata_api::RateLimited::per_second();
         loop {
             let conn = self.listener.accept().await;
-            let (registry, tls) = (registry.clone(), self.tls.clone());
+            if registry.peer_key().is_none() && !conn.peer.ip().is_loopback() {
+                if ENDED.allow().is_some() {
+                    tracing::warn!(peer = %conn.peer, "refused a peer connection from outside loopback: no cluster secret");
+                }
+                continue;
+            }
+            let (registry, tls, options) = (registry.clone(), self.tls.clone(), self.options.clone());
             tokio::spawn(async move {
+                let peer = conn.peer;
                 let conn = match conn.secure(tls.as_ref(), strata_wire::listen::HANDSHAKE_TIMEOUT).await {
                     Ok(conn) => conn,
                     Err(e) => return tracing::info!(error = %e, "a peer connection failed its TLS handshake"),
                 };
-                let transport = strata_wire::transport(conn, FrameLimit::new(super::MAX_FRAME));
-                let server = PeerServer { registry, caller: Arc::default(), challenge: Arc::default() };
-                BaseChannel::with_defaults(transport)
-                    .execute(server.serve())
-                    .for_each(|f| async {
-                        tokio::spawn(f);
-                    })
-                    .await;
+                let frame = FrameLimit::new(BEFORE_HELLO_FRAME);
+                let server =
+                    PeerServer { registry, caller: Arc::default(), challenge: Arc::default(), frame: frame.clone() };
+                let handler: strata_wire::Handler<RaftPeerRequest, RaftPeerResponse> =
+                    Arc::new(move |ctx, req| Box::pin(tarpc::server::Serve::serve(server.clone().serve(), ctx, req)));
+                match strata_wire::serve(conn, frame, options, handler).await {
+                    strata_wire::Ended::Closed => {}
+                    ended => {
+                        if let Some(skipped) = ENDED.allow() {
+                            tracing::info!(%peer, skipped, "peer connection ended: {ended}");
+                        }
+                    }
+                }
             });
         }
     }

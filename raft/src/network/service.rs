@@ -46,6 +46,77 @@ pub enum PeerError<E: std::error::Error> {
     Raft(Box<RaftError<NodeId, E>>),
 }
 
+/// openraft's `InstallSnapshotRequest` as it crosses the wire: the chunk's bytes as one
+/// MessagePack `bin` (openraft's own serde form writes a `Vec<u8>` as an array of
+/// numbers: up to twice the bytes, a tagged value per byte to decode, and a frame that
+/// the decoding budget prices as the many values it is).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotChunk {
+    /// The leader's vote.
+    pub vote: openraft::Vote<NodeId>,
+    /// The snapshot's metadata.
+    pub meta: openraft::SnapshotMeta<NodeId, openraft::BasicNode>,
+    /// Where the chunk starts in the snapshot.
+    pub offset: u64,
+    /// The chunk.
+    #[serde(with = "bin")]
+    pub data: Vec<u8>,
+    /// Whether it is the last.
+    pub done: bool,
+}
+
+impl From<InstallSnapshotRequest<TypeConfig>> for SnapshotChunk {
+    fn from(r: InstallSnapshotRequest<TypeConfig>) -> Self {
+        Self { vote: r.vote, meta: r.meta, offset: r.offset, data: r.data, done: r.done }
+    }
+}
+
+impl From<SnapshotChunk> for InstallSnapshotRequest<TypeConfig> {
+    fn from(c: SnapshotChunk) -> Self {
+        Self { vote: c.vote, meta: c.meta, offset: c.offset, data: c.data, done: c.done }
+    }
+}
+
+/// Bytes as MessagePack `bin`.
+mod bin {
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_byte_buf(Bytes)
+    }
+
+    struct Bytes;
+
+    impl<'de> Visitor<'de> for Bytes {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("bytes")
+        }
+
+        fn visit_bytes<E: Error>(self, b: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(b.to_vec())
+        }
+
+        fn visit_byte_buf<E: Error>(self, b: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(b)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(b) = seq.next_element::<u8>()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+}
+
 /// A membership change asked of a group's leader.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AdminOp {
@@ -134,7 +205,7 @@ pub trait RaftPeer {
     async fn snapshot(
         group: GroupId,
         to: NodeId,
-        req: InstallSnapshotRequest<TypeConfig>,
+        req: SnapshotChunk,
     ) -> Result<InstallSnapshotResponse<NodeId>, PeerError<InstallSnapshotError>>;
     /// A membership change, done by the group's leader (others answer `NotLeader`).
     async fn admin(group: GroupId, op: AdminOp) -> Result<(), strata_api::Error>;

@@ -4,7 +4,9 @@
 use super::{Partitions, Result, rel_map, triplets};
 use strata_api::{GraphCall, Response};
 
-/// Runs `call`: `GraphTriplets`, `GraphRelMap` or `GraphRows`.
+/// Runs a traversal `call`: `GraphTriplets` or `GraphRelMap`. Cypher does not run here
+/// but on the query pool ([`crate::graph::cypher::pool::run`], which needs the
+/// partitions owned): its callers send it there.
 pub async fn run(parts: &impl Partitions, call: GraphCall) -> Result<Response> {
     Ok(match call {
         GraphCall::RelMap { seeds, depth, limit, ignore_rels, .. } => Response::GraphTriplets(
@@ -13,8 +15,10 @@ pub async fn run(parts: &impl Partitions, call: GraphCall) -> Result<Response> {
         GraphCall::TripletRelMap { subjs, depth, limit, .. } => {
             Response::GraphRelMap(triplets::get_rel_map(parts, subjs.as_deref(), depth as usize, limit as usize).await?)
         }
-        GraphCall::Cypher { query, params, .. } => {
-            Response::GraphRows(crate::graph::cypher::structured_query(parts, &query, &params).await?)
+        GraphCall::Cypher { .. } => {
+            return Err(strata_api::Error::InvalidInput(
+                "a Cypher call runs on the query pool (cypher::pool::run), not in the traversal runner".into(),
+            ));
         }
     })
 }

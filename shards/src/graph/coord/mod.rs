@@ -19,6 +19,7 @@
 
 pub mod call;
 pub mod delete;
+pub mod local;
 pub mod pg;
 pub mod rel_map;
 pub mod triplets;

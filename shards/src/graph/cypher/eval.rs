@@ -2,6 +2,7 @@
 //! operators, and the functions of the subset.
 
 use super::ast::{BinOp, Expr, Quantifier};
+use super::budget::Budget;
 use super::value::{PathVal, Val, compare, equal};
 use crate::graph::view;
 use serde_json::{Map, Value};
@@ -20,7 +21,45 @@ pub struct Env<'a> {
     /// Values of the aggregate calls of the projection being evaluated, by the call's
     /// address in the plan.
     pub aggregates: Option<&'a HashMap<usize, Val>>,
+    /// What the query may still spend.
+    pub budget: &'a Budget,
 }
+
+/// The deepest a value may nest (lists in lists, maps in maps): deeper values are
+/// refused where they are kept, so everything that walks a value recursively stays
+/// within a small stack.
+pub const MAX_VALUE_DEPTH: usize = 256;
+
+/// Charges `v` to the budget (it is about to be held); answers it.
+pub fn charged(v: Val, budget: &Budget) -> Result<Val, Error> {
+    let (bytes, depth) = v.weight();
+    if depth > MAX_VALUE_DEPTH {
+        return Err(Error::LimitExceeded {
+            what: "nesting depth of a Cypher value".into(),
+            limit: MAX_VALUE_DEPTH as u64,
+            got: depth as u64,
+        });
+    }
+    budget.charge(bytes)?;
+    Ok(v)
+}
+
+/// The bytes a row holds.
+pub fn row_weight(row: &Row) -> usize {
+    row.iter().map(|(k, v)| k.len() + 48 + v.weight().0).sum()
+}
+
+/// Evaluates `e` on `row` and keeps its value: what the evaluation made on the way is
+/// given back to the budget, the value itself is charged.
+pub fn eval_kept(e: &Expr, row: &Row, env: &Env<'_>) -> Result<Val, Error> {
+    let mark = env.budget.used();
+    let v = eval(e, row, env)?;
+    env.budget.reset_to(mark);
+    charged(v, env.budget)
+}
+
+/// A value's slot in a list, a row or a map.
+const SLOT: usize = std::mem::size_of::<Val>();
 
 fn invalid(what: impl std::fmt::Display) -> Error {
     Error::InvalidQuery(what.to_string())
@@ -39,24 +78,37 @@ fn bool_of(b: Option<bool>) -> Val {
     b.map_or(Val::Null, Val::Bool)
 }
 
-/// Evaluates `e` on `row`.
+/// Evaluates `e` on `row`, charging the budget for the depth it recurses to, the time it
+/// takes and the values it makes.
 pub fn eval(e: &Expr, row: &Row, env: &Env<'_>) -> Result<Val, Error> {
+    let _deeper = env.budget.deeper()?;
+    let budget = env.budget;
     match e {
-        Expr::Lit(v) => Ok(Val::from_json(v)),
-        Expr::Param(p) => env
-            .params
-            .get(p)
-            .map(Val::from_json)
-            .ok_or_else(|| invalid(format!("the query uses ${p} but no such parameter was given"))),
-        Expr::Var(v) => row.get(v).cloned().ok_or_else(|| invalid(format!("variable `{v}` is not defined"))),
-        Expr::Prop(base, key) => property(&eval(base, row, env)?, key),
+        Expr::Lit(v) => charged(Val::from_json(v), budget),
+        Expr::Param(p) => charged(
+            env.params
+                .get(p)
+                .map(Val::from_json)
+                .ok_or_else(|| invalid(format!("the query uses ${p} but no such parameter was given")))?,
+            budget,
+        ),
+        Expr::Var(v) => {
+            let value = row.get(v).ok_or_else(|| invalid(format!("variable `{v}` is not defined")))?;
+            budget.charge(value.weight().0)?;
+            Ok(value.clone())
+        }
+        Expr::Prop(base, key) => charged(property(&eval(base, row, env)?, key)?, budget),
         Expr::HasLabels(base, labels) => match eval(base, row, env)? {
             Val::Node(n) => Ok(Val::Bool(labels.iter().all(|l| view::has_label(&n, l)))),
             Val::Null => Ok(Val::Null),
             other => Err(invalid(format!("only nodes have labels, not {}", other.kind()))),
         },
-        Expr::List(items) => Ok(Val::List(items.iter().map(|i| eval(i, row, env)).collect::<Result<_, _>>()?)),
+        Expr::List(items) => {
+            budget.charge(items.len() * SLOT)?;
+            Ok(Val::List(items.iter().map(|i| eval(i, row, env)).collect::<Result<_, _>>()?))
+        }
         Expr::Map(items) => {
+            budget.charge(items.iter().map(|(k, _)| k.len() + 48 + SLOT).sum())?;
             Ok(Val::Map(items.iter().map(|(k, v)| Ok((k.clone(), eval(v, row, env)?))).collect::<Result<_, Error>>()?))
         }
         Expr::Not(a) => Ok(bool_of(truth(&eval(a, row, env)?)?.map(|b| !b))),
@@ -68,22 +120,23 @@ pub fn eval(e: &Expr, row: &Row, env: &Env<'_>) -> Result<Val, Error> {
         },
         Expr::IsNull(a, negated) => Ok(Val::Bool(eval(a, row, env)?.is_null() != *negated)),
         Expr::Bin(op, a, b) => binary(*op, a, b, row, env),
-        Expr::Index(list, idx) => index(&eval(list, row, env)?, &eval(idx, row, env)?),
+        Expr::Index(list, idx) => charged(index(&eval(list, row, env)?, &eval(idx, row, env)?)?, budget),
         Expr::Slice(list, from, to) => {
             let from = from.as_ref().map(|f| eval(f, row, env)).transpose()?;
             let to = to.as_ref().map(|t| eval(t, row, env)).transpose()?;
-            slice(&eval(list, row, env)?, from.as_ref(), to.as_ref())
+            charged(slice(&eval(list, row, env)?, from.as_ref(), to.as_ref())?, budget)
         }
         Expr::Call { name, distinct: _, args } => {
             if super::ast::AGGREGATES.contains(&name.as_str()) {
-                return env
+                let value = env
                     .aggregates
                     .and_then(|a| a.get(&(e as *const Expr as usize)))
-                    .cloned()
-                    .ok_or_else(|| invalid(format!("{name}() is an aggregate: use it in WITH or RETURN")));
+                    .ok_or_else(|| invalid(format!("{name}() is an aggregate: use it in WITH or RETURN")))?;
+                budget.charge(value.weight().0)?;
+                return Ok(value.clone());
             }
             let vals = args.iter().map(|a| eval(a, row, env)).collect::<Result<Vec<_>, _>>()?;
-            super::functions::call(name, &vals)
+            super::functions::call(name, &vals, budget)
         }
         Expr::Comprehension { var, list, filter, map } => {
             let items = match eval(list, row, env)? {
@@ -91,9 +144,12 @@ pub fn eval(e: &Expr, row: &Row, env: &Env<'_>) -> Result<Val, Error> {
                 Val::Null => return Ok(Val::Null),
                 other => return Err(invalid(format!("IN needs a list, got {}", other.kind()))),
             };
+            budget.charge(row_weight(row))?;
             let mut inner = row.clone();
             let mut out = Vec::new();
             for item in items {
+                budget.tick()?;
+                budget.charge(item.weight().0 + SLOT)?;
                 inner.insert(var.clone(), item.clone());
                 if let Some(f) = filter
                     && truth(&eval(f, &inner, env)?)? != Some(true)
@@ -113,9 +169,11 @@ pub fn eval(e: &Expr, row: &Row, env: &Env<'_>) -> Result<Val, Error> {
                 Val::Null => return Ok(Val::Null),
                 other => return Err(invalid(format!("IN needs a list, got {}", other.kind()))),
             };
+            budget.charge(row_weight(row))?;
             let mut inner = row.clone();
             let (mut yes, mut unknown) = (0usize, false);
             for item in items.iter() {
+                budget.charge(item.weight().0)?;
                 inner.insert(var.clone(), item.clone());
                 match truth(&eval(pred, &inner, env)?)? {
                     Some(true) => yes += 1,
@@ -215,13 +273,26 @@ fn binary(op: BinOp, a: &Expr, b: &Expr, row: &Row, env: &Env<'_>) -> Result<Val
             }),
             _ => Val::Null,
         },
-        BinOp::Add => add(x, y)?,
+        BinOp::Add => add(x, y, env.budget)?,
         BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => arithmetic(op, &x, &y)?,
         BinOp::And | BinOp::Or => Val::Null, // answered above
     })
 }
 
-fn add(x: Val, y: Val) -> Result<Val, Error> {
+/// `x + y`; a list or string it makes is charged before it is made.
+fn add(x: Val, y: Val, budget: &Budget) -> Result<Val, Error> {
+    let grown = match (&x, &y) {
+        (Val::List(_), _) | (_, Val::List(_)) => x.weight().0.saturating_add(y.weight().0),
+        (Val::Str(_), _) | (_, Val::Str(_)) => {
+            let text = |v: &Val| match v {
+                Val::Str(s) => s.len(),
+                other => other.weight().0.saturating_mul(4),
+            };
+            text(&x).saturating_add(text(&y)).saturating_add(SLOT)
+        }
+        _ => 0,
+    };
+    budget.charge(grown)?;
     Ok(match (x, y) {
         (Val::Null, _) | (_, Val::Null) => Val::Null,
         (Val::List(mut a), Val::List(b)) => {

@@ -3,7 +3,8 @@
 //! non-aggregate items, `DISTINCT`, `ORDER BY`, `SKIP`, `LIMIT`).
 
 use super::ast::{AGGREGATES, Clause, Expr, Projection, Query};
-use super::eval::{Env, Row, eval};
+use super::budget::Budget;
+use super::eval::{Env, Row, eval, eval_kept, row_weight};
 use super::matcher::{Partial, Source, keep, pushdown};
 use super::value::{Val, order};
 use crate::graph::coord::Partitions;
@@ -15,16 +16,25 @@ fn invalid(what: impl std::fmt::Display) -> Error {
     Error::InvalidQuery(what.to_string())
 }
 
-/// Runs `query` with `params`; answers its rows, keyed by column name.
+/// Runs `query` with `params` on `budget`; answers its rows, keyed by column name.
+///
+/// The budget holds, besides what each clause spends on the way, the rows between two
+/// clauses: a clause's input rows are given back once its output replaced them.
 pub async fn run<P: Partitions>(
     parts: &P,
     query: &Query,
     params: &Map<String, Value>,
+    budget: &Budget,
 ) -> Result<Vec<Map<String, Value>>, Error> {
-    let env = Env { params, aggregates: None };
+    let env = Env { params, aggregates: None, budget };
     let mut source = Source::new(parts);
     let mut rows: Vec<Row> = vec![Row::new()];
+    // What the current rows hold, charged.
+    let mut rows_held = 0usize;
     for clause in &query.clauses {
+        budget.check()?;
+        // Everything but the current rows (the matcher's nodes, the parameters).
+        let base = budget.used().saturating_sub(rows_held);
         match clause {
             Clause::Match { optional, patterns, filter } => {
                 let pushed = pushdown(filter.as_ref(), &env);
@@ -41,16 +51,27 @@ pub async fn run<P: Partitions>(
                 } else {
                     partials.into_iter().map(|p| p.row).collect()
                 };
+                // The match's copies of rows stay charged (with the nodes it read).
+                rows_held = budget.used().saturating_sub(base);
             }
             Clause::Unwind { list, name } => {
                 let mut out = Vec::new();
+                let mut held = 0usize;
                 for row in rows {
+                    let mark = budget.used();
                     let items = match eval(list, &row, &env)? {
                         Val::List(items) => items,
                         Val::Null => Vec::new(),
                         single => vec![single],
                     };
+                    budget.reset_to(mark);
+                    let weight = row_weight(&row);
                     for item in items {
+                        budget.tick()?;
+                        // The copy of the row is charged before it is made.
+                        let cost = weight + name.len() + 48 + item.weight().0;
+                        budget.charge(cost)?;
+                        held += cost;
                         let mut r = row.clone();
                         r.insert(name.clone(), item);
                         out.push(r);
@@ -60,6 +81,8 @@ pub async fn run<P: Partitions>(
                     }
                 }
                 rows = out;
+                budget.reset_to(base + held);
+                rows_held = held;
             }
             Clause::With { projection, filter } => {
                 let (names, projected) = project(rows, projection, &env)?;
@@ -67,12 +90,18 @@ pub async fn run<P: Partitions>(
                 if let Some(f) = filter {
                     let mut kept = Vec::new();
                     for r in rows {
-                        if super::eval::truth(&eval(f, &r, &env)?)? == Some(true) {
+                        let mark = budget.used();
+                        let pass = super::eval::truth(&eval(f, &r, &env)?)? == Some(true);
+                        budget.reset_to(mark);
+                        if pass {
                             kept.push(r);
                         }
                     }
                     rows = kept;
                 }
+                rows_held = rows.iter().map(row_weight).sum();
+                budget.reset_to(base);
+                budget.charge(rows_held)?;
             }
             Clause::Return(projection) => {
                 let (names, projected) = project(rows, projection, &env)?;
@@ -163,10 +192,20 @@ fn aggregate(call: &Expr, rows: &[&Row], env: &Env<'_>) -> Result<Val, Error> {
     let mut values = Vec::with_capacity(rows.len());
     let mut seen = std::collections::HashSet::new();
     for r in rows {
+        let mark = env.budget.used();
         let v = eval(arg, r, env)?;
-        if v.is_null() || (*distinct && !seen.insert(v.key())) {
+        env.budget.reset_to(mark);
+        if v.is_null() {
             continue;
         }
+        if *distinct {
+            let key = v.key();
+            env.budget.charge(key.len())?;
+            if !seen.insert(key) {
+                continue;
+            }
+        }
+        let v = super::eval::charged(v, env.budget)?;
         values.push(v);
     }
     Ok(match name.as_str() {
@@ -241,8 +280,10 @@ fn project(rows: Vec<Row>, p: &Projection, env: &Env<'_>) -> Result<Projected, E
         let mut groups: Vec<(Vec<Val>, Vec<&Row>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         for r in &rows {
-            let vals = keys.iter().map(|i| eval(&items[*i].0, r, env)).collect::<Result<Vec<_>, _>>()?;
+            env.budget.tick()?;
+            let vals = keys.iter().map(|i| eval_kept(&items[*i].0, r, env)).collect::<Result<Vec<_>, _>>()?;
             let key: String = vals.iter().map(Val::key).collect::<Vec<_>>().join("\u{1f}");
+            env.budget.charge(key.len())?;
             match index.get(&key) {
                 Some(g) => groups[*g].1.push(r),
                 None => {
@@ -264,7 +305,7 @@ fn project(rows: Vec<Row>, p: &Projection, env: &Env<'_>) -> Result<Projected, E
             for call in calls {
                 values.insert(call as *const Expr as usize, aggregate(call, &members, env)?);
             }
-            let inner = Env { params: env.params, aggregates: Some(&values) };
+            let inner = Env { params: env.params, aggregates: Some(&values), budget: env.budget };
             let first = members.first().copied().unwrap_or(&empty);
             let mut key_vals = key_vals.into_iter();
             let mut vals = Vec::with_capacity(items.len());
@@ -275,14 +316,17 @@ fn project(rows: Vec<Row>, p: &Projection, env: &Env<'_>) -> Result<Projected, E
                     key_vals.next().unwrap_or(Val::Null)
                 });
             }
+            env.budget.charge(vals.iter().map(|v| v.weight().0).sum())?;
             let scope: Row = names.iter().cloned().zip(vals.iter().cloned()).collect();
             out.push((vals, scope));
         }
     } else {
         for r in rows {
-            let vals = items.iter().map(|(e, _)| eval(e, &r, env)).collect::<Result<Vec<_>, _>>()?;
+            env.budget.tick()?;
+            let vals = items.iter().map(|(e, _)| eval_kept(e, &r, env)).collect::<Result<Vec<_>, _>>()?;
             let mut scope = r;
             for (n, v) in names.iter().zip(&vals) {
+                env.budget.charge(v.weight().0)?;
                 scope.insert(n.clone(), v.clone());
             }
             out.push((vals, scope));
@@ -290,7 +334,15 @@ fn project(rows: Vec<Row>, p: &Projection, env: &Env<'_>) -> Result<Projected, E
     }
     if p.distinct {
         let mut seen = std::collections::HashSet::new();
-        out.retain(|(vals, _)| seen.insert(vals.iter().map(Val::key).collect::<Vec<_>>().join("\u{1f}")));
+        let mut kept = Vec::with_capacity(out.len());
+        for (vals, scope) in out {
+            let key = vals.iter().map(Val::key).collect::<Vec<_>>().join("\u{1f}");
+            env.budget.charge(key.len())?;
+            if seen.insert(key) {
+                kept.push((vals, scope));
+            }
+        }
+        out = kept;
     }
     if !p.order.is_empty() {
         let mut keyed = Vec::with_capacity(out.len());
@@ -299,8 +351,8 @@ fn project(rows: Vec<Row>, p: &Projection, env: &Env<'_>) -> Result<Projected, E
             for (e, _) in &p.order {
                 // An ORDER BY naming an item's very expression (`count(x)`) takes its value.
                 sort_vals.push(match items.iter().position(|(ie, _)| ie == e) {
-                    Some(i) => vals[i].clone(),
-                    None => eval(e, &scope, env)?,
+                    Some(i) => super::eval::charged(vals[i].clone(), env.budget)?,
+                    None => eval_kept(e, &scope, env)?,
                 });
             }
             keyed.push((sort_vals, vals, scope));

@@ -4,6 +4,7 @@
 
 use super::value::Val;
 use crate::graph::view;
+use super::budget::Budget;
 use strata_api::Error;
 
 fn invalid(what: impl std::fmt::Display) -> Error {
@@ -55,8 +56,20 @@ fn text_fn(name: &str, args: &[Val], f: impl Fn(&str) -> String) -> Result<Val, 
     Ok(string(name, &args[0])?.map_or(Val::Null, |s| Val::Str(f(&s))))
 }
 
-/// Calls function `name` (lower-cased).
-pub fn call(name: &str, args: &[Val]) -> Result<Val, Error> {
+/// A value's slot in a list.
+const SLOT: usize = std::mem::size_of::<Val>();
+
+/// Calls function `name` (lower-cased), charging `budget` for what it makes: before it
+/// is made where its size follows from the arguments (`range`, `replace`, `split`),
+/// after otherwise (every other result is at most a few times its arguments' size).
+pub fn call(name: &str, args: &[Val], budget: &Budget) -> Result<Val, Error> {
+    let mark = budget.used();
+    let made = make(name, args, budget)?;
+    budget.reset_to(mark); // a pre-charge, replaced by the exact price
+    super::eval::charged(made, budget)
+}
+
+fn make(name: &str, args: &[Val], budget: &Budget) -> Result<Val, Error> {
     let first = args.first().unwrap_or(&Val::Null);
     match name {
         "labels" => {
@@ -86,7 +99,7 @@ pub fn call(name: &str, args: &[Val]) -> Result<Val, Error> {
         }
         "keys" => {
             arity(name, args, 1..=1)?;
-            match call("properties", args)? {
+            match make("properties", args, budget)? {
                 Val::Map(m) => Ok(Val::List(m.into_keys().map(Val::Str).collect())),
                 other => Ok(other),
             }
@@ -211,10 +224,11 @@ pub fn call(name: &str, args: &[Val]) -> Result<Val, Error> {
             if step == 0 {
                 return Err(invalid("range() step must not be zero"));
             }
-            let n = ((b - a) / step).max(-1) + 1;
+            let n = (b.saturating_sub(a) / step).max(-1) + 1;
             if n > super::MAX_ROWS as i64 {
                 return Err(invalid(format!("range() of {n} elements is too long")));
             }
+            budget.charge((n.max(0) as usize).saturating_mul(SLOT))?;
             Ok(Val::List((0..n.max(0)).map(|i| Val::Int(a + i * step)).collect()))
         }
         "abs" | "ceil" | "floor" | "round" | "sqrt" | "sign" => {
@@ -245,14 +259,24 @@ pub fn call(name: &str, args: &[Val]) -> Result<Val, Error> {
         "replace" => {
             arity(name, args, 3..=3)?;
             match (string(name, &args[0])?, string(name, &args[1])?, string(name, &args[2])?) {
-                (Some(s), Some(from), Some(to)) => Ok(Val::Str(s.replace(&from, &to))),
+                (Some(s), Some(from), Some(to)) => {
+                    // `replace(s, '', t)` puts `t` between every two characters.
+                    let hits = if from.is_empty() { s.chars().count() + 1 } else { s.matches(from.as_str()).count() };
+                    let len = s.len().saturating_add(hits.saturating_mul(to.len().saturating_sub(from.len())));
+                    budget.charge(len)?;
+                    Ok(Val::Str(s.replace(&from, &to)))
+                }
                 _ => Ok(Val::Null),
             }
         }
         "split" => {
             arity(name, args, 2..=2)?;
             match (string(name, &args[0])?, string(name, &args[1])?) {
-                (Some(s), Some(sep)) => Ok(Val::List(s.split(sep.as_str()).map(|p| Val::Str(p.to_string())).collect())),
+                (Some(s), Some(sep)) => {
+                    let pieces = if sep.is_empty() { s.chars().count() + 2 } else { s.matches(sep.as_str()).count() + 1 };
+                    budget.charge(pieces.saturating_mul(SLOT).saturating_add(s.len()))?;
+                    Ok(Val::List(s.split(sep.as_str()).map(|p| Val::Str(p.to_string())).collect()))
+                }
                 _ => Ok(Val::Null),
             }
         }

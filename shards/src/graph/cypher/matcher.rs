@@ -259,7 +259,10 @@ impl<'a, P: Partitions> Source<'a, P> {
                 return Err(too_many());
             }
             for p in rows {
+                let weight = super::eval::row_weight(&p.row);
                 for n in &found {
+                    env.budget.tick()?;
+                    env.budget.charge(weight)?;
                     let mut q = p.clone();
                     Self::bind(&mut q, &pat.var, n.clone());
                     out.push(q);
@@ -451,6 +454,8 @@ impl<'a, P: Partitions> Source<'a, P> {
             if !Self::fits(&end, target, &base.row, env)? {
                 continue;
             }
+            env.budget.tick()?;
+            env.budget.charge(super::eval::row_weight(&base.row))?;
             let mut p = base.clone();
             p.used.extend(rels.iter().map(|r| r.relation.key()));
             if let Some(v) = &rel.var {
@@ -495,7 +500,10 @@ impl<'a, P: Partitions> Source<'a, P> {
 pub fn keep(partials: Vec<Partial>, filter: &Expr, env: &Env<'_>) -> Result<Vec<Partial>, Error> {
     let mut out = Vec::with_capacity(partials.len());
     for p in partials {
-        if truth(&eval(filter, &p.row, env)?)? == Some(true) {
+        let mark = env.budget.used();
+        let pass = truth(&eval(filter, &p.row, env)?)? == Some(true);
+        env.budget.reset_to(mark);
+        if pass {
             out.push(p);
         }
     }

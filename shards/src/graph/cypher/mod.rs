@@ -24,14 +24,18 @@
 //! | [`functions`] | scalar functions |
 //! | [`matcher`] | patterns over partitions, a hop per round |
 //! | [`exec`] | clauses, projections, aggregation |
+//! | [`budget`] | what one query may spend: depth, memory, time; its cancel flag |
+//! | [`pool`] | the threads queries run on (never the async workers) |
 
 pub mod ast;
+pub mod budget;
 pub mod eval;
 pub mod exec;
 pub mod functions;
 pub mod lexer;
 pub mod matcher;
 pub mod parser;
+pub mod pool;
 pub mod value;
 
 use super::coord::Partitions;
@@ -43,12 +47,14 @@ pub const MAX_ROWS: usize = 200_000;
 /// The most hops a variable-length relation may take (`*` alone means up to this many).
 pub const MAX_HOPS: usize = 10;
 
-/// `structured_query(query, param_map)`: the rows of a read-only Cypher query.
+/// `structured_query(query, param_map)`: the rows of a read-only Cypher query, run here
+/// on `budget` (what [`pool::run`] runs on a pool thread; tests call it directly).
 pub async fn structured_query<P: Partitions>(
     parts: &P,
     query: &str,
     params: &Map<String, Value>,
+    budget: &budget::Budget,
 ) -> Result<Vec<Map<String, Value>>, Error> {
-    let plan = parser::parse(query)?;
-    exec::run(parts, &plan, params).await
+    let plan = parser::parse_within(query, budget.limits().max_depth)?;
+    exec::run(parts, &plan, params, budget).await
 }

@@ -14,12 +14,17 @@ const REFUSED: [&str; 17] = [
     "GRANT", "DENY", "REVOKE", "FINISH",
 ];
 
-/// The deepest nesting of expressions and patterns accepted (a parser stack guard).
-const MAX_DEPTH: usize = 64;
-
-/// Parses a query.
+/// Parses a query, with the default nesting limit.
 pub fn parse(text: &str) -> Result<Query, Error> {
-    let mut p = Parser { text, toks: tokens(text)?, pos: 0, depth: 0 };
+    parse_within(text, super::budget::CypherLimits::default().max_depth)
+}
+
+/// Parses a query whose expressions nest at most `max_depth` levels (the evaluator's
+/// limit too: every level of the plan, an operator chain's links included, is counted
+/// as it is built, so no plan deeper than the limit is ever made, and the evaluator,
+/// which counts its leaves too, never meets one deeper than it allows).
+pub fn parse_within(text: &str, max_depth: usize) -> Result<Query, Error> {
+    let mut p = Parser { text, toks: tokens(text)?, pos: 0, depth: 0, max_depth };
     let mut clauses = Vec::new();
     while !p.done() {
         if p.eat_sym(";") {
@@ -45,6 +50,7 @@ struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
+    max_depth: usize,
 }
 
 fn refused(construct: &str) -> Error {
@@ -125,10 +131,23 @@ impl Parser<'_> {
 
     fn deeper(&mut self) -> Result<(), Error> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(self.error(format!("nested more than {MAX_DEPTH} levels deep")));
+        if self.depth >= self.max_depth {
+            return Err(Error::LimitExceeded {
+                what: format!("nesting depth of a Cypher expression (at character {})", self.at()),
+                limit: self.max_depth as u64,
+                got: self.depth as u64 + 1,
+            });
         }
         Ok(())
+    }
+
+    /// Runs one level of an operator chain's grammar, restoring the depth its links
+    /// counted ([`Parser::deeper`] once per link: a chain nests as deep as it is long).
+    fn chain(&mut self, level: fn(&mut Self) -> Result<Expr, Error>) -> Result<Expr, Error> {
+        let depth = self.depth;
+        let e = level(self);
+        self.depth = depth;
+        e
     }
 
     fn clause(&mut self) -> Result<Clause, Error> {
@@ -353,24 +372,39 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Expr, Error> {
+        self.chain(Self::or_links)
+    }
+
+    fn or_links(&mut self) -> Result<Expr, Error> {
         let mut e = self.xor()?;
         while self.eat_kw("OR") {
+            self.deeper()?;
             e = Expr::Bin(BinOp::Or, Box::new(e), Box::new(self.xor()?));
         }
         Ok(e)
     }
 
     fn xor(&mut self) -> Result<Expr, Error> {
+        self.chain(Self::xor_links)
+    }
+
+    fn xor_links(&mut self) -> Result<Expr, Error> {
         let mut e = self.and()?;
         while self.eat_kw("XOR") {
+            self.deeper()?;
             e = Expr::Bin(BinOp::Xor, Box::new(e), Box::new(self.and()?));
         }
         Ok(e)
     }
 
     fn and(&mut self) -> Result<Expr, Error> {
+        self.chain(Self::and_links)
+    }
+
+    fn and_links(&mut self) -> Result<Expr, Error> {
         let mut e = self.not()?;
         while self.eat_kw("AND") {
+            self.deeper()?;
             e = Expr::Bin(BinOp::And, Box::new(e), Box::new(self.not()?));
         }
         Ok(e)
@@ -387,6 +421,10 @@ impl Parser<'_> {
     }
 
     fn comparison(&mut self) -> Result<Expr, Error> {
+        self.chain(Self::comparison_links)
+    }
+
+    fn comparison_links(&mut self) -> Result<Expr, Error> {
         let mut e = self.additive()?;
         loop {
             let op = match self.peek() {
@@ -399,12 +437,14 @@ impl Parser<'_> {
                 Some(Tok::Sym("=~")) => return Err(refused("=~ (regular expressions)")),
                 Some(Tok::Sym("<-")) => {
                     // `a<-1`: less than minus one.
+                    self.deeper()?;
                     self.pos += 1;
                     let rhs = Expr::Neg(Box::new(self.additive()?));
                     e = Expr::Bin(BinOp::Lt, Box::new(e), Box::new(rhs));
                     continue;
                 }
                 _ if self.is_kw("IS") => {
+                    self.deeper()?;
                     self.pos += 1;
                     let negated = self.eat_kw("NOT");
                     self.expect_kw("NULL")?;
@@ -423,12 +463,17 @@ impl Parser<'_> {
                 }
                 _ => return Ok(e),
             };
+            self.deeper()?;
             self.pos += 1;
             e = Expr::Bin(op, Box::new(e), Box::new(self.additive()?));
         }
     }
 
     fn additive(&mut self) -> Result<Expr, Error> {
+        self.chain(Self::additive_links)
+    }
+
+    fn additive_links(&mut self) -> Result<Expr, Error> {
         let mut e = self.multiplicative()?;
         loop {
             let op = if self.is_sym("+") {
@@ -438,12 +483,17 @@ impl Parser<'_> {
             } else {
                 return Ok(e);
             };
+            self.deeper()?;
             self.pos += 1;
             e = Expr::Bin(op, Box::new(e), Box::new(self.multiplicative()?));
         }
     }
 
     fn multiplicative(&mut self) -> Result<Expr, Error> {
+        self.chain(Self::multiplicative_links)
+    }
+
+    fn multiplicative_links(&mut self) -> Result<Expr, Error> {
         let mut e = self.unary()?;
         loop {
             let op = if self.is_sym("*") {
@@ -455,6 +505,7 @@ impl Parser<'_> {
             } else {
                 return Ok(e);
             };
+            self.deeper()?;
             self.pos += 1;
             e = Expr::Bin(op, Box::new(e), Box::new(self.unary()?));
         }
@@ -468,14 +519,24 @@ impl Parser<'_> {
             return Ok(Expr::Neg(Box::new(inner?)));
         }
         if self.eat_sym("+") {
-            return self.unary();
+            self.deeper()?;
+            let inner = self.unary();
+            self.depth -= 1;
+            return inner;
         }
         self.postfix()
     }
 
     fn postfix(&mut self) -> Result<Expr, Error> {
+        self.chain(Self::postfix_links)
+    }
+
+    fn postfix_links(&mut self) -> Result<Expr, Error> {
         let mut e = self.atom()?;
         loop {
+            if self.is_sym(".") || self.is_sym("[") || (matches!(e, Expr::Var(_)) && self.is_sym(":")) {
+                self.deeper()?;
+            }
             if self.eat_sym(".") {
                 e = Expr::Prop(Box::new(e), self.name()?);
             } else if matches!(e, Expr::Var(_)) && self.is_sym(":") {
@@ -724,6 +785,6 @@ mod tests {
             assert!(matches!(parse(q), Err(Error::InvalidQuery(_))), "{q}");
         }
         let deep = format!("RETURN {}1{}", "(".repeat(200), ")".repeat(200));
-        assert!(matches!(parse(&deep), Err(Error::InvalidQuery(_))), "nesting is bounded");
+        assert!(matches!(parse(&deep), Err(Error::LimitExceeded { .. })), "nesting is bounded");
     }
 }

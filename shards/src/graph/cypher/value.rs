@@ -123,6 +123,25 @@ impl Val {
         }
     }
 
+    /// About the bytes this value holds (its slot, strings' bytes, collections' items
+    /// and keys; nodes, relationships and paths are shared, and cost their slot), and how
+    /// deeply it nests: what a query's budget charges for it.
+    pub fn weight(&self) -> (usize, usize) {
+        const SLOT: usize = std::mem::size_of::<Val>();
+        match self {
+            Val::Str(s) => (SLOT + s.len(), 1),
+            Val::List(items) => items.iter().fold((SLOT, 1), |(bytes, depth), v| {
+                let (b, d) = v.weight();
+                (bytes.saturating_add(b), depth.max(d + 1))
+            }),
+            Val::Map(m) => m.iter().fold((SLOT, 1), |(bytes, depth), (k, v)| {
+                let (b, d) = v.weight();
+                (bytes.saturating_add(b + k.len() + 48), depth.max(d + 1))
+            }),
+            _ => (SLOT, 1),
+        }
+    }
+
     /// A key equal for values DISTINCT and grouping treat as the same.
     pub fn key(&self) -> String {
         match self {

@@ -399,7 +399,11 @@ impl Builder {
                 true
             }
             Err(e) => {
-                tracing::warn!(dir = %to.dir.display(), error = %e, "could not save an HNSW graph (a restart rebuilds it)");
+                // A save that fails fails again at the next idle moment: one line a minute.
+                static FAILED: strata_api::RateLimited = strata_api::RateLimited::new(std::time::Duration::from_secs(60));
+                if let Some(skipped) = FAILED.allow() {
+                    tracing::warn!(dir = %to.dir.display(), error = %e, skipped, "could not save an HNSW graph (a restart rebuilds it)");
+                }
                 false
             }
         }

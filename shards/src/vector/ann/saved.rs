@@ -88,10 +88,24 @@ pub fn fingerprint(v: &[f32]) -> u64 {
     h
 }
 
-/// The folder of `namespace`'s saved graphs under `dir`.
+/// The longest folder name a namespace is spelled out in (file systems allow 255 bytes).
+const MAX_DIR_NAME: usize = 200;
+
+/// The folder of `namespace`'s saved graphs under `dir`: its name in hex, or, for a name
+/// too long to be a file name (a namespace may be named by up to `max_id_bytes`), the
+/// hex of its start and a 128-bit hash of the whole. Two namespaces sharing a folder
+/// would only cost a rebuild: a saved graph is reused only for the vectors whose
+/// fingerprints it records.
 pub fn namespace_dir(dir: &Path, namespace: &str) -> PathBuf {
     let hex: String = namespace.bytes().map(|b| format!("{b:02x}")).collect();
-    dir.join(format!("ns-{hex}"))
+    if hex.len() + 3 <= MAX_DIR_NAME {
+        return dir.join(format!("ns-{hex}"));
+    }
+    let hash = |seed: u64| {
+        namespace.bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    };
+    let (a, b) = (hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142));
+    dir.join(format!("nh-{}-{a:016x}{b:016x}", &hex[..120]))
 }
 
 fn checksum(path: &Path) -> io::Result<FileSum> {
@@ -256,4 +270,23 @@ pub fn load(ns_dir: &Path, distance: Distance, dim: u32) -> io::Result<Option<Lo
         )));
     }
     Ok(Some(Loaded { hnsw, manifest }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_namespace_name_is_a_file_name() {
+        let dir = Path::new("/data/hnsw");
+        let short = namespace_dir(dir, "docs");
+        assert_eq!(short.file_name().and_then(|n| n.to_str()), Some("ns-646f6373"));
+        let long = "n".repeat(4096);
+        let folder = namespace_dir(dir, &long);
+        let name = folder.file_name().map_or(0, |n| n.len());
+        assert!(name <= 255, "{name} bytes");
+        assert_ne!(namespace_dir(dir, &format!("{long}a")), folder, "names differing at the end differ");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(namespace_dir(tmp.path(), &long)).expect("a folder by that name can be made");
+    }
 }

@@ -49,12 +49,21 @@ pub struct Access {
     /// `limits.cypher_time_ms`).
     #[serde(default)]
     pub cypher_time_ms: Option<u64>,
+    /// What it may create (`None` in a field: the node's default).
+    #[serde(default)]
+    pub quotas: crate::tenancy::Quotas,
 }
 
 impl Access {
     /// Full access (no keys configured: a loopback-only node; or another node).
     pub fn everything(name: &str) -> Self {
-        Self { name: name.into(), role: Role::Admin, prefixes: Vec::new(), cypher_time_ms: None }
+        Self {
+            name: name.into(),
+            role: Role::Admin,
+            prefixes: Vec::new(),
+            cypher_time_ms: None,
+            quotas: crate::tenancy::Quotas::default(),
+        }
     }
 
     /// Refuses a call needing `role`.
@@ -74,7 +83,8 @@ impl Access {
         if self.may_touch(name) {
             return Ok(());
         }
-        Err(Error::PermissionDenied(format!("this key may not touch {name:?}")))
+        // The name is not repeated: an error never names what a key may not see.
+        Err(Error::PermissionDenied("this key may not touch that name (outside its prefixes)".into()))
     }
 
     /// Refuses a write the key may not make.
@@ -224,7 +234,7 @@ mod tests {
 
     #[test]
     fn roles_include_the_ones_before() {
-        let reader = Access { name: "r".into(), role: Role::ReadOnly, prefixes: vec![], cypher_time_ms: None };
+        let reader = Access { name: "r".into(), role: Role::ReadOnly, ..Access::everything("r") };
         assert!(reader.check_query(&Query::Kv(KvQuery::Collections)).is_ok());
         assert!(matches!(reader.check_command(&put("data")), Err(Error::PermissionDenied(_))));
         let writer = Access { role: Role::ReadWrite, ..reader.clone() };
@@ -235,12 +245,7 @@ mod tests {
 
     #[test]
     fn prefixes_bound_the_names_a_key_touches() {
-        let tenant = Access {
-            name: "t".into(),
-            role: Role::ReadWrite,
-            prefixes: vec!["tenant-a/".into()],
-            cypher_time_ms: None,
-        };
+        let tenant = Access { role: Role::ReadWrite, prefixes: vec!["tenant-a/".into()], ..Access::everything("t") };
         assert!(tenant.check_command(&put("tenant-a/data")).is_ok());
         let err = tenant.check_command(&put("tenant-b/data")).unwrap_err();
         assert_eq!(err.to_string(), "permission denied: this key may not touch \"tenant-b/data\"");

@@ -13,6 +13,7 @@
 //! * [`access`]: API keys' roles and namespace prefixes, and what each request touches.
 //! * [`limits`]: what one request may ask of a node, and the check against it.
 //! * [`rate_limited`]: log lines that repeat at most so often.
+//! * [`tenancy`]: what a prefix-limited key sees, and its quotas.
 //! * [`error`]: the one error type that crosses every boundary, with
 //!   [`Error::is_deterministic`] for the replication layer.
 //! * [`pyrepr`]: Python's `repr`/`str`/`json.dumps` text forms, which LlamaIndex's hashes
@@ -32,6 +33,7 @@ pub mod pyrepr;
 pub mod query;
 pub mod rate_limited;
 pub mod service;
+pub mod tenancy;
 
 pub use cluster::{
     GroupId, GroupStatus, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId,

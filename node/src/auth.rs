@@ -43,6 +43,15 @@ pub struct ApiKey {
     /// `limits.cypher_time_ms`).
     #[serde(default)]
     pub cypher_time_ms: Option<u64>,
+    /// How many vector namespaces it may create (default: `limits.max_namespaces_per_key`).
+    #[serde(default)]
+    pub max_namespaces: Option<u64>,
+    /// How many graphs (default: `limits.max_graphs_per_key`).
+    #[serde(default)]
+    pub max_graphs: Option<u64>,
+    /// How many partitions in all (default: `limits.max_partitions_per_key`).
+    #[serde(default)]
+    pub max_partitions: Option<u64>,
 }
 
 /// The node's credentials, ready to check.
@@ -94,6 +103,11 @@ impl Auth {
                     role: k.role,
                     prefixes: k.prefixes.clone(),
                     cypher_time_ms: k.cypher_time_ms,
+                    quotas: strata_api::tenancy::Quotas {
+                        max_namespaces: k.max_namespaces,
+                        max_graphs: k.max_graphs,
+                        max_partitions: k.max_partitions,
+                    },
                 },
             );
         }
@@ -161,7 +175,7 @@ impl Auth {
         let mut by_hash = HashMap::new();
         for (name, role) in keys {
             let key = new_key().unwrap_or_else(|_| format!("strata_test_{name}"));
-            by_hash.insert(hash_key(&key), Access { name: name.to_string(), role: *role, prefixes: vec![], cypher_time_ms: None });
+            by_hash.insert(hash_key(&key), Access { name: name.to_string(), role: *role, ..Access::everything(name) });
             plain.push(key);
         }
         let own_key = node_key(b"a secret for tests, 32 bytes long");
@@ -246,6 +260,9 @@ mod tests {
                 role: Role::ReadOnly,
                 prefixes: vec!["a/".into()],
                 cypher_time_ms: None,
+                max_namespaces: None,
+                max_graphs: None,
+                max_partitions: None,
             }],
             cluster_secret_file: Some(secret_file(dir.path(), 0o600)),
         };
@@ -262,7 +279,16 @@ mod tests {
         let loose = AuthSettings { api_keys: vec![], cluster_secret_file: Some(secret_file(dir.path(), 0o644)) };
         assert!(Auth::load(&loose, &[]).unwrap_err().to_string().contains("chmod 600"));
         let key =
-            ApiKey { name: "k".into(), hash: hash_key("x"), role: Role::Admin, prefixes: vec![], cypher_time_ms: None };
+            ApiKey {
+                name: "k".into(),
+                hash: hash_key("x"),
+                role: Role::Admin,
+                prefixes: vec![],
+                cypher_time_ms: None,
+                max_namespaces: None,
+                max_graphs: None,
+                max_partitions: None,
+            };
         let no_secret = AuthSettings { api_keys: vec![key], cluster_secret_file: None };
         assert!(Auth::load(&no_secret, &[]).unwrap_err().to_string().contains("cluster_secret_file"));
     }

@@ -10,6 +10,7 @@ use crate::server::NodeCtx;
 use crate::session::Session;
 use std::sync::Arc;
 use strata_api::access::{Access, Role};
+use strata_api::tenancy::Creating;
 use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
@@ -57,21 +58,23 @@ impl StrataService for Service {
         access.check_query(&query)?;
         let _place = self.ctx.admit()?;
         self.ctx.limits.check_query(&query)?;
-        let Some(kind) = StoreKind::of_query(&query) else {
-            if group != META_GROUP {
+        let mut served = match StoreKind::of_query(&query) {
+            None if group != META_GROUP => {
                 return Err(Error::InvalidInput("cluster metadata lives in raft group 0".into()));
             }
-            return route::read(&self.ctx, group, query, consistency, hops).await;
+            None => route::read(&self.ctx, group, query, consistency, hops).await?,
+            Some(kind) => {
+                let timeout = self.ctx.request_timeout;
+                ask(kind.actor_name(), |reply| StoreMsg::Read { group, query, consistency, hops, reply }, timeout)
+                    .await?
+            }
         };
-        let timeout = self.ctx.request_timeout;
-        let mut served =
-            ask(kind.actor_name(), |reply| StoreMsg::Read { group, query, consistency, hops, reply }, timeout).await?;
-        keep_allowed(&access, &mut served.response);
+        access.filter_response(&mut served.response);
         Ok(served)
     }
 
     async fn shard_map(self, _: Context) -> Result<ShardMap, Error> {
-        self.session.require(Role::ReadOnly, "the shard map")?;
+        let access = self.session.require(Role::ReadOnly, "the shard map")?;
         let q = Query::Meta(MetaQuery::ShardMap);
         let mut map = match route::read(&self.ctx, META_GROUP, q, ReadConsistency::Linearizable, 0).await?.response {
             Response::ShardMap(map) => map,
@@ -82,17 +85,25 @@ impl StrataService for Service {
                 map.leaders.insert(g.id, leader);
             }
         }
+        access.filter_map(&mut map);
         Ok(map)
     }
 
     async fn status(self, _: Context) -> Result<NodeStatus, Error> {
-        self.session.require(Role::ReadOnly, "status")?;
-        let groups = self.ctx.registry.groups().iter().map(|g| g.status()).collect();
+        let access = self.session.require(Role::ReadOnly, "status")?;
+        let groups = self.ctx.with_map(|map| {
+            let visible = |g: &&Arc<strata_raft::Group>| access.may_see_group(map, g.id);
+            self.ctx.registry.groups().iter().filter(visible).map(|g| g.status()).collect()
+        });
         Ok(NodeStatus { node: self.ctx.info.clone(), groups })
     }
 
     async fn state_digest(self, _: Context, group: GroupId) -> Result<StateDigest, Error> {
-        self.session.require(Role::ReadOnly, "a state digest")?;
+        let access = self.session.require(Role::ReadOnly, "a state digest")?;
+        // Another tenant's group is answered as one that does not exist.
+        if !self.ctx.with_map(|map| access.may_see_group(map, group)) {
+            return Err(Error::UnknownGroup(group));
+        }
         let g = self.ctx.registry.get(group).ok_or(Error::UnknownGroup(group))?;
         // Hashing a large group reads all of it: off the async workers.
         tokio::task::spawn_blocking(move || g.state_digest())
@@ -128,7 +139,8 @@ impl StrataService for Service {
         _: Context,
         mut settings: VectorNamespace,
     ) -> Result<VectorNamespace, Error> {
-        self.session.access()?.check_create(&settings.name)?;
+        let access = self.session.access()?;
+        access.check_create(&settings.name)?;
         let _place = self.ctx.admit()?;
         self.ctx.limits.check_command(&Command::Vector(strata_api::VectorCommand::CreateNamespace {
             settings: settings.clone(),
@@ -136,6 +148,7 @@ impl StrataService for Service {
         if settings.partitions == 0 {
             settings.partitions = self.ctx.vector_partitions;
         }
+        self.check_quota(&access, Creating::Namespace, &settings.name, settings.partitions)?;
         let name = settings.name.clone();
         let cmd = MetaCommand::CreateVectorNamespace { settings };
         let map = self.meta_create(cmd).await?;
@@ -146,12 +159,14 @@ impl StrataService for Service {
     }
 
     async fn create_graph(self, _: Context, mut settings: GraphNamespace) -> Result<GraphNamespace, Error> {
-        self.session.access()?.check_create(&settings.name)?;
+        let access = self.session.access()?;
+        access.check_create(&settings.name)?;
         let _place = self.ctx.admit()?;
         self.ctx.limits.check_graph_name(&settings.name)?;
         if settings.partitions == 0 {
             settings.partitions = self.ctx.graph_partitions;
         }
+        self.check_quota(&access, Creating::Graph, &settings.name, settings.partitions)?;
         let name = settings.name.clone();
         let map = self.meta_create(MetaCommand::CreateGraph { settings }).await?;
         map.graphs
@@ -178,19 +193,15 @@ impl StrataService for Service {
     }
 }
 
-/// Drops from a listing the names a key with prefixes may not see.
-fn keep_allowed(access: &Access, response: &mut Response) {
-    if access.prefixes.is_empty() {
-        return;
-    }
-    match response {
-        Response::Names(names) => names.retain(|n| access.may_touch(n)),
-        Response::VectorNamespaces(spaces) => spaces.retain(|s| access.may_touch(&s.name)),
-        _ => {}
-    }
-}
-
 impl Service {
+    /// Refuses creating `what` past the partition limit or the key's quotas (counted on
+    /// this node's newest map; creations go through the meta group one at a time).
+    fn check_quota(&self, access: &Access, what: Creating, name: &str, partitions: u32) -> Result<(), Error> {
+        self.ctx.limits.check_partitions(partitions)?;
+        let defaults = self.ctx.limits.default_quotas();
+        self.ctx.with_map(|map| access.check_quota(map, what, name, u64::from(partitions), &defaults))
+    }
+
     /// Applies a creation in the meta group; answers the shard map after it.
     async fn meta_create(&self, cmd: MetaCommand) -> Result<ShardMap, Error> {
         let write = strata_raft::Write { id: None, command: Command::Meta(cmd) };

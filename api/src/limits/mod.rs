@@ -73,6 +73,15 @@ pub struct Limits {
     pub max_filter_depth: usize,
     /// Length of a Cypher query, in bytes.
     pub max_cypher_bytes: usize,
+    /// Vector namespaces one API key may create (counted within its prefixes; an
+    /// `[[auth.api_keys]]` entry may set its own `max_namespaces`).
+    pub max_namespaces_per_key: u64,
+    /// Graphs one API key may create (its own: `max_graphs`).
+    pub max_graphs_per_key: u64,
+    /// Partitions of one key's namespaces and graphs in all (its own: `max_partitions`).
+    pub max_partitions_per_key: u64,
+    /// Partitions one vector namespace or graph may be created with.
+    pub max_partitions_per_namespace: u32,
     /// Deepest nesting of a Cypher expression (parser and evaluator).
     pub cypher_max_depth: usize,
     /// Most bytes a Cypher query's values may hold at once.
@@ -106,6 +115,10 @@ impl Default for Limits {
             max_id_bytes: 4096,
             max_filter_depth: 32,
             max_cypher_bytes: 64 << 10,
+            max_namespaces_per_key: 1_000,
+            max_graphs_per_key: 1_000,
+            max_partitions_per_key: 4_096,
+            max_partitions_per_namespace: 64,
             cypher_max_depth: 128,
             cypher_memory_bytes: 256 << 20,
             cypher_time_ms: 5_000,
@@ -134,6 +147,24 @@ impl Limits {
             n += 1;
         }
         self.items(what, n)
+    }
+
+    /// The quotas a key without its own has.
+    pub fn default_quotas(&self) -> crate::tenancy::Quotas {
+        crate::tenancy::Quotas {
+            max_namespaces: Some(self.max_namespaces_per_key),
+            max_graphs: Some(self.max_graphs_per_key),
+            max_partitions: Some(self.max_partitions_per_key),
+        }
+    }
+
+    /// Refuses creating a namespace or graph of `partitions` partitions past the limit.
+    pub fn check_partitions(&self, partitions: u32) -> Result<(), Error> {
+        if partitions > self.max_partitions_per_namespace {
+            let (limit, got) = (self.max_partitions_per_namespace as usize, partitions as usize);
+            return Err(exceeded("partitions of a vector namespace or graph", limit, got));
+        }
+        Ok(())
     }
 
     /// The frame limit of a connection whose key has `role`.

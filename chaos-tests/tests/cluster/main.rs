@@ -18,6 +18,7 @@ mod recovery;
 mod replication;
 mod restored_leader;
 mod support;
+mod tenancy;
 mod tls;
 mod vector_add_visibility;
 mod vector_faults;

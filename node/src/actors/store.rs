@@ -65,9 +65,8 @@ fn check_graph_group(map: &ShardMap, group: GroupId, graph: &str) -> Result<(), 
     match map.shard(group) {
         Some(s) => match &s.graph {
             Some(p) if p.namespace == graph => Ok(()),
-            Some(p) => {
-                Err(Error::InvalidInput(format!("raft group {group} holds graph {:?}, not {graph:?}", p.namespace)))
-            }
+            // Not naming what the group holds: it may be another tenant's.
+            Some(_) => Err(Error::InvalidInput(format!("raft group {group} is not a partition of graph {graph:?}"))),
             None => Err(Error::InvalidInput(format!("raft group {group} is not a graph partition"))),
         },
         None => Err(Error::UnknownGroup(group)),
@@ -80,8 +79,8 @@ fn check_vector_group(map: &ShardMap, group: GroupId, namespace: Option<&str>) -
     match (partition, namespace) {
         (Some(p), Some(ns)) if p.namespace == ns => Ok(()),
         (Some(_), None) => Ok(()),
-        (Some(p), Some(ns)) => {
-            Err(Error::InvalidInput(format!("raft group {group} holds vector namespace {:?}, not {ns:?}", p.namespace)))
+        (Some(_), Some(ns)) => {
+            Err(Error::InvalidInput(format!("raft group {group} is not a partition of vector namespace {ns:?}")))
         }
         (None, _) if map.shard(group).is_some() => {
             Err(Error::InvalidInput(format!("raft group {group} is not a vector partition")))
@@ -228,6 +227,14 @@ impl Actor for StoreActor {
     }
 }
 
+/// Resolves once nobody waits for `reply` any more (checked every 50 ms: ractor's port
+/// has no awaitable close).
+async fn caller_gone<T>(reply: &RpcReplyPort<T>) {
+    while !reply.is_closed() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,10 +256,3 @@ mod tests {
     }
 }
 
-/// Resolves once nobody waits for `reply` any more (checked every 50 ms: ractor's port
-/// has no awaitable close).
-async fn caller_gone<T>(reply: &RpcReplyPort<T>) {
-    while !reply.is_closed() {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}

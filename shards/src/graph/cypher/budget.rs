@@ -106,7 +106,7 @@ impl Budget {
 
     /// One step of work; every [`CHECK_EVERY`] steps, the deadline and the cancel flag.
     pub fn tick(&self) -> Result<(), Error> {
-        if self.ticks.fetch_add(1, Ordering::Relaxed) % CHECK_EVERY == 0 {
+        if self.ticks.fetch_add(1, Ordering::Relaxed).is_multiple_of(CHECK_EVERY) {
             self.check()?;
         }
         Ok(())

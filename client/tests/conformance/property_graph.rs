@@ -474,3 +474,26 @@ async fn a_graph_survives_export_and_import_with_non_ascii_names() {
     let map = other.graph_store().get_rel_map(Some(&strings(&["alice"])), 2, 30).await.expect("rel map");
     assert_eq!(map, vec![("alice".to_string(), vec![["alice".to_string(), "knows".to_string(), "bob".to_string()]])]);
 }
+
+/// Cypher on a budget, embedded (on the caller's thread before: a 4 KB query overflowed
+/// its stack, with no length limit at all) and on a cluster alike: nesting, memory and
+/// length past their limits are typed errors, and the store answers on.
+#[tokio::test]
+async fn structured_query_past_its_budgets_is_a_typed_error() {
+    let (_d, ctx) = ctx().await;
+    let g = ctx.property_graph_store();
+    g.upsert_nodes(&[LabelledNode::entity("Ada", "PERSON")]).await.expect("entity");
+    let limit_of = |r: Result<Vec<serde_json::Map<String, serde_json::Value>>, strata_client::Error>| match r {
+        Err(strata_client::Error::Store(strata_client::api::Error::LimitExceeded { what, .. })) => what,
+        Err(other) => panic!("expected LimitExceeded, got {other}"),
+        Ok(rows) => panic!("expected LimitExceeded, got {} rows", rows.len()),
+    };
+    let deep = format!("RETURN {} AS x", vec!["true"; 2_000].join(" AND "));
+    assert!(limit_of(g.structured_query(&deep, None).await).contains("nesting depth"));
+    let wide = "RETURN [x IN range(1, 200000) | range(1, 200000)] AS x";
+    assert!(limit_of(g.structured_query(wide, None).await).contains("bytes of values"));
+    let long = format!("RETURN 1 AS x{}", " ".repeat(70_000));
+    assert!(limit_of(g.structured_query(&long, None).await).contains("Cypher query"));
+    let rows = g.structured_query("MATCH (n:PERSON) RETURN n.name AS name", None).await.expect("a query within budget");
+    assert_eq!(rows, vec![obj(json!({"name": "Ada"}))]);
+}

@@ -181,9 +181,9 @@ impl Actor for StoreActor {
                     let _ = reply.send(Err(e));
                     return Ok(());
                 }
-                let ctx = ctx.clone();
+                let (ctx, kind) = (ctx.clone(), self.kind);
                 tokio::spawn(async move {
-                    let r = route::write(&ctx, group, strata_raft::Write { id, command }, hops).await;
+                    let r = contained(kind, route::write(&ctx, group, strata_raft::Write { id, command }, hops)).await;
                     let _ = reply.send(r);
                 });
             }
@@ -192,11 +192,12 @@ impl Actor for StoreActor {
                     let _ = reply.send(Err(e));
                     return Ok(());
                 }
-                let ctx = ctx.clone();
+                let (ctx, kind) = (ctx.clone(), self.kind);
                 tokio::spawn(async move {
                     // A read nobody waits for any more (its client gone) is dropped.
+                    let read = contained(kind, route::read(&ctx, group, query, consistency, hops));
                     tokio::select! {
-                        answer = route::read(&ctx, group, query, consistency, hops) => { let _ = reply.send(answer); }
+                        answer = read => { let _ = reply.send(answer); }
                         _ = caller_gone(&reply) => {}
                     }
                 });
@@ -215,7 +216,7 @@ impl Actor for StoreActor {
                     // Runs while someone waits for it: a caller that gives up (its
                     // client gone, its timeout passed) drops the call, and with it a
                     // Cypher query's work.
-                    let call = crate::graph_call::serve(&ctx, group, call, consistency, limits);
+                    let call = contained(StoreKind::Graph, crate::graph_call::serve(&ctx, group, call, consistency, limits));
                     tokio::select! {
                         answer = call => { let _ = reply.send(answer); }
                         _ = caller_gone(&reply) => {}
@@ -225,6 +226,20 @@ impl Actor for StoreActor {
         }
         Ok(())
     }
+}
+
+/// Runs a request's work, a panic in it becoming that request's error (it used to end
+/// the task and reach the client as "actor strata.graph stopped", which it was not).
+async fn contained<F>(kind: StoreKind, work: F) -> Result<Served, Error>
+where
+    F: std::future::Future<Output = Result<Served, Error>>,
+{
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|panic| {
+        let what = strata_api::error::panic_text(panic.as_ref());
+        tracing::error!(store = ?kind, panic = %what, "a request panicked");
+        Err(Error::Unavailable(format!("the {kind:?} store failed on this request (a panic, logged): {what}")))
+    })
 }
 
 /// Resolves once nobody waits for `reply` any more (checked every 50 ms: ractor's port
@@ -239,6 +254,15 @@ async fn caller_gone<T>(reply: &RpcReplyPort<T>) {
 mod tests {
     use super::*;
     use strata_api::{JsonText, KvCommand, KvQuery};
+
+    #[tokio::test]
+    async fn a_panic_in_a_request_is_that_request_s_error() {
+        let work = async { panic!("a bug in a read path") };
+        match contained(StoreKind::Graph, work).await {
+            Err(Error::Unavailable(m)) => assert!(m.contains("a bug in a read path") && m.contains("Graph"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn a_node_without_a_map_refuses_retryably_not_as_invalid() {

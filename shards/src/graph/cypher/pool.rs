@@ -93,11 +93,7 @@ where
         let budget = Budget::new(limits, cancelled);
         let run = || runtime.block_on(super::structured_query(&parts, &query, &params, &budget));
         let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let what = strata_api::error::panic_text(panic.as_ref());
             tracing::error!(panic = %what, "a Cypher query panicked");
             Err(Error::InvalidQuery(format!("the query failed inside the engine (a bug, logged): {what}")))
         });

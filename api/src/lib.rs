@@ -47,7 +47,6 @@ pub use error::{Error, Result};
 pub use graph_call::GraphCall;
 pub use json::JsonText;
 pub use limits::Limits;
-pub use rate_limited::RateLimited;
 pub use model::{
     ChatMessage, ContentBlock, DEFAULT_VECTOR_NAMESPACE, Distance, FILTER_VIEW_KEYS, FilterCondition, FilterItem,
     FilterOperator, IMAGE_VECTOR_NAMESPACE, IndexStruct, MessageRole, Metadata, MetadataFilter, MetadataFilters,
@@ -63,6 +62,7 @@ pub use query::{
     ChatQuery, Direction, DocstoreQuery, GraphEdge, GraphHit, GraphQuery, IndexStoreQuery, KvQuery, NodeSelect, Query,
     Response, SchemaCounts, VectorQuery,
 };
+pub use rate_limited::RateLimited;
 
 /// The docstore namespace LlamaIndex uses by default.
 pub const DEFAULT_DOCSTORE_NAMESPACE: &str = "docstore";

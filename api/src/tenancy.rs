@@ -155,7 +155,10 @@ mod tests {
         let mut group = 2;
         for t in ["tenant-a", "tenant-b"] {
             let ns = format!("{t}/docs");
-            m.vector_namespaces.insert(ns.clone(), VectorNamespace { name: ns.clone(), dim: 4, distance: Default::default(), partitions: 2 });
+            m.vector_namespaces.insert(
+                ns.clone(),
+                VectorNamespace { name: ns.clone(), dim: 4, distance: Default::default(), partitions: 2 },
+            );
             let g = format!("{t}/kg");
             m.graphs.insert(g.clone(), GraphNamespace { name: g.clone(), partitions: 2 });
             for (name, graph) in [(&ns, false), (&g, true)] {

@@ -211,3 +211,32 @@ fn crashes_found_by_cargo_fuzz_stay_fixed() {
     // the non-finite sanitizer sliced the text inside that character (2026-12-03).
     fuzz::persist(include_bytes!("fuzz_crashes/persist-non-ascii-before-nan"));
 }
+
+/// The `cypher_eval` target over a small graph: mutated Cypher seeds and seeds chained
+/// deep or repeated wide are run within a budget; each returns (an answer or a typed
+/// error), never a panic, an overflow or a stall.
+#[test]
+fn mutated_cypher_runs_within_its_budget() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let graph = fuzz::SmallGraph::new(dir.path()).expect("the small graph");
+    let queries = strata_chaos::fuzz::seeds::CYPHER;
+    let cases = (0..queries.len(), prop::collection::vec(edit(), 0..6), 0usize..4, 1usize..400);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 1_000, ..config() });
+    runner
+        .run(&cases, |(seed, edits, shape, n)| {
+            let query = queries[seed];
+            let bytes = match shape {
+                // Chained past the depth limit: `RETURN x AND x AND ...`.
+                0 => format!("RETURN {} AS v", vec!["(1 = 1)"; n].join(" AND ")).into_bytes(),
+                // A comprehension nested inside itself.
+                1 => {
+                    format!("RETURN {}1{} AS v", "[x IN range(1, 9) | ".repeat(n % 40), "]".repeat(n % 40)).into_bytes()
+                }
+                _ => apply(query.as_bytes().to_vec(), &edits),
+            };
+            fuzz::cypher_eval(&graph, &bytes);
+            Ok(())
+        })
+        .expect("every query returned");
+    drop(graph);
+}

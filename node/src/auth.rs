@@ -278,17 +278,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let loose = AuthSettings { api_keys: vec![], cluster_secret_file: Some(secret_file(dir.path(), 0o644)) };
         assert!(Auth::load(&loose, &[]).unwrap_err().to_string().contains("chmod 600"));
-        let key =
-            ApiKey {
-                name: "k".into(),
-                hash: hash_key("x"),
-                role: Role::Admin,
-                prefixes: vec![],
-                cypher_time_ms: None,
-                max_namespaces: None,
-                max_graphs: None,
-                max_partitions: None,
-            };
+        let key = ApiKey {
+            name: "k".into(),
+            hash: hash_key("x"),
+            role: Role::Admin,
+            prefixes: vec![],
+            cypher_time_ms: None,
+            max_namespaces: None,
+            max_graphs: None,
+            max_partitions: None,
+        };
         let no_secret = AuthSettings { api_keys: vec![key], cluster_secret_file: None };
         assert!(Auth::load(&no_secret, &[]).unwrap_err().to_string().contains("cluster_secret_file"));
     }

@@ -13,8 +13,8 @@
 //! read. Measured (docs/benchmarks.md): a depth-2 rel map on 3 nodes at 100k entities
 //! went from 3.96 to 1.82 ms (7× to 4× the embedded time).
 
+use crate::ctx::NodeCtx;
 use crate::route;
-use crate::server::NodeCtx;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use std::sync::Arc;

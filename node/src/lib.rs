@@ -6,6 +6,7 @@
 //! | module | job |
 //! | --- | --- |
 //! | [`config`] | figment: defaults → `strata.toml` / `--config` → `STRATA_*` |
+//! | [`ctx`] | the node's context, shared by the request path, the actors and the rebalancer |
 //! | [`server`] | node start: identity, bootstrap or join, raft groups, shutdown |
 //! | [`service`] | the client-facing tarpc service, validating at the edge |
 //! | [`session`] | one client connection's credentials and frame limit |
@@ -22,6 +23,7 @@ pub mod actors;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod ctx;
 pub mod cypher;
 pub mod graph_call;
 pub mod rebalance;

@@ -20,7 +20,7 @@
 //!
 //! A step that fails (a leader moved, a node is down) is retried on the next round.
 
-use crate::server::NodeCtx;
+use crate::ctx::NodeCtx;
 use openraft::ServerState;
 use std::collections::BTreeSet;
 use std::sync::Arc;

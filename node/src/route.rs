@@ -1,7 +1,7 @@
 //! Where a request is served: by the local replica when it leads the group (or for a
 //! stale read), otherwise forwarded to the leader's node over its client service.
 
-use crate::server::NodeCtx;
+use crate::ctx::NodeCtx;
 use std::sync::Arc;
 use strata_api::{Error, GroupId, NodeId, Query, ReadConsistency, Served};
 use strata_client::cluster::context_within;

@@ -5,13 +5,13 @@ use crate::actors::meta::MetaMsg;
 use crate::actors::store::StoreMsg;
 use crate::actors::{META_ACTOR, StoreKind, ask};
 use crate::auth::Auth;
+use crate::ctx::NodeCtx;
 use crate::route;
-use crate::server::NodeCtx;
 use crate::session::Session;
 use std::sync::Arc;
 use strata_api::access::{Access, Role};
-use strata_api::tenancy::Creating;
 use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
+use strata_api::tenancy::Creating;
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
     RequestId, Response, Served, ShardMap, StateDigest, VectorNamespace,

@@ -7,8 +7,8 @@
 use crate::auth::Auth;
 use std::sync::{Arc, Mutex};
 use strata_api::Error;
-use strata_api::access::{Access, Role};
 use strata_api::Limits;
+use strata_api::access::{Access, Role};
 use strata_wire::FrameLimit;
 
 /// The frame limit of a connection that has not authenticated on a node asking for keys.
@@ -27,7 +27,8 @@ impl Session {
     pub fn new(auth: &Auth, limits: &Limits) -> (Arc<Self>, FrameLimit) {
         let max = limits.max_frame_bytes;
         let frame = FrameLimit::new(if auth.enabled() { UNAUTHENTICATED_FRAME.min(max) } else { max });
-        let session = Self { auth: auth.clone(), granted: Mutex::new(None), frame: frame.clone(), limits: limits.clone() };
+        let session =
+            Self { auth: auth.clone(), granted: Mutex::new(None), frame: frame.clone(), limits: limits.clone() };
         (Arc::new(session), frame)
     }
 

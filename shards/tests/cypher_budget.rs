@@ -195,7 +195,13 @@ fn expr() -> impl Strategy<Value = String> {
     ];
     leaf.prop_recursive(200, 4_000, 6, |inner| {
         prop_oneof![
-            (inner.clone(), inner.clone(), prop::sample::select(vec!["AND", "OR", "XOR", "+", "-", "*", "/", "%", "=", "<", "<>", "IN", "CONTAINS"]))
+            (
+                inner.clone(),
+                inner.clone(),
+                prop::sample::select(vec![
+                    "AND", "OR", "XOR", "+", "-", "*", "/", "%", "=", "<", "<>", "IN", "CONTAINS"
+                ])
+            )
                 .prop_map(|(a, b, op)| format!("{a} {op} {b}")),
             inner.clone().prop_map(|a| format!("({a})")),
             inner.clone().prop_map(|a| format!("NOT {a}")),

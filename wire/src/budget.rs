@@ -127,9 +127,10 @@ pub fn check(frame: &[u8]) -> Result<usize, Refused> {
                 (0, n.saturating_mul(2), n > 0)
             }
         };
-        at = at.checked_add(payload).filter(|end| *end <= frame.len()).ok_or(Refused::Malformed(
-            "a length past the end of the frame",
-        ))?;
+        at = at
+            .checked_add(payload)
+            .filter(|end| *end <= frame.len())
+            .ok_or(Refused::Malformed("a length past the end of the frame"))?;
         // Every value takes at least one byte: more values than bytes left cannot be.
         pending = pending.saturating_add(children);
         if pending > frame.len() - at {

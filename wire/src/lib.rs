@@ -28,7 +28,7 @@ pub mod tls;
 pub mod transport;
 
 pub use frame::{FrameCodec, FrameLimit, FrameStart};
-pub use serve::{Ended, Handler, RequestMemory, ServeOptions, serve};
 pub use listen::{Conn, Listener};
+pub use serve::{Ended, Handler, RequestMemory, ServeOptions, serve};
 pub use tls::{Io, TlsClient, TlsServer};
 pub use transport::{Transport, connect, connect_as, transport};

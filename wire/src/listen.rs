@@ -7,8 +7,8 @@
 //! closes.
 
 use crate::tls::{Io, TlsServer};
-use std::io;
 use std::collections::HashMap;
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;

@@ -230,7 +230,12 @@ fn encode_frame<T: Serialize>(
 /// Serves one connection until it ends; answers why it did. Frames are read up to
 /// `limit` (its owner may change it while the connection runs), requests run by
 /// `handler`, each on a task of its own.
-pub async fn serve<Req, Resp, Io>(io: Io, limit: FrameLimit, options: ServeOptions, handler: Handler<Req, Resp>) -> Ended
+pub async fn serve<Req, Resp, Io>(
+    io: Io,
+    limit: FrameLimit,
+    options: ServeOptions,
+    handler: Handler<Req, Resp>,
+) -> Ended
 where
     Req: DeserializeOwned + Send + 'static,
     Resp: Serialize + Send + 'static,

@@ -107,7 +107,6 @@ impl Node {
             other => panic!("authenticate: {other:?}"),
         }
     }
-
 }
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -201,7 +200,9 @@ async fn every_request_is_on_a_budget() {
     drop(bomb);
     // Answered with a typed refusal, never decoded (the node holds the frame, not 4.8 GB).
     match read_answer(&mut c, WAIT).await {
-        Outcome::Answered(Err(e)) => assert!(e.starts_with("InvalidData") && e.contains("would decode into more"), "{case}: {e}"),
+        Outcome::Answered(Err(e)) => {
+            assert!(e.starts_with("InvalidData") && e.contains("would decode into more"), "{case}: {e}")
+        }
         other => panic!("{case}: {other:?}"),
     }
     peak = peak.max(node.assert_intact(case).await);

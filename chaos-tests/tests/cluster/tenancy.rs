@@ -49,7 +49,10 @@ async fn fill(ctx: &StorageContext, t: &str) {
     let obj = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
     ctx.kv_store().put("k", &obj(json!({"v": 1})), &format!("{t}/c")).await.expect("kv");
     ctx.docstore_in(&format!("{t}/d")).add_documents(&[Node::text_node(format!("{t}-n"), "text")]).await.expect("doc");
-    ctx.chat_store().add_message(&format!("{t}/k"), &ChatMessage::new(MessageRole::User, "hi"), None).await.expect("chat");
+    ctx.chat_store()
+        .add_message(&format!("{t}/k"), &ChatMessage::new(MessageRole::User, "hi"), None)
+        .await
+        .expect("chat");
     let mut n = Node::text_node(format!("{t}-v"), "vector");
     n.embedding = Some(vec![0.5, 0.5]);
     let settings = VectorNamespace { name: format!("{t}/v"), dim: 2, distance: Default::default(), partitions: 2 };
@@ -60,7 +63,8 @@ async fn fill(ctx: &StorageContext, t: &str) {
 
 /// Every call, with the cases that could name another tenant's things.
 fn every_call(groups: &[u64], b_group: u64) -> Vec<StrataServiceRequest> {
-    let read = |group, query| StrataServiceRequest::Read { group, query, consistency: ReadConsistency::Linearizable, hops: 0 };
+    let read =
+        |group, query| StrataServiceRequest::Read { group, query, consistency: ReadConsistency::Linearizable, hops: 0 };
     let mut calls = vec![
         StrataServiceRequest::Write {
             group: 1,
@@ -81,21 +85,36 @@ fn every_call(groups: &[u64], b_group: u64) -> Vec<StrataServiceRequest> {
         read(b_group, Query::Graph(GraphQuery::Schema { graph: "tenant-a/g".into() })),
         StrataServiceRequest::ShardMap {},
         StrataServiceRequest::Status {},
-        StrataServiceRequest::Join { node: NodeInfo { raft_addr: "x:1".into(), client_addr: "x:2".into(), ..NodeInfo::default() } },
+        StrataServiceRequest::Join {
+            node: NodeInfo { raft_addr: "x:1".into(), client_addr: "x:2".into(), ..NodeInfo::default() },
+        },
         StrataServiceRequest::RemoveNode { id: 1 },
         StrataServiceRequest::Adopt { seeds: vec!["x:1".into()] },
         StrataServiceRequest::CreateVectorNamespace {
-            settings: VectorNamespace { name: "tenant-b/new".into(), dim: 2, distance: Default::default(), partitions: 1 },
+            settings: VectorNamespace {
+                name: "tenant-b/new".into(),
+                dim: 2,
+                distance: Default::default(),
+                partitions: 1,
+            },
         },
         StrataServiceRequest::CreateGraph { settings: GraphNamespace { name: "tenant-b/new".into(), partitions: 1 } },
         StrataServiceRequest::GraphCall {
             group: b_group,
-            call: GraphCall::Cypher { graph: "tenant-b/g".into(), query: "MATCH (n) RETURN n".into(), params: Default::default() },
+            call: GraphCall::Cypher {
+                graph: "tenant-b/g".into(),
+                query: "MATCH (n) RETURN n".into(),
+                params: Default::default(),
+            },
             consistency: ReadConsistency::Linearizable,
         },
         StrataServiceRequest::GraphCall {
             group: b_group,
-            call: GraphCall::Cypher { graph: "tenant-a/g".into(), query: "MATCH (n) RETURN n".into(), params: Default::default() },
+            call: GraphCall::Cypher {
+                graph: "tenant-a/g".into(),
+                query: "MATCH (n) RETURN n".into(),
+                params: Default::default(),
+            },
             consistency: ReadConsistency::Linearizable,
         },
         StrataServiceRequest::Authenticate { key: TENANT_A.into() },
@@ -119,8 +138,13 @@ async fn a_prefix_limited_key_sees_nothing_of_another_prefix_and_keeps_to_its_qu
         hash_key(ADMIN),
         hash_key(TENANT_A)
     );
-    let options =
-        ClusterOptions { shards: 2, replication: 1, config: Some(config), api_key: Some(ADMIN.into()), ..Default::default() };
+    let options = ClusterOptions {
+        shards: 2,
+        replication: 1,
+        config: Some(config),
+        api_key: Some(ADMIN.into()),
+        ..Default::default()
+    };
     let cluster = TestCluster::start(1, options);
     let addr = cluster.client_addrs()[0].clone();
     let admin = cluster.context().await;
@@ -174,11 +198,18 @@ async fn a_prefix_limited_key_sees_nothing_of_another_prefix_and_keeps_to_its_qu
         other => panic!("a second graph past the quota: {other:?}"),
     }
     let huge = StrataServiceRequest::CreateVectorNamespace {
-        settings: VectorNamespace { name: "tenant-a/huge".into(), dim: 2, distance: Default::default(), partitions: 1_000 },
+        settings: VectorNamespace {
+            name: "tenant-a/huge".into(),
+            dim: 2,
+            distance: Default::default(),
+            partitions: 1_000,
+        },
     };
     conn.write_all(&frame(&request(&huge, WAIT, 9))).await.expect("send");
     match read_answer(&mut conn, WAIT).await {
-        Outcome::Answered(Ok(StrataServiceResponse::CreateVectorNamespace(Err(Error::LimitExceeded { what, .. })))) => {
+        Outcome::Answered(Ok(StrataServiceResponse::CreateVectorNamespace(Err(Error::LimitExceeded {
+            what, ..
+        })))) => {
             assert!(what.contains("partitions"), "{what}")
         }
         other => panic!("a namespace of 1,000 partitions: {other:?}"),

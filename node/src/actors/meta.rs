@@ -2,8 +2,8 @@
 //! replica), publishes it to the request path, opens and drops the node's shard groups
 //! as the map assigns them, and serves joins and removals.
 
+use crate::ctx::NodeCtx;
 use crate::route;
-use crate::server::NodeCtx;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
 use strata_api::{Command, Error, META_GROUP, MetaCommand, NodeId, NodeInfo, Response, ShardMap};

@@ -2,8 +2,8 @@
 //! names, then serves it on a spawned task (local replica or forwarded to the leader).
 
 use super::StoreKind;
+use crate::ctx::NodeCtx;
 use crate::route;
-use crate::server::NodeCtx;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
 use strata_api::{
@@ -216,7 +216,8 @@ impl Actor for StoreActor {
                     // Runs while someone waits for it: a caller that gives up (its
                     // client gone, its timeout passed) drops the call, and with it a
                     // Cypher query's work.
-                    let call = contained(StoreKind::Graph, crate::graph_call::serve(&ctx, group, call, consistency, limits));
+                    let call =
+                        contained(StoreKind::Graph, crate::graph_call::serve(&ctx, group, call, consistency, limits));
                     tokio::select! {
                         answer = call => { let _ = reply.send(answer); }
                         _ = caller_gone(&reply) => {}
@@ -279,4 +280,3 @@ mod tests {
         assert!(refused.is_retryable() && !refused.is_deterministic(), "{refused}");
     }
 }
-

@@ -5,7 +5,7 @@
 use super::meta::MetaActor;
 use super::store::StoreActor;
 use super::{META_ACTOR, StoreKind};
-use crate::server::NodeCtx;
+use crate::ctx::NodeCtx;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SupervisionEvent};
 use std::sync::Arc;
 

@@ -285,8 +285,9 @@ impl RaftNetwork<TypeConfig> for PeerConn {
     ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>>
     {
         let client = self.link.client().await?;
-        let (value, rest) =
-            split(client.snapshot(context_within(option.soft_ttl()), self.link.group, self.link.target, rpc.into()).await);
+        let (value, rest) = split(
+            client.snapshot(context_within(option.soft_ttl()), self.link.group, self.link.target, rpc.into()).await,
+        );
         self.link.map_err(rest)?;
         value.ok_or_else(|| RPCError::Network(NetworkError::new(&std::io::Error::other("no answer"))))
     }

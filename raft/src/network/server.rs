@@ -11,10 +11,7 @@ use super::service::{AdminOp, PeerError, RaftPeer, RaftPeerRequest, RaftPeerResp
 use crate::TypeConfig;
 use crate::registry::Registry;
 use openraft::error::{Infallible, InstallSnapshotError};
-use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotResponse, VoteRequest,
-    VoteResponse,
-};
+use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotResponse, VoteRequest, VoteResponse};
 use std::sync::Arc;
 use strata_api::{GroupId, NodeId};
 use strata_wire::{FrameLimit, Listener};
@@ -205,7 +202,11 @@ pub async fn bind(
     options: strata_wire::ServeOptions,
 ) -> std::io::Result<PeerListener> {
     let listener = Listener::bind(addr, max_connections, max_per_address).await?;
-    Ok(PeerListener { listener, tls: None, options: strata_wire::ServeOptions { max_answer_bytes: super::MAX_FRAME, ..options } })
+    Ok(PeerListener {
+        listener,
+        tls: None,
+        options: strata_wire::ServeOptions { max_answer_bytes: super::MAX_FRAME, ..options },
+    })
 }
 
 impl PeerListener {

@@ -2,9 +2,9 @@
 //! functions (`labels`, `type`, `properties`, `nodes`, `relationships`, `startNode`,
 //! `endNode`, `id`), list and string functions, conversions.
 
+use super::budget::Budget;
 use super::value::Val;
 use crate::graph::view;
-use super::budget::Budget;
 use strata_api::Error;
 
 fn invalid(what: impl std::fmt::Display) -> Error {
@@ -273,7 +273,8 @@ fn make(name: &str, args: &[Val], budget: &Budget) -> Result<Val, Error> {
             arity(name, args, 2..=2)?;
             match (string(name, &args[0])?, string(name, &args[1])?) {
                 (Some(s), Some(sep)) => {
-                    let pieces = if sep.is_empty() { s.chars().count() + 2 } else { s.matches(sep.as_str()).count() + 1 };
+                    let pieces =
+                        if sep.is_empty() { s.chars().count() + 2 } else { s.matches(sep.as_str()).count() + 1 };
                     budget.charge(pieces.saturating_mul(SLOT).saturating_add(s.len()))?;
                     Ok(Val::List(s.split(sep.as_str()).map(|p| Val::Str(p.to_string())).collect()))
                 }

@@ -400,7 +400,8 @@ impl Builder {
             }
             Err(e) => {
                 // A save that fails fails again at the next idle moment: one line a minute.
-                static FAILED: strata_api::RateLimited = strata_api::RateLimited::new(std::time::Duration::from_secs(60));
+                static FAILED: strata_api::RateLimited =
+                    strata_api::RateLimited::new(std::time::Duration::from_secs(60));
                 if let Some(skipped) = FAILED.allow() {
                     tracing::warn!(dir = %to.dir.display(), error = %e, skipped, "could not save an HNSW graph (a restart rebuilds it)");
                 }

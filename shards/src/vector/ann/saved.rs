@@ -101,9 +101,7 @@ pub fn namespace_dir(dir: &Path, namespace: &str) -> PathBuf {
     if hex.len() + 3 <= MAX_DIR_NAME {
         return dir.join(format!("ns-{hex}"));
     }
-    let hash = |seed: u64| {
-        namespace.bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-    };
+    let hash = |seed: u64| namespace.bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     let (a, b) = (hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142));
     dir.join(format!("nh-{}-{a:016x}{b:016x}", &hex[..120]))
 }

@@ -21,6 +21,21 @@ fn count_query(seed: &str) -> GraphCall {
     }
 }
 
+/// A linearizable graph call run by node `i`, asked again (as a client would) while it
+/// answers a retryable error: a leadership move under way has no leader to confirm a read
+/// index with (`NotLeader`, no leader named), which is no answer about the data.
+async fn answered(cluster: &TestCluster, i: usize, group: u64, call: GraphCall) -> Result<Response, Error> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match cluster.graph_call_at(i, group, call.clone(), ReadConsistency::Linearizable).await {
+            Err(e) if e.is_retryable() && std::time::Instant::now() < until => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await; // a client's backoff
+            }
+            answer => return answer,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_calls_on_a_follower_see_every_acknowledged_write() {
     let cluster = TestCluster::start(3, ClusterOptions::default());
@@ -39,12 +54,12 @@ async fn graph_calls_on_a_follower_see_every_acknowledged_write() {
         g.upsert_relations(&[Relation::new("hub", "LINKS", format!("n{i}"))]).await.expect("upsert");
         // Acknowledged by the leader; the follower learns the commit only later, unless
         // the call waits for the leader's read index.
-        let answer = cluster.graph_call_at(follower, group, rel_map("hub"), ReadConsistency::Linearizable).await;
+        let answer = answered(&cluster, follower, group, rel_map("hub")).await;
         let Ok(Response::GraphTriplets(triplets)) = answer else { panic!("rel map on the follower: {answer:?}") };
         assert_eq!(triplets.len(), i + 1, "after write {i}, the follower's rel map has every relation");
         assert!(triplets.iter().any(|t| t.target.id == format!("n{i}")), "the latest write is seen");
 
-        let answer = cluster.graph_call_at(follower, group, count_query("hub"), ReadConsistency::Linearizable).await;
+        let answer = answered(&cluster, follower, group, count_query("hub")).await;
         let Ok(Response::GraphRows(rows)) = answer else { panic!("Cypher on the follower: {answer:?}") };
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].get("n"), Some(&serde_json::json!(i + 1)), "after write {i}, Cypher counts every relation");

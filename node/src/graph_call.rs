@@ -86,6 +86,8 @@ impl Partitions for NodeGraph {
         match local.as_ref().map(|(g, _)| g) {
             // Caught up (when linearizable): this replica's state will do.
             Some(g) if is_short(&q) => g.read_graph_now(q).await.map_err(Error::from),
+            // A Cypher pool thread may block: the read runs here, not on the blocking pool.
+            Some(g) if pool::on_pool_thread() => g.read_here(&Query::Graph(q)).map_err(Error::from),
             Some(g) => g.read(Query::Graph(q), ReadConsistency::StaleOk).await.map_err(Error::from),
             None => Ok(route::read(&self.ctx, *group, Query::Graph(q), self.consistency, 0).await?.response),
         }

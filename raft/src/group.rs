@@ -64,6 +64,13 @@ impl Group {
         Ok(answer)
     }
 
+    /// Answers `query` from this replica's state as it is now, on the calling thread: for
+    /// a caller that may block (a Cypher pool thread, which would otherwise hand the read
+    /// to the blocking pool and wait to be woken).
+    pub fn read_here(&self, query: &Query) -> Result<Response> {
+        Ok(self.shard.query(query)?)
+    }
+
     /// Answers a short graph read (a few records: see `strata_node::graph_call`) from this
     /// replica's state as it is now: on the calling task when no write is being applied,
     /// else on the blocking pool.

@@ -31,6 +31,17 @@ struct Pool {
 }
 
 static POOL: OnceLock<Pool> = OnceLock::new();
+
+thread_local! {
+    static ON_POOL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread is one of the pool's: it may block, so a query's reads of
+/// local state run on it directly (each hand-off to another thread and back costs a
+/// wake-up, tens of microseconds on a virtual machine, several per query).
+pub fn on_pool_thread() -> bool {
+    ON_POOL.with(|on| on.get())
+}
 static CONFIGURED: AtomicUsize = AtomicUsize::new(0);
 
 /// Sets the pool's size before its first query (a node's `cypher_threads`); later calls,
@@ -60,6 +71,7 @@ fn pool() -> Result<&'static Pool, Error> {
             .name(format!("strata-cypher-{i}"))
             .stack_size(STACK_BYTES)
             .spawn(move || {
+                ON_POOL.with(|on| on.set(true));
                 loop {
                     let job = match rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
                         Ok(job) => job,

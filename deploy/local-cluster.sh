@@ -3,7 +3,9 @@
 #
 #   deploy/local-cluster.sh up N DIR   start N nodes with their data under DIR, wait until
 #                                      every shard is replicated, print the client
-#                                      addresses (comma-separated) as the last line
+#                                      addresses (comma-separated) as the last line;
+#                                      every node's HTTP address (probes, metrics,
+#                                      status) goes to DIR/http, one line per node
 #   deploy/local-cluster.sh down DIR   stop exactly the processes `up` started (pids in DIR)
 #
 # Ports are picked by the OS (port 0) and kept across restarts. The binary is $STRATA_BIN,
@@ -42,7 +44,7 @@ wait_ready() {
 start_node() {
   local dir="$1" i="$2" join="$3" bin="$4"
   mkdir -p "$dir"
-  STRATA_DATA_DIR="$dir/node$i" STRATA_LISTEN=127.0.0.1:0 STRATA_RAFT_LISTEN=127.0.0.1:0 \
+  STRATA_DATA_DIR="$dir/node$i" STRATA_LISTEN=127.0.0.1:0 STRATA_RAFT_LISTEN=127.0.0.1:0 STRATA_HTTP_LISTEN=127.0.0.1:0 \
     STRATA_JOIN="$join" STRATA_LOG="${STRATA_LOG:-info,openraft=warn}" \
     nohup "$bin" serve >"$dir/node$i.out" 2>"$dir/node$i.log" </dev/null &
   echo "$!" >>"$dir/pids"
@@ -76,6 +78,10 @@ sys.exit(0 if ok else 1)"; do
     sleep 0.2
   done
   echo "$addrs" >"$dir/addrs"
+  : >"$dir/http"
+  for ((i = 1; i <= n; i++)); do
+    grep -o ' http=[^ ]*' "$dir/node$i.out" | head -1 | cut -d= -f2 >>"$dir/http"
+  done
   echo "$addrs"
 }
 

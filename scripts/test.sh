@@ -7,6 +7,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FIXTURES=testdata/fixtures
 
+# The operations tests check live scrapes with promtool (Debian's prometheus package).
+if ! command -v promtool >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing Debian's prometheus package (promtool) =="
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+  else
+    echo "promtool not found: install Debian's prometheus package (the operations tests use it)" >&2
+    exit 1
+  fi
+fi
+
 cargo test --workspace --locked
 
 echo "== llama-index-core loads a strata export =="

@@ -28,6 +28,8 @@ pub fn random_bytes() -> std::io::Result<[u8; 32]> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
+    /// Scrapes a node's `/metrics`, nothing else (no store call, no status).
+    Metrics,
     /// Reads, searches, graph queries, the shard map and node status.
     ReadOnly,
     /// And writes, and creating vector namespaces and graphs.
@@ -117,6 +119,7 @@ impl Role {
     /// The role's name, as the configuration writes it.
     pub fn name(self) -> &'static str {
         match self {
+            Role::Metrics => "metrics",
             Role::ReadOnly => "read-only",
             Role::ReadWrite => "read-write",
             Role::Admin => "admin",

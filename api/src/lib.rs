@@ -12,6 +12,7 @@
 //! * [`service`]: the client-facing tarpc service every node serves.
 //! * [`access`]: API keys' roles and namespace prefixes, and what each request touches.
 //! * [`limits`]: what one request may ask of a node, and the check against it.
+//! * [`metrics`]: the counters and histograms a node keeps, cheap to count.
 //! * [`rate_limited`]: log lines that repeat at most so often.
 //! * [`tenancy`]: what a prefix-limited key sees, and its quotas.
 //! * [`error`]: the one error type that crosses every boundary, with
@@ -28,6 +29,7 @@ pub mod error;
 pub mod graph_call;
 pub mod json;
 pub mod limits;
+pub mod metrics;
 pub mod model;
 pub mod pyrepr;
 pub mod query;

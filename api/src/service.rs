@@ -59,3 +59,46 @@ pub trait StrataService {
     /// grants. On a node with keys configured every other call needs it first.
     async fn authenticate(key: String) -> Result<crate::access::Access, Error>;
 }
+
+/// The store and method a request is counted under in a node's metrics: the command's or
+/// query's own enum names for `write` and `read` (`("Kv", "Put")`), `("Graph", call)` for
+/// graph calls, and `("Node", call)` for the calls about the cluster.
+pub fn call_names(req: &StrataServiceRequest) -> (&'static str, &'static str) {
+    use crate::metrics::variant_names;
+    let of = |names: (Option<&'static str>, Option<&'static str>), default: &'static str| {
+        (names.0.unwrap_or("Unknown"), names.1.unwrap_or(default))
+    };
+    match req {
+        StrataServiceRequest::Write { command, .. } => of(variant_names(command), "Write"),
+        StrataServiceRequest::Read { query, .. } => of(variant_names(query), "Read"),
+        StrataServiceRequest::GraphCall { call, .. } => ("Graph", variant_names(call).0.unwrap_or("Call")),
+        StrataServiceRequest::ShardMap {} => ("Node", "ShardMap"),
+        StrataServiceRequest::Status {} => ("Node", "Status"),
+        StrataServiceRequest::StateDigest { .. } => ("Node", "StateDigest"),
+        StrataServiceRequest::Join { .. } => ("Node", "Join"),
+        StrataServiceRequest::RemoveNode { .. } => ("Node", "RemoveNode"),
+        StrataServiceRequest::Adopt { .. } => ("Node", "Adopt"),
+        StrataServiceRequest::CreateVectorNamespace { .. } => ("Vector", "CreateNamespace"),
+        StrataServiceRequest::CreateGraph { .. } => ("Graph", "CreateGraph"),
+        StrataServiceRequest::Authenticate { .. } => ("Node", "Authenticate"),
+    }
+}
+
+/// How an answer ended, as [`crate::metrics::outcome`] names it.
+pub fn outcome_of(resp: &StrataServiceResponse) -> &'static str {
+    use crate::metrics::outcome;
+    match resp {
+        StrataServiceResponse::Write(r) => outcome(r),
+        StrataServiceResponse::Read(r) => outcome(r),
+        StrataServiceResponse::ShardMap(r) => outcome(r),
+        StrataServiceResponse::Status(r) => outcome(r),
+        StrataServiceResponse::StateDigest(r) => outcome(r),
+        StrataServiceResponse::Join(r) => outcome(r),
+        StrataServiceResponse::RemoveNode(r) => outcome(r),
+        StrataServiceResponse::Adopt(r) => outcome(r),
+        StrataServiceResponse::CreateVectorNamespace(r) => outcome(r),
+        StrataServiceResponse::CreateGraph(r) => outcome(r),
+        StrataServiceResponse::GraphCall(r) => outcome(r),
+        StrataServiceResponse::Authenticate(r) => outcome(r),
+    }
+}

@@ -79,6 +79,8 @@ pub struct NodeProc {
     pub client_addr: String,
     /// Its raft address.
     pub raft_addr: String,
+    /// Its HTTP address (probes, metrics, status), as of its latest start.
+    pub http_addr: String,
     child: Option<Child>,
 }
 
@@ -155,12 +157,20 @@ struct Ready {
     raft_addr: String,
     /// Where the raft service really listens (differs when it advertises another).
     raft_listen: Option<String>,
+    /// The HTTP port.
+    http_addr: String,
 }
 
 fn parse_ready(line: &str) -> Option<Ready> {
     let field = |name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_string);
     let id = line.strip_prefix("strata node ")?.split_whitespace().next()?.parse().unwrap_or(0);
-    Some(Ready { id, client_addr: field("client=")?, raft_addr: field("raft=")?, raft_listen: field("raft_listen=") })
+    Some(Ready {
+        id,
+        client_addr: field("client=")?,
+        raft_addr: field("raft=")?,
+        raft_listen: field("raft_listen="),
+        http_addr: field("http=").unwrap_or_default(),
+    })
 }
 
 impl TestCluster {
@@ -218,6 +228,7 @@ impl TestCluster {
             .env("STRATA_DATA_DIR", data_dir)
             .env("STRATA_LISTEN", client)
             .env("STRATA_RAFT_LISTEN", raft)
+            .env("STRATA_HTTP_LISTEN", "127.0.0.1:0")
             .env("STRATA_JOIN", join_list)
             .env("STRATA_STANDBY", standby.to_string())
             .env("STRATA_SHARDS", self.options.shards.to_string())
@@ -275,6 +286,7 @@ impl TestCluster {
             id: ready.id,
             client_addr: ready.client_addr,
             raft_addr: ready.raft_addr,
+            http_addr: ready.http_addr,
             child: Some(child),
         });
         self.nodes.len() - 1
@@ -382,6 +394,7 @@ impl TestCluster {
         let (child, ready) = self.launch(i, cmd);
         let node = &mut self.nodes[i];
         node.id = ready.id;
+        node.http_addr = ready.http_addr;
         node.child = Some(child);
     }
 
@@ -623,4 +636,14 @@ pub fn rss(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
         .map_or(0, |kib| kib * 1024)
+}
+
+/// A `[[auth.api_keys]]` entry of a node's configuration for `key`.
+pub fn api_key_entry(name: &str, key: &str, role: &str, prefixes: &[&str]) -> String {
+    let prefixes: Vec<String> = prefixes.iter().map(|p| format!("\"{p}\"")).collect();
+    format!(
+        "[[auth.api_keys]]\nname = \"{name}\"\nhash = \"{}\"\nrole = \"{role}\"\nprefixes = [{}]\n",
+        strata_api::access::hash_key(key),
+        prefixes.join(", ")
+    )
 }

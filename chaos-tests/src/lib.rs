@@ -36,6 +36,7 @@ pub mod cluster;
 pub mod fuzz;
 pub mod history;
 pub mod hostile;
+pub mod http;
 pub mod nemesis;
 pub mod net;
 pub mod registers;

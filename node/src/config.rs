@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
-const CONFIG_KEYS: [&str; 16] = [
+const CONFIG_KEYS: [&str; 18] = [
     "auth",
+    "http_listen",
+    "ready_max_lag_entries",
     "tls",
     "data_dir",
     "listen",
@@ -42,6 +44,12 @@ pub struct Config {
     pub advertise: Option<String>,
     /// Address of the raft service between nodes (port 0 picks a free port).
     pub raft_listen: String,
+    /// Address of the operators' HTTP port: `/livez`, `/readyz`, `/metrics`, `/status`
+    /// and the status page (port 0 picks a free port; `docs/operations.md`).
+    pub http_listen: String,
+    /// `/readyz` fails while a group's applied index is more than this many entries
+    /// behind the commit index its leader announced.
+    pub ready_max_lag_entries: u64,
     /// The raft address the other nodes are told to reach this one at, when it is not
     /// the listening address (a forwarder or NAT in front of the node). Keep it stable:
     /// the cluster's membership records it. Unset: the listening address.
@@ -106,6 +114,8 @@ impl Default for Config {
             listen: "127.0.0.1:7400".into(),
             advertise: None,
             raft_listen: "127.0.0.1:7401".into(),
+            http_listen: "127.0.0.1:7402".into(),
+            ready_max_lag_entries: 1000,
             raft_advertise: None,
             join: Vec::new(),
             standby: false,

@@ -30,6 +30,12 @@ pub struct NodeCtx {
     pub limits: strata_api::Limits,
     /// The credentials connections present.
     pub auth: crate::auth::Auth,
+    /// The node's data directory (its disk use is a metric).
+    pub data_dir: std::path::PathBuf,
+    /// How far behind its leader's commit a replica may be for `/readyz`.
+    pub ready_max_lag_entries: u64,
+    /// Set once the node begins to stop: `/readyz` fails from then on.
+    pub draining: std::sync::atomic::AtomicBool,
     /// Client requests running on this node, bounded by `limits.max_in_flight`.
     in_flight: Arc<tokio::sync::Semaphore>,
     map: watch::Sender<ShardMap>,
@@ -152,6 +158,9 @@ impl NodeCtx {
             graph_partitions: config.graph_partitions,
             limits: config.limits.clone(),
             auth,
+            data_dir: config.data_dir.clone(),
+            ready_max_lag_entries: config.ready_max_lag_entries,
+            draining: std::sync::atomic::AtomicBool::new(false),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight)),
             map: watch::channel(ShardMap::default()).0,
             reconciling: tokio::sync::Mutex::new(()),

@@ -18,6 +18,9 @@
 //! | [`rebalance`] | the meta leader's loop that moves replicas to the planned layout |
 //! | [`cli`] | argument parsing, subcommands, progress bars, exit codes |
 //! | [`telemetry`] | the tracing subscriber |
+//! | [`http`] | the operators' HTTP port: probes, metrics, status |
+//! | [`probes`] | `/livez` and `/readyz`: named checks, recomputed on every call |
+//! | [`metrics`] | `/metrics` in Prometheus' text format |
 
 pub mod actors;
 pub mod auth;
@@ -26,6 +29,9 @@ pub mod config;
 pub mod ctx;
 pub mod cypher;
 pub mod graph_call;
+pub mod http;
+pub mod metrics;
+pub mod probes;
 pub mod rebalance;
 pub mod route;
 pub mod server;

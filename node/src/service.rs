@@ -296,12 +296,18 @@ pub async fn bind(
     tls: Option<strata_wire::TlsServer>,
 ) -> std::io::Result<ClientListener> {
     let listener = Listener::bind(addr, limits.max_connections, limits.max_connections_per_address).await?;
-    Ok(ClientListener { listener, limits: limits.clone(), options: serve_options(limits), auth: auth.clone(), tls })
+    Ok(ClientListener {
+        listener,
+        limits: limits.clone(),
+        options: serve_options(limits, crate::metrics::ports().client.clone()),
+        auth: auth.clone(),
+        tls,
+    })
 }
 
 /// The budgets of a port's connections, from the node's limits (one call per port: its
 /// connections share the request memory it makes).
-pub fn serve_options(limits: &Limits) -> strata_wire::ServeOptions {
+pub fn serve_options(limits: &Limits, stats: Arc<strata_wire::PortStats>) -> strata_wire::ServeOptions {
     let ms = std::time::Duration::from_millis;
     strata_wire::ServeOptions {
         memory: strata_wire::RequestMemory::new(limits.max_request_memory_bytes),
@@ -312,6 +318,7 @@ pub fn serve_options(limits: &Limits) -> strata_wire::ServeOptions {
         first_frame_timeout: ms(limits.first_frame_timeout_ms),
         frame_timeout: ms(limits.frame_timeout_ms),
         idle_timeout: ms(limits.idle_timeout_ms),
+        stats,
     }
 }
 
@@ -320,10 +327,32 @@ pub fn serve_options(limits: &Limits) -> strata_wire::ServeOptions {
 macro_rules! handler {
     ($service:expr) => {{
         let service = $service;
-        let handler: strata_wire::Handler<StrataServiceRequest, StrataServiceResponse> =
-            Arc::new(move |ctx, req| Box::pin(tarpc::server::Serve::serve(service.clone().serve(), ctx, req)));
+        let handler: strata_wire::Handler<StrataServiceRequest, StrataServiceResponse> = Arc::new(move |ctx, req| {
+            let (store, method) = strata_api::service::call_names(&req);
+            let served = tarpc::server::Serve::serve(service.clone().serve(), ctx, req);
+            Box::pin(counted(store, method, served))
+        });
         handler
     }};
+}
+
+/// Runs a served call, counting it in the node's metrics (`strata_requests_total`,
+/// `strata_request_seconds`) under its store, method and outcome.
+async fn counted<F>(store: &'static str, method: &'static str, served: F) -> F::Output
+where
+    F: std::future::Future<Output = Result<StrataServiceResponse, tarpc::ServerError>>,
+{
+    let began = std::time::Instant::now();
+    let answer = served.await;
+    let outcome = match &answer {
+        Ok(resp) => strata_api::service::outcome_of(resp),
+        Err(_) => "failed",
+    };
+    if outcome == "busy" {
+        strata_api::metrics::counters().busy.inc();
+    }
+    strata_api::metrics::counters().calls.of(store, method).record(outcome, began.elapsed());
+    answer
 }
 
 /// Serves one accepted connection with `handler` (`strata_wire::serve`: each request on

@@ -35,6 +35,7 @@ impl Session {
     /// Checks `key`; on success the connection's later calls have its access.
     pub fn authenticate(&self, key: &str) -> Result<Access, Error> {
         let Some(access) = self.auth.check(key) else {
+            strata_api::metrics::counters().auth_failures.inc();
             tracing::info!("a connection presented an unknown API key");
             return Err(unauthenticated());
         };

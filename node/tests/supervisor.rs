@@ -21,6 +21,7 @@ async fn a_killed_store_actor_is_restarted_and_serves_again() {
         data_dir: dir.path().join("node"),
         listen: "127.0.0.1:0".into(),
         raft_listen: "127.0.0.1:0".into(),
+        http_listen: "127.0.0.1:0".into(),
         shards: 2,
         replication: 1,
         ..Config::default()

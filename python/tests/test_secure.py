@@ -30,7 +30,7 @@ def secure_node(tmp_path):
     entry = "\n".join(line for line in printed if not line.startswith("#"))
     config = tmp_path / "strata.toml"
     config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\nlisten = "127.0.0.1:0"\nraft_listen = "127.0.0.1:0"\n'
+        f'data_dir = "{tmp_path / "data"}"\nlisten = "127.0.0.1:0"\nraft_listen = "127.0.0.1:0"\nhttp_listen = "127.0.0.1:0"\n'
         f'[auth]\ncluster_secret_file = "{tmp_path / "cluster.secret"}"\n{entry}\n'
         f'[tls]\ncert_file = "{pki / "node.pem"}"\nkey_file = "{pki / "node.key"}"\nca_file = "{pki / "ca.pem"}"\n'
     )

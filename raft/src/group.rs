@@ -24,6 +24,8 @@ pub struct Group {
     pub(crate) proposer: Proposer,
     /// Its linearizable reads' shared confirmations.
     pub(crate) reads: crate::read_batch::ReadBatch,
+    /// The committed index this replica knows, plus one (0: none).
+    pub(crate) committed: Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub(crate) fn not_leader(group: GroupId, f: &openraft::error::ForwardToLeader<NodeId, BasicNode>) -> Error {
@@ -79,6 +81,16 @@ impl Group {
             return Ok(answer?);
         }
         self.read(Query::Graph(query), ReadConsistency::StaleOk).await
+    }
+
+    /// The replica's state (for figures: metrics and status read it, never write).
+    pub fn shard(&self) -> &Arc<Shard> {
+        &self.shard
+    }
+
+    /// The highest log index this replica knows to be committed.
+    pub fn committed_index(&self) -> Option<u64> {
+        self.committed.load(std::sync::atomic::Ordering::Relaxed).checked_sub(1)
     }
 
     /// The leader this node knows of, with its raft address.

@@ -12,6 +12,7 @@
 //! | [`network`] | the peer-to-peer tarpc service (tagged by group) and openraft's network over it |
 //! | [`proposer`] | folds concurrent writes to a group into one log entry |
 //! | [`group`] | one raft group: writes, linearizable reads, status |
+//! | [`leaders`] | counts the leader changes of every group; keeps the latest few |
 //! | [`read_batch`] | folds concurrent linearizable reads of a group into one leadership confirmation |
 //! | [`read_index`] | linearizable reads on any replica: the leader's read index, then apply up to it |
 //! | [`registry`] | every group a node hosts, created and dropped as the shard map says |
@@ -25,6 +26,7 @@
 
 pub mod error;
 pub mod group;
+pub mod leaders;
 pub mod log_store;
 pub mod members;
 pub mod network;

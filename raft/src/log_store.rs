@@ -21,6 +21,8 @@ pub struct SledLogStore {
     log: sled::Tree,
     meta: sled::Tree,
     flusher: Flusher,
+    /// The committed index openraft last saved, plus one (0: none), for the metrics.
+    committed: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The sled tree names a group's log store uses.
@@ -32,7 +34,12 @@ impl SledLogStore {
     /// Opens group `group`'s log in `db`.
     pub fn open(db: &sled::Db, group: GroupId, flusher: Flusher) -> Result<Self, sled::Error> {
         let [log, meta] = tree_names(group);
-        Ok(Self { log: db.open_tree(log)?, meta: db.open_tree(meta)?, flusher })
+        Ok(Self { log: db.open_tree(log)?, meta: db.open_tree(meta)?, flusher, committed: Default::default() })
+    }
+
+    /// The committed index as openraft saves it (plus one; 0: none), shared.
+    pub fn committed(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.committed.clone()
     }
 
     fn read_meta<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StorageError> {
@@ -130,6 +137,8 @@ impl RaftLogStorage<TypeConfig> for SledLogStore {
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         // Not flushed: a lost committed id is recomputed from the quorum after restart.
+        let plus_one = committed.map_or(0, |c| c.index.saturating_add(1));
+        self.committed.fetch_max(plus_one, std::sync::atomic::Ordering::Relaxed);
         self.write_meta(COMMITTED, &committed)
     }
 

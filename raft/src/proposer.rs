@@ -123,6 +123,11 @@ async fn commit(group: GroupId, raft: &Raft, batch: Vec<Pending>) {
     let (writes, replies): (Vec<Write>, Vec<_>) = batch.into_iter().map(|p| (p.write, p.reply)).unzip();
     let n = writes.len();
     let outcome = raft.client_write(Request { writes }).await;
+    let counters = strata_api::metrics::counters();
+    match &outcome {
+        Ok(_) => counters.proposals_committed.inc(),
+        Err(_) => counters.proposals_failed.inc(),
+    }
     let failure = |e: &RaftError<u64, ClientWriteError<u64, openraft::BasicNode>>| match e {
         RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
             Error::NotLeader { group, leader: f.leader_id, leader_addr: f.leader_node.as_ref().map(|n| n.addr.clone()) }

@@ -46,6 +46,7 @@ pub struct Registry {
     opening: tokio::sync::Mutex<()>,
     retired: tokio::sync::watch::Sender<bool>,
     members: RwLock<Members>,
+    leader_changes: Arc<crate::leaders::LeaderChanges>,
 }
 
 impl Registry {
@@ -68,7 +69,13 @@ impl Registry {
             opening: tokio::sync::Mutex::new(()),
             retired: tokio::sync::watch::channel(false).0,
             members: RwLock::default(),
+            leader_changes: Arc::default(),
         }))
+    }
+
+    /// The latest leader changes this node's groups saw, oldest first.
+    pub fn leader_changes(&self) -> Vec<crate::leaders::LeaderChange> {
+        self.leader_changes.recent()
     }
 
     /// The cluster this node belongs to (0: not known).
@@ -118,6 +125,7 @@ impl Registry {
             return Err(Error::Raft { group, message: "this node was removed from the cluster".into() });
         }
         let mut log = SledLogStore::open(&self.db, group, self.flusher.clone())?;
+        let committed = log.committed();
         let restored = {
             let raft_err = |e: crate::typ::StorageError| Error::Raft { group, message: e.to_string() };
             let vote = log.read_vote().await.map_err(raft_err)?;
@@ -139,7 +147,8 @@ impl Registry {
                 Box::pin(async move { crate::read_index::confirm(group, &raft, restored).await })
             })
         };
-        let g = Arc::new(Group { id: group, raft, shard, proposer, reads });
+        tokio::spawn(crate::leaders::watch(group, raft.server_metrics(), self.leader_changes.clone()));
+        let g = Arc::new(Group { id: group, raft, shard, proposer, reads, committed });
         self.groups.write().unwrap_or_else(|p| p.into_inner()).insert(group, g.clone());
         Ok(g)
     }

@@ -207,7 +207,9 @@ impl RaftStateMachine<TypeConfig> for ShardStateMachine {
             .map_err(|e| StorageIOError::write_snapshot(signature, &e))?;
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        self.flush().await
+        self.flush().await?;
+        strata_api::metrics::counters().snapshots_installed.inc();
+        Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
@@ -232,6 +234,7 @@ impl RaftSnapshotBuilder<TypeConfig> for ShardStateMachine {
         let meta = SnapshotMeta { last_log_id, last_membership, snapshot_id };
         self.save_snapshot(&meta, &image)?;
         self.flush().await?;
+        strata_api::metrics::counters().snapshots_built.inc();
         Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(image)) })
     }
 }

@@ -23,7 +23,9 @@ impl Flusher {
                 while let Ok(w) = rx.try_recv() {
                     waiters.push(w);
                 }
+                let began = std::time::Instant::now();
                 let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
+                strata_api::metrics::counters().fsync.observe(began.elapsed());
                 for w in waiters {
                     let _ = w.send(result.clone());
                 }

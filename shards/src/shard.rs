@@ -308,6 +308,20 @@ impl Shard {
         Some(graph::query(&self.tree, &vectors, q))
     }
 
+    /// The figures (vectors, unindexed backlog) of the vector namespaces in memory, for
+    /// metrics: nothing is loaded to answer, and a write being applied is not waited for
+    /// (`None` then; the next scrape reads them).
+    pub fn loaded_vector_stats(&self) -> Option<Vec<(String, strata_api::VectorIndexStats)>> {
+        Some(self.vectors.try_read().ok()?.loaded_stats())
+    }
+
+    /// How many relations this partition of `graph` holds (from its schema counters: a
+    /// scan of a few records).
+    pub fn graph_relation_count(&self, graph: &str) -> Result<u64> {
+        let counts = graph::schema::counts(&self.tree, graph)?;
+        Ok(counts.relationships.iter().map(|(_, n)| *n).sum())
+    }
+
     /// Asks the vector namespaces in memory to save their HNSW graphs (in the background).
     pub fn save_vector_graphs(&self) {
         self.vectors.read().unwrap_or_else(|p| p.into_inner()).save_graphs();

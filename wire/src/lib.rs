@@ -29,6 +29,6 @@ pub mod transport;
 
 pub use frame::{FrameCodec, FrameLimit, FrameStart};
 pub use listen::{Conn, Listener};
-pub use serve::{Ended, Handler, RequestMemory, ServeOptions, serve};
+pub use serve::{Ended, Handler, PortStats, RequestMemory, ServeOptions, serve};
 pub use tls::{Io, TlsClient, TlsServer};
 pub use transport::{Transport, connect, connect_as, transport};

@@ -104,6 +104,35 @@ pub struct ServeOptions {
     pub idle_timeout: Duration,
     /// What requests may hold, shared with the port's other connections.
     pub memory: RequestMemory,
+    /// The port's counters (open connections, requests refused busy), read by the
+    /// node's metrics.
+    pub stats: Arc<PortStats>,
+}
+
+/// What one port's connections count, shared by them all.
+#[derive(Debug, Default)]
+pub struct PortStats {
+    /// Connections being served now.
+    pub open: std::sync::atomic::AtomicI64,
+    /// Requests answered busy (the port's request memory or a connection's in-flight
+    /// limit was full).
+    pub busy: std::sync::atomic::AtomicU64,
+}
+
+/// Counts a connection open until dropped.
+struct Open(Arc<PortStats>);
+
+impl Open {
+    fn new(stats: &Arc<PortStats>) -> Self {
+        stats.open.fetch_add(1, Ordering::Relaxed);
+        Self(stats.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Default for ServeOptions {
@@ -116,6 +145,7 @@ impl Default for ServeOptions {
             first_frame_timeout: Duration::from_secs(10),
             frame_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(600),
+            stats: Arc::default(),
             memory: RequestMemory::default(),
         }
     }
@@ -241,6 +271,7 @@ where
     Resp: Serialize + Send + 'static,
     Io: AsyncRead + AsyncWrite + Send + 'static,
 {
+    let _open = Open::new(&options.stats);
     let (read, write) = tokio::io::split(io);
     let start = FrameStart::default();
     let codec = FrameCodec::new(limit).with_start(start.clone());
@@ -294,6 +325,7 @@ where
                                 options.memory.total.saturating_sub(options.memory.available()),
                                 options.memory.total
                             );
+                            options.stats.busy.fetch_add(1, Ordering::Relaxed);
                             if let Err(e) = refuse::<Resp>(&frame, &outbox, io::ErrorKind::WouldBlock, why) {
                                 break e;
                             }
@@ -317,6 +349,7 @@ where
                     tarpc::ClientMessage::Request(request) => {
                         let id = request.id;
                         if by_request.len() >= options.max_in_flight {
+                            options.stats.busy.fetch_add(1, Ordering::Relaxed);
                             let busy: Result<Resp, ServerError> = Err(ServerError::new(
                                 io::ErrorKind::WouldBlock,
                                 format!("this connection runs {} requests already", options.max_in_flight),

@@ -5,20 +5,10 @@
 
 use serde_json::json;
 use std::time::Duration;
-use strata_api::access::hash_key;
-use strata_chaos::cluster::{ClusterOptions, TestCluster};
+use strata_chaos::cluster::{ClusterOptions, TestCluster, api_key_entry};
 use strata_client::{Error, StorageContext};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn key_entry(name: &str, key: &str, role: &str, prefixes: &[&str]) -> String {
-    let prefixes: Vec<String> = prefixes.iter().map(|p| format!("\"{p}\"")).collect();
-    format!(
-        "[[auth.api_keys]]\nname = \"{name}\"\nhash = \"{}\"\nrole = \"{role}\"\nprefixes = [{}]\n",
-        hash_key(key),
-        prefixes.join(", ")
-    )
-}
 
 fn obj(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
     v.as_object().cloned().unwrap_or_default()
@@ -42,9 +32,9 @@ async fn keys_roles_and_prefixes_are_enforced_and_members_prove_the_secret() {
     let config = format!(
         "[auth]\ncluster_secret_file = \"{}\"\n{}{}{}",
         secret.display(),
-        key_entry("admin", admin, "admin", &[]),
-        key_entry("tenant", writer, "read-write", &["tenant-a/"]),
-        key_entry("reader", reader, "read-only", &[]),
+        api_key_entry("admin", admin, "admin", &[]),
+        api_key_entry("tenant", writer, "read-write", &["tenant-a/"]),
+        api_key_entry("reader", reader, "read-only", &[]),
     );
     let mut cluster = TestCluster::start(
         3,

@@ -14,6 +14,7 @@ mod large_writes;
 mod leader_moves;
 mod membership;
 mod nemesis;
+mod operations;
 mod recovery;
 mod replication;
 mod restored_leader;

@@ -48,6 +48,13 @@ impl Actor for Supervisor {
         };
         let Some(name) = cell.get_name() else { return Ok(()) };
         tracing::warn!(actor = %name, %why, "actor stopped; restarting it");
+        let label = StoreKind::ALL
+            .iter()
+            .map(|k| k.actor_name())
+            .chain([META_ACTOR])
+            .find(|known| *known == name.as_str())
+            .unwrap_or("other");
+        strata_api::metrics::counters().actor_restarts.of(label, "").record("ok", std::time::Duration::ZERO);
         spawn_child(&name, ctx.clone(), myself.get_cell()).await
     }
 }

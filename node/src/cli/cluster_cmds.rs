@@ -16,8 +16,8 @@ pub async fn serve(config: Option<&Path>) -> Result<(), CliError> {
     let node = crate::server::start(&config).await?;
     // Scripts and tests wait for this line: it is printed once the node serves.
     println!(
-        "strata node {} ready: client={} raft={} raft_listen={}",
-        node.info.id, node.info.client_addr, node.info.raft_addr, node.raft_listen
+        "strata node {} ready: client={} raft={} http={} raft_listen={}",
+        node.info.id, node.info.client_addr, node.info.raft_addr, node.http_addr, node.raft_listen
     );
     tracing::info!(id = node.info.id, client = %node.info.client_addr, raft = %node.info.raft_addr, "node ready");
     tokio::select! {

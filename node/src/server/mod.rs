@@ -24,6 +24,8 @@ pub struct RunningNode {
     pub info: NodeInfo,
     /// Where its raft service listens (`info.raft_addr` unless `raft_advertise` is set).
     pub raft_listen: String,
+    /// Where its HTTP port listens (probes, metrics, status).
+    pub http_addr: String,
     data_dir: std::path::PathBuf,
     ctx: Arc<NodeCtx>,
     supervisor: ActorRef<()>,
@@ -50,6 +52,8 @@ impl RunningNode {
 
     /// Stops serving and shuts every raft group down cleanly.
     pub async fn shutdown(self) {
+        // `/readyz` fails from here on: a load balancer stops sending requests.
+        self.ctx.draining.store(true, std::sync::atomic::Ordering::SeqCst);
         for t in &self.tasks {
             t.abort();
         }
@@ -120,7 +124,7 @@ fn advertised(bound: std::net::SocketAddr, configured: Option<&String>, key: &st
 
 /// Starts a node from `config`.
 pub async fn start(config: &Config) -> Result<RunningNode, Error> {
-    let listens = [config.listen.as_str(), config.raft_listen.as_str()];
+    let listens = [config.listen.as_str(), config.raft_listen.as_str(), config.http_listen.as_str()];
     let auth = crate::auth::Auth::load(&config.auth, &listens).map_err(|e| Error::InvalidInput(e.to_string()))?;
     let tls = crate::tls::NodeTls::load(&config.tls).map_err(Error::InvalidInput)?;
     strata_shards::private::private_dir(&config.data_dir).map_err(io)?;
@@ -157,7 +161,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     if limits.cypher_threads > 0 {
         strata_shards::graph::cypher::pool::configure(limits.cypher_threads);
     }
-    let raft_options = service::serve_options(limits);
+    let raft_options = service::serve_options(limits, crate::metrics::ports().raft.clone());
     let raft_listener = strata_raft::network::server::bind(
         &raft_at,
         limits.max_connections,
@@ -168,6 +172,12 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     .map_err(io)?
     .with_tls(tls.server.clone());
     let mut client_listener = service::bind(&client_at, limits, &auth, tls.server.clone()).await.map_err(io)?;
+    let http_listener = crate::http::HttpListener::bind(&config.http_listen, tls.server.clone())
+        .await
+        .map_err(|e| Error::Unavailable(format!("http_listen {}: {e}", config.http_listen)))?;
+    let http_addr = local(http_listener.local_addr().map_err(io)?);
+    let http = Arc::new(crate::http::HttpState { db: db.clone(), auth: auth.clone(), ctx: std::sync::OnceLock::new() });
+    let http_task = tokio::spawn(http_listener.serve(http.clone()));
     let raft_bound = raft_listener.local_addr().map_err(io)?;
     let raft_listen = local(raft_bound);
     let mut info = NodeInfo {
@@ -191,7 +201,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
                 (1, identity::random_u64().max(1))
             } else if config.join.is_empty() {
                 // Scripts and tests wait for this line to learn the standby node's address.
-                println!("strata node standby: client={} raft={}", info.client_addr, info.raft_addr);
+                println!("strata node standby: client={} raft={} http={http_addr}", info.client_addr, info.raft_addr);
                 let (seeds, reply) = client_listener.standby().await;
                 let joined =
                     join_cluster(&seeds, &info, Duration::from_secs(120), auth.own_key(), tls.client.clone()).await;
@@ -227,13 +237,14 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
             tls: tls.client.clone(),
         },
     )?;
-    let mut tasks = vec![tokio::spawn(raft_listener.serve(registry.clone()))];
+    let mut tasks = vec![http_task, tokio::spawn(raft_listener.serve(registry.clone()))];
     let meta = registry.open_group(META_GROUP).await?;
     for group in registry.groups_on_disk() {
         registry.open_group(group).await?;
     }
     let conns = Connections::with_key(auth.own_key()).with_tls(tls.client.clone());
     let ctx = Arc::new(NodeCtx::new(info.clone(), registry.clone(), conns, config, auth.clone()));
+    let _ = http.ctx.set(ctx.clone());
     let (supervisor, _) = Actor::spawn(Some("strata.supervisor".into()), Supervisor, ctx.clone())
         .await
         .map_err(|e| Error::Unavailable(format!("starting actors: {e}")))?;
@@ -266,7 +277,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         }
     }
     tasks.push(tokio::spawn(rebalance::run(ctx.clone())));
-    Ok(RunningNode { info, raft_listen, data_dir: config.data_dir.clone(), ctx, supervisor, tasks })
+    Ok(RunningNode { info, raft_listen, http_addr, data_dir: config.data_dir.clone(), ctx, supervisor, tasks })
 }
 
 /// Feeds the meta actor the meta group's map every time the local replica applies an entry.

@@ -96,6 +96,7 @@ impl RaftPeer for PeerServer {
                 strata_api::access::constant_time_eq(&proof, &strata_api::access::peer_proof(key, &c, cluster, from))
             });
             if !valid {
+                strata_api::metrics::counters().auth_failures.inc();
                 tracing::warn!("a peer connection failed to prove the cluster secret");
                 return Err(strata_api::Error::Unauthenticated("no proof of the cluster secret".into()));
             }

@@ -380,6 +380,11 @@ impl Indexes {
     pub fn get(&self, namespace: &str) -> Option<&NamespaceIndex> {
         self.loaded.get(namespace)
     }
+
+    /// The figures of every loaded namespace (none is loaded for this).
+    pub fn loaded_stats(&self) -> Vec<(String, strata_api::VectorIndexStats)> {
+        self.loaded.iter().map(|(name, ix)| (name.clone(), ix.stats())).collect()
+    }
 }
 
 /// Answers a vector read from landed state; `indexes` holds `namespace` loaded.

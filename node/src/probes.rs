@@ -75,13 +75,7 @@ pub async fn ready(db: &sled::Db, ctx: Option<&NodeCtx>) -> Vec<Check> {
     let mut behind = Vec::new();
     for g in ctx.registry.groups() {
         let s = g.status();
-        // A leader cut off from its followers still calls itself leader (openraft steps
-        // down only when another is elected): it counts as one only while a quorum
-        // acknowledged it lately.
-        let stale_leader = s.role == "Leader"
-            && s.voters.len() > 1
-            && g.raft.metrics().borrow().millis_since_quorum_ack.is_none_or(|ms| ms > LEADER_ACK_MS);
-        if s.leader.is_none() || stale_leader {
+        if !is_led(&g, &s) {
             leaderless.push(s.group);
         }
         let applied = s.applied_index.unwrap_or(0);
@@ -110,6 +104,17 @@ pub async fn ready(db: &sled::Db, ctx: Option<&NodeCtx>) -> Vec<Check> {
     let draining = ctx.draining.load(Ordering::SeqCst);
     checks.push(Check::new("not_draining", draining.then(|| "the node is stopping".to_string())));
     checks
+}
+
+/// Whether `g` (whose status is `s`) has a working leader as this node sees it. A
+/// leader cut off from its followers still calls itself leader (openraft steps down only
+/// when another is elected): it counts as one only while a quorum acknowledged it within
+/// [`LEADER_ACK_MS`].
+pub fn is_led(g: &strata_raft::Group, s: &strata_api::GroupStatus) -> bool {
+    let stale_leader = s.role == "Leader"
+        && s.voters.len() > 1
+        && g.raft.metrics().borrow().millis_since_quorum_ack.is_none_or(|ms| ms > LEADER_ACK_MS);
+    s.leader.is_some() && !stale_leader
 }
 
 fn list(groups: &[u64]) -> String {
@@ -148,6 +153,12 @@ pub fn disk_bytes(dir: &Path) -> u64 {
         }
     }
     total
+}
+
+/// The size of the file system holding `dir`.
+pub fn capacity_bytes(dir: &Path) -> Option<u64> {
+    let s = rustix::fs::statvfs(dir).ok()?;
+    Some(s.f_blocks.saturating_mul(s.f_frsize))
 }
 
 /// Bytes free to this process on the file system holding `dir`.

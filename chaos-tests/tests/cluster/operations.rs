@@ -11,11 +11,12 @@ use strata_chaos::http::{get, sample};
 const WAIT: Duration = Duration::from_secs(90);
 
 /// Every family `docs/operations.md` documents.
-pub const FAMILIES: [&str; 27] = [
+pub const FAMILIES: [&str; 29] = [
     "strata_build_info",
     "strata_raft_has_leader",
     "strata_raft_is_leader",
     "strata_raft_term",
+    "strata_raft_voters",
     "strata_raft_commit_index",
     "strata_raft_applied_index",
     "strata_raft_follower_lag_entries",
@@ -26,6 +27,7 @@ pub const FAMILIES: [&str; 27] = [
     "strata_storage_fsync_seconds",
     "strata_storage_disk_bytes",
     "strata_storage_available_bytes",
+    "strata_storage_capacity_bytes",
     "strata_requests_total",
     "strata_request_seconds",
     "strata_connections",
@@ -287,5 +289,186 @@ trait NotOk {
 impl NotOk for std::io::Result<strata_chaos::http::Answer> {
     fn is_err_or_not_ok(&self) -> bool {
         self.as_ref().map_or(true, |a| a.status != 200)
+    }
+}
+
+/// `deploy/monitoring/`.
+fn monitoring() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/monitoring")
+}
+
+fn promtool(args: &[&str]) {
+    let out = std::process::Command::new("promtool")
+        .args(args)
+        .current_dir(monitoring())
+        .output()
+        .expect("promtool (Debian's prometheus package) is needed: scripts/test.sh installs it");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "promtool {args:?}: {said}");
+}
+
+#[test]
+fn the_shipped_rules_and_scrape_configuration_pass_promtool() {
+    promtool(&["check", "rules", "alerts.yml"]);
+    promtool(&["test", "rules", "alerts_test.yml"]);
+    promtool(&["check", "config", "prometheus.yml"]);
+}
+
+/// A Prometheus server (Debian's) on a free loopback port, stopped when dropped.
+struct Prometheus {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Prometheus {
+    /// Starts Prometheus with the shipped scrape configuration pointed at `targets`,
+    /// scraping and evaluating every second, with the shipped rules' `for:` shortened.
+    fn start(targets: &[String]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rules = std::fs::read_to_string(monitoring().join("alerts.yml")).expect("alerts.yml");
+        let rules: String = rules
+            .lines()
+            .map(|l| {
+                if l.trim_start().starts_with("for: ") {
+                    l.split("for:").next().unwrap_or("").to_string() + "for: 2s"
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(dir.path().join("alerts.yml"), rules).expect("rules copy");
+        let shipped = std::fs::read_to_string(monitoring().join("prometheus.yml")).expect("prometheus.yml");
+        let mut config = String::new();
+        for line in shipped.lines() {
+            let t = line.trim_start();
+            if t.starts_with("- 127.0.0.1:74") {
+                continue; // the shipped targets: ours go in their place
+            }
+            config.push_str(&line.replace("15s", "1s"));
+            config.push('\n');
+            if t == "- targets:" {
+                let indent = " ".repeat(line.len() - t.len() + 4);
+                for target in targets {
+                    config.push_str(&format!("{indent}- {target}\n"));
+                }
+            }
+        }
+        assert!(targets.iter().all(|t| config.contains(t.as_str())), "{config}");
+        std::fs::write(dir.path().join("prometheus.yml"), &config).expect("config copy");
+        // Prometheus cannot report a port it picked: take a free one and hand it over.
+        let addr =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").to_string();
+        let child = std::process::Command::new("prometheus")
+            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--log.level=warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(
+                std::fs::File::create(dir.path().join("prometheus.log")).map(std::process::Stdio::from).expect("log"),
+            )
+            .spawn()
+            .expect("prometheus (Debian's package) is needed: scripts/test.sh installs it");
+        Self { child, addr, _dir: dir }
+    }
+
+    /// The result of an instant query (`data.result`).
+    async fn query(&self, expr: &str) -> Vec<serde_json::Value> {
+        let mut q = String::new();
+        for b in expr.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => q.push(b as char),
+                b => q.push_str(&format!("%{b:02X}")),
+            }
+        }
+        let Ok(a) = get(&self.addr, &format!("/api/v1/query?query={q}"), None, None).await else { return Vec::new() };
+        let v: serde_json::Value = serde_json::from_str(&a.body).unwrap_or_default();
+        assert_ne!(v["status"], "error", "query {expr}: {}", a.body);
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The alerts firing now.
+    async fn firing(&self) -> Vec<serde_json::Value> {
+        let Ok(a) = get(&self.addr, "/api/v1/alerts", None, None).await else { return Vec::new() };
+        let v: serde_json::Value = serde_json::from_str(&a.body).unwrap_or_default();
+        let all = v["data"]["alerts"].as_array().cloned().unwrap_or_default();
+        all.into_iter().filter(|a| a["state"] == "firing").collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_a_cluster_every_dashboard_query_has_data_and_node_down_fires() {
+    let mut cluster = TestCluster::start(3, ClusterOptions::default());
+    cluster.wait_settled(3).await;
+    let http: Vec<String> = cluster.nodes.iter().map(|n| n.http_addr.clone()).collect();
+    let prometheus = Prometheus::start(&http);
+    // Traffic for the request and store panels: writes, reads, a vector query.
+    let ctx = cluster.context().await;
+    for i in 0..10 {
+        ctx.kv_store().put(&format!("k{i}"), &serde_json::Map::new(), "c").await.expect("put");
+        ctx.kv_store().get(&format!("k{i}"), "c").await.expect("get");
+    }
+    let store = ctx.vector_store();
+    store.add(&crate::support::pseudo_nodes(6, 3)).await.expect("add vectors");
+    let query = strata_api::VectorStoreQuery {
+        query_embedding: Some(vec![0.1, 0.2, 0.3]),
+        similarity_top_k: 1,
+        ..Default::default()
+    };
+    store.query(&query).await.expect("vector query");
+    ctx.graph_store().upsert_triplet("alice", "knows", "bob").await.expect("a relation");
+
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let up = prometheus.query("up{job=\"strata\"} == 1").await;
+        if up.len() == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Prometheus did not scrape the 3 nodes: {up:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(monitoring().join("dashboard.json")).expect("dashboard"))
+            .expect("dashboard JSON");
+    let exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(str::to_string))
+        .collect();
+    assert!(exprs.len() >= 20, "{} panels' queries", exprs.len());
+    for expr in &exprs {
+        let deadline = Instant::now() + WAIT;
+        while prometheus.query(expr).await.is_empty() {
+            assert!(Instant::now() < deadline, "the dashboard query {expr} returned no data");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    // A node killed: its `up` drops and the node-down alert fires for it.
+    let gone = http[2].clone();
+    cluster.kill(2);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let down = prometheus.query(&format!("up{{instance=\"{gone}\"}} == 0")).await;
+        let firing = prometheus.firing().await;
+        let fired = firing
+            .iter()
+            .any(|a| a["labels"]["alertname"] == "StrataNodeDown" && a["labels"]["instance"] == gone.as_str());
+        if down.len() == 1 && fired {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no StrataNodeDown for {gone}: up {down:?}, firing {firing:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

@@ -55,24 +55,38 @@ pub fn scrape(ctx: &NodeCtx) -> String {
 
 fn groups(t: &mut Text, ctx: &NodeCtx) {
     let groups = ctx.registry.groups();
-    let statuses: Vec<_> = groups.iter().map(|g| (g.status(), g.committed_index())).collect();
-    let per_group =
-        |t: &mut Text, name: &str, help: &str, value: &dyn Fn(&strata_api::GroupStatus, Option<u64>) -> f64| {
-            t.family(name, Kind::Gauge, help);
-            for (s, committed) in &statuses {
-                t.sample(name, &[("group", &s.group.to_string())], value(s, *committed));
-            }
-        };
+    // Each group's status, its commit index and whether it has a working leader.
+    let statuses: Vec<_> = groups
+        .iter()
+        .map(|g| {
+            let s = g.status();
+            let led = crate::probes::is_led(g, &s);
+            (s, (g.committed_index(), led))
+        })
+        .collect();
+    type Extra = (Option<u64>, bool);
+    let per_group = |t: &mut Text, name: &str, help: &str, value: &dyn Fn(&strata_api::GroupStatus, Extra) -> f64| {
+        t.family(name, Kind::Gauge, help);
+        for (s, extra) in &statuses {
+            t.sample(name, &[("group", &s.group.to_string())], value(s, *extra));
+        }
+    };
     let me = ctx.info.id;
-    per_group(t, "strata_raft_has_leader", "1 if the group has a leader this node knows of, else 0.", &|s, _| {
-        f64::from(u8::from(s.leader.is_some()))
-    });
+    per_group(
+        t,
+        "strata_raft_has_leader",
+        "1 if the group has a working leader this node knows of, else 0.",
+        &|_, e| f64::from(u8::from(e.1)),
+    );
     per_group(t, "strata_raft_is_leader", "1 if this node leads the group, else 0.", &|s, _| {
         f64::from(u8::from(s.leader == Some(me) && s.role == "Leader"))
     });
     per_group(t, "strata_raft_term", "The group's current raft term on this node.", &|s, _| s.term as f64);
-    per_group(t, "strata_raft_commit_index", "The highest log index this replica knows committed.", &|_, c| {
-        c.unwrap_or(0) as f64
+    per_group(t, "strata_raft_voters", "Voting replicas in the group's membership, as this node knows it.", &|s, _| {
+        s.voters.len() as f64
+    });
+    per_group(t, "strata_raft_commit_index", "The highest log index this replica knows committed.", &|_, e| {
+        e.0.unwrap_or(0) as f64
     });
     per_group(t, "strata_raft_applied_index", "The highest log index this replica applied.", &|s, _| {
         s.applied_index.unwrap_or(0) as f64
@@ -116,6 +130,9 @@ fn storage(t: &mut Text, ctx: &NodeCtx) {
     let name = "strata_storage_disk_bytes";
     t.family(name, Kind::Gauge, "Bytes this node's data directory takes on disk.");
     t.sample(name, &[], crate::probes::disk_bytes(&ctx.data_dir) as f64);
+    let name = "strata_storage_capacity_bytes";
+    t.family(name, Kind::Gauge, "Size of the file system holding this node's data directory.");
+    t.sample(name, &[], crate::probes::capacity_bytes(&ctx.data_dir).unwrap_or(0) as f64);
     let name = "strata_storage_available_bytes";
     t.family(name, Kind::Gauge, "Bytes free to this node on its data directory's file system.");
     t.sample(name, &[], crate::probes::available_bytes(&ctx.data_dir).unwrap_or(0) as f64);

@@ -21,7 +21,7 @@ fn refused(out: &Output) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kv_import_export_and_status_work_against_a_cluster() {
-    let cluster = TestCluster::start(3, ClusterOptions::default());
+    let mut cluster = TestCluster::start(3, ClusterOptions::default());
     cluster.wait_settled(3).await;
     let addrs = cluster.client_addrs().join(",");
 
@@ -91,6 +91,24 @@ async fn kv_import_export_and_status_work_against_a_cluster() {
         .filter(|g| g["role"] == "Leader")
         .count();
     assert_eq!(leaders, 11, "a leader for the meta group and each of the 10 shards");
+    assert_eq!(status["groups"].as_array().map(Vec::len), Some(11), "the meta group and the 10 shards");
+    assert_eq!(status["warnings"], serde_json::json!([]), "a settled cluster needs no attention");
+    let text = ok(&strata(&addrs, &["status"]));
+    assert!(text.contains("members:") && text.contains("no warnings"), "{text}");
+
+    // A member down: the picture says so, and which groups lost a replica.
+    cluster.kill(2);
+    let alive = cluster.client_addrs().join(",");
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&strata(&alive, &["status", "--json"]))).expect("status --json is JSON");
+    let warnings = status["warnings"].to_string();
+    assert!(
+        warnings.contains(&format!("node {} (", cluster.nodes[2].id)) && warnings.contains("unreachable"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("2 of 3 replicas reachable"), "{warnings}");
+    let text = ok(&strata(&alive, &["status"]));
+    assert!(text.contains("UNREACHABLE"), "{text}");
 }
 
 #[test]

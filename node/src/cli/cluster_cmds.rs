@@ -60,6 +60,9 @@ pub async fn status(cluster: &ClusterArg, json: bool) -> Result<(), CliError> {
         };
         nodes.push(status.await.map_err(|e| format!("node {} at {}: {e}", info.id, info.client_addr)));
     }
+    let answers: std::collections::BTreeMap<u64, Result<NodeStatus, String>> =
+        map.nodes.keys().copied().zip(nodes.iter().cloned()).collect();
+    let picture = super::status_view::picture(&map, &answers);
     if json {
         let out = serde_json::json!({
             "epoch": map.epoch,
@@ -70,46 +73,13 @@ pub async fn status(cluster: &ClusterArg, json: bool) -> Result<(), CliError> {
                 Ok(s) => serde_json::to_value(s).unwrap_or(Value::Null),
                 Err(e) => serde_json::json!({ "error": e }),
             }).collect::<Vec<_>>(),
+            "groups": picture.groups,
+            "warnings": picture.warnings,
         });
         println!("{}", serde_json::to_string_pretty(&out).map_err(|e| CliError::Usage(e.to_string()))?);
         return Ok(());
     }
-    println!(
-        "epoch {}, {} members, {} shards x {} replicas",
-        map.epoch,
-        map.nodes.len(),
-        map.shards.len(),
-        map.replication
-    );
-    for n in map.nodes.values() {
-        let leaving = if n.leaving { "  (leaving: replicas moving away)" } else { "" };
-        println!("  node {:>3}  client {}  raft {}{leaving}", n.id, n.client_addr, n.raft_addr);
-    }
-    println!(
-        "{:>6} {:>5} {:>10} {:>6} {:>8} {:>8}  {:<12} lag",
-        "group", "node", "role", "term", "last", "applied", "leader"
-    );
-    for n in &nodes {
-        match n {
-            Ok(s) => {
-                for g in &s.groups {
-                    let lag: Vec<String> = g.lag.iter().map(|(id, l)| format!("{id}:{l}")).collect();
-                    println!(
-                        "{:>6} {:>5} {:>10} {:>6} {:>8} {:>8}  {:<12} {}",
-                        g.group,
-                        s.node.id,
-                        g.role,
-                        g.term,
-                        g.last_log_index.map(|i| i.to_string()).unwrap_or("-".into()),
-                        g.applied_index.map(|i| i.to_string()).unwrap_or("-".into()),
-                        g.leader.map(|l| l.to_string()).unwrap_or("-".into()),
-                        lag.join(" ")
-                    );
-                }
-            }
-            Err(e) => println!("  unreachable: {e}"),
-        }
-    }
+    print!("{}", super::status_view::render(&picture, &map));
     Ok(())
 }
 

@@ -14,6 +14,7 @@
 //! * [`limits`]: what one request may ask of a node, and the check against it.
 //! * [`metrics`]: the counters and histograms a node keeps, cheap to count.
 //! * [`rate_limited`]: log lines that repeat at most so often.
+//! * [`trace`]: request ids carried across nodes, and the stages a request spent time in.
 //! * [`tenancy`]: what a prefix-limited key sees, and its quotas.
 //! * [`error`]: the one error type that crosses every boundary, with
 //!   [`Error::is_deterministic`] for the replication layer.
@@ -36,6 +37,7 @@ pub mod query;
 pub mod rate_limited;
 pub mod service;
 pub mod tenancy;
+pub mod trace;
 
 pub use cluster::{
     GroupId, GroupStatus, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId,

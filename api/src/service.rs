@@ -20,6 +20,8 @@ pub const MAX_FRAME: usize = 512 << 20;
 pub fn context_within(ttl: std::time::Duration) -> tarpc::context::Context {
     let mut ctx = tarpc::context::current();
     ctx.deadline = std::time::Instant::now() + ttl;
+    // The request this call is made for keeps its id across nodes; a new call gets one.
+    ctx.trace_context.trace_id = crate::trace::current_id().unwrap_or_else(crate::trace::new_id).into();
     ctx
 }
 

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
-const CONFIG_KEYS: [&str; 18] = [
+const CONFIG_KEYS: [&str; 20] = [
     "auth",
+    "log_format",
+    "slow_request_ms",
     "http_listen",
     "ready_max_lag_entries",
     "tls",
@@ -50,6 +52,11 @@ pub struct Config {
     /// `/readyz` fails while a group's applied index is more than this many entries
     /// behind the commit index its leader announced.
     pub ready_max_lag_entries: u64,
+    /// `text` (for people) or `json` (one object per line, for log pipelines).
+    pub log_format: crate::telemetry::LogFormat,
+    /// Requests that take longer than this inside the node are logged at WARN with
+    /// their id and the time each stage took.
+    pub slow_request_ms: u64,
     /// The raft address the other nodes are told to reach this one at, when it is not
     /// the listening address (a forwarder or NAT in front of the node). Keep it stable:
     /// the cluster's membership records it. Unset: the listening address.
@@ -116,6 +123,8 @@ impl Default for Config {
             raft_listen: "127.0.0.1:7401".into(),
             http_listen: "127.0.0.1:7402".into(),
             ready_max_lag_entries: 1000,
+            log_format: crate::telemetry::LogFormat::Text,
+            slow_request_ms: 1000,
             raft_advertise: None,
             join: Vec::new(),
             standby: false,

@@ -131,8 +131,10 @@ pub async fn serve(
 ) -> Result<Served, Error> {
     let parts = NodeGraph::open(ctx, call.graph(), consistency)?;
     let response = match call {
-        GraphCall::Cypher { query, params, .. } => Response::GraphRows(pool::run(parts, query, params, limits).await?),
-        call => coord::call::run(&parts, call).await?,
+        GraphCall::Cypher { query, params, .. } => {
+            Response::GraphRows(strata_api::trace::stage("cypher", pool::run(parts, query, params, limits)).await?)
+        }
+        call => strata_api::trace::stage("graph call", coord::call::run(&parts, call)).await?,
     };
     let leader = ctx.registry.get(group).and_then(|g| g.leader()).map(|(id, _)| id);
     Ok(Served { response, epoch: ctx.map_epoch(), leader, cluster: ctx.registry.cluster() })

@@ -3,6 +3,7 @@
 
 use crate::ctx::NodeCtx;
 use std::sync::Arc;
+use strata_api::trace::stage;
 use strata_api::{Error, GroupId, NodeId, Query, ReadConsistency, Served};
 use strata_client::cluster::context_within;
 use strata_raft::Write;
@@ -15,7 +16,7 @@ pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8)
     let leader = match ctx.registry.get(group) {
         Some(g) => {
             replicated_enough(ctx, &g)?;
-            match g.write(request.clone()).await {
+            match stage("raft write", g.write(request.clone())).await {
                 Ok(answer) => return answer.map(|response| served_here(ctx, response, Some(ctx.info.id))),
                 Err(strata_raft::Error::NotLeader { leader, .. }) => leader,
                 Err(e) => return Err(e.into()),
@@ -28,13 +29,11 @@ pub async fn write(ctx: &Arc<NodeCtx>, group: GroupId, request: Write, hops: u8)
     }
     let addr = forward_target(ctx, group, leader, hops)?;
     let client = ctx.conns.get(&addr).await.map_err(|e| strata_client::cluster::connect_error(&addr, &e))?;
-    let served = client
-        .write(context_within(ctx.request_timeout), group, request.id, request.command, hops + 1)
-        .await
-        .map_err(|e| {
-            ctx.conns.forget(&addr);
-            Error::Unavailable(format!("forwarding to {addr}: {e}"))
-        })?;
+    let forwarded = client.write(context_within(ctx.request_timeout), group, request.id, request.command, hops + 1);
+    let served = stage("forward write", forwarded).await.map_err(|e| {
+        ctx.conns.forget(&addr);
+        Error::Unavailable(format!("forwarding to {addr}: {e}"))
+    })?;
     from_this_cluster(ctx, &addr, served)
 }
 
@@ -94,7 +93,7 @@ pub async fn read(
     hops: u8,
 ) -> Result<Served, Error> {
     let leader = match ctx.registry.get(group) {
-        Some(g) => match g.read(query.clone(), consistency).await {
+        Some(g) => match stage("local read", g.read(query.clone(), consistency)).await {
             Ok(r) => {
                 let leader = match consistency {
                     ReadConsistency::Linearizable => Some(ctx.info.id),
@@ -109,11 +108,11 @@ pub async fn read(
     };
     let addr = forward_target(ctx, group, leader, hops)?;
     let client = ctx.conns.get(&addr).await.map_err(|e| strata_client::cluster::connect_error(&addr, &e))?;
-    let served =
-        client.read(context_within(ctx.request_timeout), group, query, consistency, hops + 1).await.map_err(|e| {
-            ctx.conns.forget(&addr);
-            Error::Unavailable(format!("forwarding to {addr}: {e}"))
-        })?;
+    let forwarded = client.read(context_within(ctx.request_timeout), group, query, consistency, hops + 1);
+    let served = stage("forward read", forwarded).await.map_err(|e| {
+        ctx.conns.forget(&addr);
+        Error::Unavailable(format!("forwarding to {addr}: {e}"))
+    })?;
     from_this_cluster(ctx, &addr, served)
 }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use strata_api::access::{Access, Role};
 use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::tenancy::Creating;
+use strata_api::trace::current;
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
     RequestId, Response, Served, ShardMap, StateDigest, VectorNamespace,
@@ -43,7 +44,8 @@ impl StrataService for Service {
         let _place = self.ctx.admit()?;
         self.ctx.limits.check_command(&command)?;
         let timeout = self.ctx.request_timeout;
-        ask(kind.actor_name(), |reply| StoreMsg::Write { group, id, command, hops, reply }, timeout).await
+        ask(kind.actor_name(), |reply| StoreMsg::Write { group, id, command, hops, reply, trace: current() }, timeout)
+            .await
     }
 
     async fn read(
@@ -65,8 +67,12 @@ impl StrataService for Service {
             None => route::read(&self.ctx, group, query, consistency, hops).await?,
             Some(kind) => {
                 let timeout = self.ctx.request_timeout;
-                ask(kind.actor_name(), |reply| StoreMsg::Read { group, query, consistency, hops, reply }, timeout)
-                    .await?
+                ask(
+                    kind.actor_name(),
+                    |reply| StoreMsg::Read { group, query, consistency, hops, reply, trace: current() },
+                    timeout,
+                )
+                .await?
             }
         };
         access.filter_response(&mut served.response);
@@ -189,7 +195,8 @@ impl StrataService for Service {
         let timeout = self.ctx.request_timeout;
         let limits = crate::cypher::limits_for(&self.ctx.limits, &access);
         let actor = StoreKind::Graph.actor_name();
-        ask(actor, |reply| StoreMsg::GraphCall { group, call, consistency, limits, reply }, timeout).await
+        ask(actor, |reply| StoreMsg::GraphCall { group, call, consistency, limits, reply, trace: current() }, timeout)
+            .await
     }
 }
 
@@ -329,21 +336,28 @@ macro_rules! handler {
         let service = $service;
         let handler: strata_wire::Handler<StrataServiceRequest, StrataServiceResponse> = Arc::new(move |ctx, req| {
             let (store, method) = strata_api::service::call_names(&req);
+            let trace = strata_api::trace::Trace::new(ctx.trace_context.trace_id.into());
             let served = tarpc::server::Serve::serve(service.clone().serve(), ctx, req);
-            Box::pin(counted(store, method, served))
+            Box::pin(counted(store, method, trace, served))
         });
         handler
     }};
 }
 
-/// Runs a served call, counting it in the node's metrics (`strata_requests_total`,
-/// `strata_request_seconds`) under its store, method and outcome.
-async fn counted<F>(store: &'static str, method: &'static str, served: F) -> F::Output
+/// Runs a served call under its trace (its id in every log line and in every call it
+/// makes to other nodes), counts it in the node's metrics (`strata_requests_total`,
+/// `strata_request_seconds`) under its store, method and outcome, and logs it: at WARN
+/// with its stages when slower than `slow_request_ms`, else at DEBUG.
+async fn counted<F>(store: &'static str, method: &'static str, trace: strata_api::trace::Trace, served: F) -> F::Output
 where
     F: std::future::Future<Output = Result<StrataServiceResponse, tarpc::ServerError>>,
 {
+    use tracing::Instrument;
     let began = std::time::Instant::now();
-    let answer = served.await;
+    let id = trace.hex();
+    let span = tracing::info_span!("request", id = %id, store, method);
+    let answer = trace.clone().scope(served).instrument(span.clone()).await;
+    let took = began.elapsed();
     let outcome = match &answer {
         Ok(resp) => strata_api::service::outcome_of(resp),
         Err(_) => "failed",
@@ -351,7 +365,14 @@ where
     if outcome == "busy" {
         strata_api::metrics::counters().busy.inc();
     }
-    strata_api::metrics::counters().calls.of(store, method).record(outcome, began.elapsed());
+    strata_api::metrics::counters().calls.of(store, method).record(outcome, took);
+    let ms = took.as_secs_f64() * 1000.0;
+    if crate::telemetry::is_slow(took) {
+        let stages = trace.stages();
+        tracing::warn!(parent: &span, id = %id, store, method, outcome, took_ms = ms, stages = %stages, "slow request");
+    } else {
+        tracing::debug!(parent: &span, outcome, took_ms = ms, "request served");
+    }
     answer
 }
 

@@ -472,3 +472,65 @@ async fn prometheus_scrapes_a_cluster_every_dashboard_query_has_data_and_node_do
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// What node `i` has logged so far.
+fn log_of(cluster: &TestCluster, i: usize) -> String {
+    std::fs::read_to_string(cluster.nodes[i].data_dir.with_extension("log")).unwrap_or_default()
+}
+
+/// The request ids of the JSON log lines after `from` bytes of `log` that are about a
+/// request (every line must be one JSON object).
+fn request_ids(log: &str, from: usize) -> std::collections::BTreeSet<String> {
+    let mut ids = std::collections::BTreeSet::new();
+    for line in log.get(from..).unwrap_or_default().lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        if v["fields"]["message"] == "slow request" {
+            let id = v["fields"]["id"].as_str().expect("a slow request names its id");
+            assert!(v["fields"]["stages"].is_string(), "its stages: {line}");
+            ids.insert(id.to_string());
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_request_id_is_logged_by_every_node_a_graph_call_touches() {
+    // One replica per partition: the graph's three partitions sit on three nodes, so a
+    // graph call gathers from the other two. Every request is "slow" (logged with its id
+    // and stages), in JSON.
+    let options = ClusterOptions {
+        replication: 1,
+        config: Some("log_format = \"json\"\nslow_request_ms = 0\n".into()),
+        ..ClusterOptions::default()
+    };
+    let cluster = TestCluster::start(3, options);
+    cluster.wait_settled(1).await;
+    let ctx = cluster.context().await;
+    let graph = ctx.graph_store();
+    for i in 0..12 {
+        graph.upsert_triplet(&format!("s{i}"), "r", &format!("o{i}")).await.expect("a relation");
+    }
+    cluster.wait_settled(1).await;
+    let map = cluster.shard_map().await.expect("a shard map");
+    let holders: std::collections::BTreeSet<u64> =
+        map.shards.iter().filter(|s| s.graph.is_some()).flat_map(|s| s.replicas.clone()).collect();
+    assert_eq!(holders.len(), 3, "the default graph's partitions are spread over the three nodes");
+    let marks: Vec<usize> = (0..3).map(|i| log_of(&cluster, i).len()).collect();
+    let subjects: Vec<String> = (0..12).map(|i| format!("s{i}")).collect();
+    let rel_map = graph.get_rel_map(Some(&subjects), 2, 30).await.expect("rel map");
+    assert!(!rel_map.is_empty());
+    // Every node logged the call under one id (lines reach the file as they are written).
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let per_node: Vec<_> = (0..3).map(|i| request_ids(&log_of(&cluster, i), marks[i])).collect();
+        let shared: Vec<&String> =
+            per_node[0].iter().filter(|id| per_node[1..].iter().all(|n| n.contains(*id))).collect();
+        if shared.len() == 1 {
+            assert_eq!(shared[0].len(), 32, "a 128-bit id in hex");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no single id in every node's log: {per_node:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -6,6 +6,7 @@ use crate::ctx::NodeCtx;
 use crate::route;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
+use strata_api::trace::Trace;
 use strata_api::{
     Command, Error, GraphCall, GroupId, Query, ReadConsistency, RequestId, Served, ShardMap, VectorCommand, VectorQuery,
 };
@@ -25,6 +26,8 @@ pub enum StoreMsg {
         hops: u8,
         /// Where the answer goes.
         reply: RpcReplyPort<Result<Served, Error>>,
+        /// The request's trace (its id across nodes, its stages).
+        trace: Option<Trace>,
     },
     /// A read.
     Read {
@@ -38,6 +41,8 @@ pub enum StoreMsg {
         hops: u8,
         /// Where the answer goes.
         reply: RpcReplyPort<Result<Served, Error>>,
+        /// The request's trace (its id across nodes, its stages).
+        trace: Option<Trace>,
     },
     /// A graph call run whole on this node (graph actor only).
     GraphCall {
@@ -51,6 +56,8 @@ pub enum StoreMsg {
         limits: strata_shards::graph::cypher::budget::CypherLimits,
         /// Where the answer goes.
         reply: RpcReplyPort<Result<Served, Error>>,
+        /// The request's trace (its id across nodes, its stages).
+        trace: Option<Trace>,
     },
 }
 
@@ -176,33 +183,33 @@ impl Actor for StoreActor {
         ctx: &mut Arc<NodeCtx>,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            StoreMsg::Write { group, id, command, hops, reply } => {
+            StoreMsg::Write { group, id, command, hops, reply, trace } => {
                 if let Err(e) = ctx.with_map(|map| check_write(self.kind, group, &command, map)) {
                     let _ = reply.send(Err(e));
                     return Ok(());
                 }
                 let (ctx, kind) = (ctx.clone(), self.kind);
-                tokio::spawn(async move {
+                tokio::spawn(traced(trace, async move {
                     let r = contained(kind, route::write(&ctx, group, strata_raft::Write { id, command }, hops)).await;
                     let _ = reply.send(r);
-                });
+                }));
             }
-            StoreMsg::Read { group, query, consistency, hops, reply } => {
+            StoreMsg::Read { group, query, consistency, hops, reply, trace } => {
                 if let Err(e) = ctx.with_map(|map| check_read(self.kind, group, &query, map)) {
                     let _ = reply.send(Err(e));
                     return Ok(());
                 }
                 let (ctx, kind) = (ctx.clone(), self.kind);
-                tokio::spawn(async move {
+                tokio::spawn(traced(trace, async move {
                     // A read nobody waits for any more (its client gone) is dropped.
                     let read = contained(kind, route::read(&ctx, group, query, consistency, hops));
                     tokio::select! {
                         answer = read => { let _ = reply.send(answer); }
                         _ = caller_gone(&reply) => {}
                     }
-                });
+                }));
             }
-            StoreMsg::GraphCall { group, call, consistency, limits, reply } => {
+            StoreMsg::GraphCall { group, call, consistency, limits, reply, trace } => {
                 let checked = match self.kind {
                     StoreKind::Graph => ctx.with_map(|map| check_graph_group(map, group, call.graph())),
                     kind => Err(Error::InvalidInput(format!("a graph call reached the {kind:?} store"))),
@@ -212,7 +219,7 @@ impl Actor for StoreActor {
                     return Ok(());
                 }
                 let ctx = ctx.clone();
-                tokio::spawn(async move {
+                tokio::spawn(traced(trace, async move {
                     // Runs while someone waits for it: a caller that gives up (its
                     // client gone, its timeout passed) drops the call, and with it a
                     // Cypher query's work.
@@ -222,10 +229,23 @@ impl Actor for StoreActor {
                         answer = call => { let _ = reply.send(answer); }
                         _ = caller_gone(&reply) => {}
                     }
-                });
+                }));
             }
         }
         Ok(())
+    }
+}
+
+/// Runs `work` under the request's trace (its id in every log line, the calls it makes
+/// to other nodes carrying the id), when it has one.
+async fn traced<F: std::future::Future<Output = ()>>(trace: Option<Trace>, work: F) {
+    use tracing::Instrument;
+    match trace {
+        Some(t) => {
+            let span = tracing::info_span!("request", id = %t.hex());
+            t.scope(work).instrument(span).await
+        }
+        None => work.await,
     }
 }
 

@@ -12,7 +12,10 @@ const CALL: Duration = Duration::from_secs(30);
 
 /// `strata serve`: runs until SIGINT or SIGTERM.
 pub async fn serve(config: Option<&Path>) -> Result<(), CliError> {
-    let config = Config::load(config)?;
+    let config = Config::load(config);
+    crate::telemetry::init(config.as_ref().map_or(crate::telemetry::LogFormat::Text, |c| c.log_format));
+    let config = config?;
+    crate::telemetry::set_slow_request(std::time::Duration::from_millis(config.slow_request_ms));
     let node = crate::server::start(&config).await?;
     // Scripts and tests wait for this line: it is printed once the node serves.
     println!(

@@ -396,8 +396,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 
 /// Parses arguments, runs the subcommand, reports errors on stderr.
 pub fn main() -> ExitCode {
-    crate::telemetry::init();
     let cli = Cli::parse();
+    // A node logs as its configuration says (`log_format`): `serve` starts the logs
+    // once it has read it.
+    if !matches!(cli.command, Command::Serve { .. }) {
+        crate::telemetry::init(crate::telemetry::LogFormat::Text);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

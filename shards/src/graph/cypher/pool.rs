@@ -101,9 +101,15 @@ where
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| Error::Unavailable("a Cypher query needs a tokio runtime".into()))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let trace = strata_api::trace::current();
     let job: Job = Box::new(move || {
         let budget = Budget::new(limits, cancelled);
-        let run = || runtime.block_on(super::structured_query(&parts, &query, &params, &budget));
+        let query_run = super::structured_query(&parts, &query, &params, &budget);
+        // The request's trace goes along: reads forwarded from here carry its id.
+        let run = || match trace {
+            Some(t) => runtime.block_on(t.scope(query_run)),
+            None => runtime.block_on(query_run),
+        };
         let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|panic| {
             let what = strata_api::error::panic_text(panic.as_ref());
             tracing::error!(panic = %what, "a Cypher query panicked");

@@ -7,13 +7,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FIXTURES=testdata/fixtures
 
-# The operations tests check live scrapes with promtool (Debian's prometheus package).
-if ! command -v promtool >/dev/null; then
+# The operations tests run real Prometheus and promtool (Debian's prometheus package)
+# and headless Chromium (Debian's chromium) against nodes.
+missing=""
+command -v promtool >/dev/null || missing="$missing prometheus"
+command -v chromium >/dev/null || missing="$missing chromium"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing Debian's prometheus package (promtool) =="
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+    echo "== installing Debian's$missing =="
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
-    echo "promtool not found: install Debian's prometheus package (the operations tests use it)" >&2
+    echo "not found:$missing (Debian's packages; the operations tests use them)" >&2
     exit 1
   fi
 fi

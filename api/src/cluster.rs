@@ -305,4 +305,44 @@ pub struct NodeStatus {
     pub node: NodeInfo,
     /// Every group it hosts.
     pub groups: Vec<GroupStatus>,
+    /// What it runs and holds (none for a key limited to prefixes, or an older node).
+    #[serde(default)]
+    pub detail: Option<NodeDetail>,
+}
+
+/// What a node reports of itself beyond its groups: what the status page and `strata
+/// status` show of each member.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeDetail {
+    /// The Strata version it runs.
+    pub version: String,
+    /// The commit it was built from.
+    pub commit: String,
+    /// Bytes its data directory takes.
+    pub disk_bytes: u64,
+    /// Bytes free on that file system.
+    pub available_bytes: Option<u64>,
+    /// That file system's size.
+    pub capacity_bytes: Option<u64>,
+    /// Vector namespaces held here (loaded ones): (vectors, not yet indexed).
+    pub vector_namespaces: BTreeMap<String, (u64, u64)>,
+    /// Graphs held here: relations.
+    pub graphs: BTreeMap<String, u64>,
+    /// The latest leader changes its groups saw, oldest first.
+    pub leader_changes: Vec<LeaderChange>,
+    /// Whether it is stopping.
+    pub draining: bool,
+}
+
+/// One group's new leader, as a node learned of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderChange {
+    /// The group.
+    pub group: GroupId,
+    /// Its new leader (`None`: the node lost track of any leader, an election under way).
+    pub leader: Option<NodeId>,
+    /// The term.
+    pub term: u64,
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
 }

@@ -101,7 +101,14 @@ impl StrataService for Service {
             let visible = |g: &&Arc<strata_raft::Group>| access.may_see_group(map, g.id);
             self.ctx.registry.groups().iter().filter(visible).map(|g| g.status()).collect()
         });
-        Ok(NodeStatus { node: self.ctx.info.clone(), groups })
+        // What the node holds names namespaces and graphs: only for keys that see all.
+        let detail = if access.prefixes.is_empty() {
+            let ctx = self.ctx.clone();
+            tokio::task::spawn_blocking(move || crate::http::status::detail(&ctx)).await.ok()
+        } else {
+            None
+        };
+        Ok(NodeStatus { node: self.ctx.info.clone(), groups, detail })
     }
 
     async fn state_digest(self, _: Context, group: GroupId) -> Result<StateDigest, Error> {

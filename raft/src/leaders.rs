@@ -14,18 +14,7 @@ use strata_api::{GroupId, NodeId};
 /// How many changes a node keeps for its status page.
 pub const KEPT: usize = 64;
 
-/// One group's new leader, as this node learned of it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LeaderChange {
-    /// The group.
-    pub group: GroupId,
-    /// Its new leader (`None`: this node lost track of any leader, an election under way).
-    pub leader: Option<NodeId>,
-    /// The term.
-    pub term: u64,
-    /// When, in milliseconds since the Unix epoch.
-    pub at_ms: u64,
-}
+pub use strata_api::cluster::LeaderChange;
 
 /// The latest changes, oldest first, at most [`KEPT`].
 #[derive(Debug, Default)]

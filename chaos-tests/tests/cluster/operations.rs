@@ -534,3 +534,81 @@ async fn one_request_id_is_logged_by_every_node_a_graph_call_touches() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Headless Chromium (Debian's `chromium`; scripts/test.sh installs it) on `url` with
+/// `args`; answers what it printed.
+fn chromium(url: &str, args: &[String]) -> String {
+    let profile = tempfile::tempdir().expect("a profile folder");
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--virtual-time-budget=8000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("chromium (Debian's package) is needed: scripts/test.sh installs it");
+    assert!(out.status.success(), "chromium: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// `target/` (beside the test binary's `debug/deps/`).
+fn target_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary");
+    exe.ancestors().nth(3).map(std::path::Path::to_path_buf).unwrap_or_else(std::env::temp_dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_shows_a_dead_member_and_the_under_replicated_banner() {
+    let mut cluster = TestCluster::start(3, ClusterOptions::default());
+    cluster.wait_settled(3).await;
+    let page = format!("http://{}/", cluster.nodes[0].http_addr);
+    let groups = cluster.shard_map().await.expect("a shard map").shards.len() + 1;
+    let dead = cluster.nodes[2].id;
+    cluster.kill(2);
+    // The DOM once the page has drawn the cluster (it fetches /cluster as it loads).
+    let deadline = Instant::now() + WAIT;
+    let dom = loop {
+        let dom = tokio::task::spawn_blocking({
+            let page = page.clone();
+            move || chromium(&page, &["--dump-dom".to_string()])
+        })
+        .await
+        .expect("chromium ran");
+        if dom.contains("data-loaded=\"true\"") {
+            break dom;
+        }
+        assert!(Instant::now() < deadline, "the page never drew the cluster: {dom}");
+    };
+    assert_eq!(dom.matches("<tr data-node=").count(), 3, "three members: {dom}");
+    let dead_row = dom
+        .split("<tr data-node=")
+        .find(|r| r.starts_with(&format!("\"{dead}\"")))
+        .unwrap_or_else(|| panic!("a row for node {dead}: {dom}"));
+    assert!(dead_row.contains("class=\"down\"") && dead_row.contains("unreachable since"), "{dead_row}");
+    let banner = dom.split("id=\"banner\"").nth(1).and_then(|b| b.split("</div>").next()).unwrap_or_default();
+    assert!(!banner.contains("hidden"), "the banner shows: {banner}");
+    assert!(banner.contains("under-replicated") && banner.contains(&format!("node {dead} (")), "{banner}");
+    assert_eq!(dom.matches("<tr data-group=").count(), groups, "every raft group is listed: {dom}");
+
+    // Screenshots for people to look at: a laptop and a phone.
+    let shots = target_dir().join("status-page");
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    for (name, size) in [("laptop.png", "1280,900"), ("phone.png", "390,844")] {
+        let file = shots.join(name);
+        let _ = std::fs::remove_file(&file);
+        let args = vec![format!("--screenshot={}", file.display()), format!("--window-size={size}")];
+        let page = page.clone();
+        tokio::task::spawn_blocking(move || chromium(&page, &args)).await.expect("chromium ran");
+        assert!(std::fs::metadata(&file).map(|m| m.len() > 10_000).unwrap_or(false), "{} written", file.display());
+    }
+}

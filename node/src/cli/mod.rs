@@ -8,7 +8,7 @@ mod cluster_cmds;
 mod graph_cmds;
 mod keys_cmds;
 mod progress;
-mod status_view;
+pub mod status_view;
 mod vector_cmds;
 
 use clap::{Args, Parser, Subcommand};

@@ -218,6 +218,7 @@ mod tests {
         answers.insert(
             1,
             Ok(NodeStatus {
+                detail: None,
                 node: node(1),
                 groups: vec![
                     group(0, "Leader", Some(1), &all, &[(1, 0), (2, 0), (3, 0)]),
@@ -228,6 +229,7 @@ mod tests {
         answers.insert(
             2,
             Ok(NodeStatus {
+                detail: None,
                 node: node(2),
                 groups: vec![group(0, "Follower", Some(1), &all, &[]), group(1, "Follower", Some(1), &all, &[])],
             }),
@@ -257,6 +259,7 @@ mod tests {
         let answers = BTreeMap::from([(
             1,
             Ok(NodeStatus {
+                detail: None,
                 node: node(1),
                 groups: vec![group(0, "Leader", Some(1), &[1], &[]), group(1, "Candidate", None, &[1], &[])],
             }),

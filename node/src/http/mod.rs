@@ -11,8 +11,11 @@
 //! | --- | --- |
 //! | `/livez`, `/readyz` | none (probes carry none; they reveal only check names) |
 //! | `/metrics` | `Authorization: Bearer KEY`, any role (`metrics` is the least) |
-//! | `/status` | a key of role `read-only` or more, without prefixes (it shows the whole node) |
+//! | `/status`, `/cluster` | a key of role `read-only` or more, without prefixes (they show the whole node, the whole cluster) |
+//! | `/`, `/app.js`, `/app.css` | anyone: the status page itself holds no data; it asks for a key when `/cluster` wants one |
 
+pub mod cluster;
+pub mod page;
 pub mod status;
 
 use crate::auth::Auth;
@@ -42,6 +45,15 @@ pub struct HttpState {
     pub auth: Auth,
     /// The running node, once it is one (a standby node has none yet).
     pub ctx: OnceLock<Arc<NodeCtx>>,
+    /// Each member's last state on `/cluster` (up or not) and since when.
+    pub seen: std::sync::Mutex<std::collections::BTreeMap<strata_api::NodeId, (bool, u64)>>,
+}
+
+impl HttpState {
+    /// The state of a node's HTTP port over its database and credentials.
+    pub fn new(db: sled::Db, auth: Auth) -> Self {
+        Self { db, auth, ctx: OnceLock::new(), seen: Default::default() }
+    }
 }
 
 type Shared = Arc<HttpState>;
@@ -113,6 +125,10 @@ pub fn router(state: Shared) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status_json))
+        .route("/cluster", get(cluster_json))
+        .route("/", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/app.css", get(page::style))
         .with_state(state)
 }
 
@@ -148,20 +164,41 @@ async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
 }
 
 async fn status_json(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let access = match authorize(&state, &headers, Role::ReadOnly) {
-        Ok(a) => a,
+    let ctx = match whole_view(&state, &headers) {
+        Ok(ctx) => ctx,
         Err(refused) => return refused,
-    };
-    if !access.prefixes.is_empty() {
-        return refused(StatusCode::FORBIDDEN, "the status shows the whole node: it needs a key without prefixes");
-    }
-    let Some(ctx) = state.ctx.get().cloned() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "the node is not in a cluster yet\n").into_response();
     };
     match tokio::task::spawn_blocking(move || status::of(&ctx)).await {
         Ok(s) => axum::Json(s).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("the status failed: {e}\n")).into_response(),
     }
+}
+
+async fn cluster_json(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let ctx = match whole_view(&state, &headers) {
+        Ok(ctx) => ctx,
+        Err(refused) => return refused,
+    };
+    let mut r = axum::Json(cluster::gather(&state, &ctx).await).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The node, for a request whose key may see everything it holds (role `read-only` or
+/// more, no prefixes: the views name every namespace and graph); else the refusal.
+fn whole_view(state: &HttpState, headers: &HeaderMap) -> Result<Arc<NodeCtx>, Response> {
+    let access = authorize(state, headers, Role::ReadOnly)?;
+    if !access.prefixes.is_empty() {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "this view shows the whole cluster: it needs a key without prefixes",
+        ));
+    }
+    state
+        .ctx
+        .get()
+        .cloned()
+        .ok_or_else(|| (StatusCode::SERVICE_UNAVAILABLE, "the node is not in a cluster yet\n").into_response())
 }
 
 /// What the request's bearer key grants, if it grants `role`; else the refusal to send.

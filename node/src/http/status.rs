@@ -181,3 +181,20 @@ pub fn of(ctx: &NodeCtx) -> Status {
         draining: ctx.draining.load(std::sync::atomic::Ordering::SeqCst),
     }
 }
+
+/// What this node reports of itself to `status` callers (the status page reads every
+/// member's through the serving node).
+pub fn detail(ctx: &NodeCtx) -> strata_api::cluster::NodeDetail {
+    let s = of(ctx);
+    strata_api::cluster::NodeDetail {
+        version: s.version.to_string(),
+        commit: s.commit.to_string(),
+        disk_bytes: s.disk_bytes,
+        available_bytes: s.available_bytes,
+        capacity_bytes: crate::probes::capacity_bytes(&ctx.data_dir),
+        vector_namespaces: s.vector_namespaces.into_iter().map(|(k, f)| (k, (f.vectors, f.unindexed))).collect(),
+        graphs: s.graphs,
+        leader_changes: s.leader_changes,
+        draining: s.draining,
+    }
+}

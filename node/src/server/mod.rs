@@ -176,7 +176,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         .await
         .map_err(|e| Error::Unavailable(format!("http_listen {}: {e}", config.http_listen)))?;
     let http_addr = local(http_listener.local_addr().map_err(io)?);
-    let http = Arc::new(crate::http::HttpState { db: db.clone(), auth: auth.clone(), ctx: std::sync::OnceLock::new() });
+    let http = Arc::new(crate::http::HttpState::new(db.clone(), auth.clone()));
     let http_task = tokio::spawn(http_listener.serve(http.clone()));
     let raft_bound = raft_listener.local_addr().map_err(io)?;
     let raft_listen = local(raft_bound);

@@ -307,7 +307,7 @@ pub struct NodeStatus {
     pub groups: Vec<GroupStatus>,
     /// What it runs and holds (none for a key limited to prefixes, or an older node).
     #[serde(default)]
-    pub detail: Option<NodeDetail>,
+    pub detail: Option<Box<NodeDetail>>,
 }
 
 /// What a node reports of itself beyond its groups: what the status page and `strata

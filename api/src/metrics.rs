@@ -134,6 +134,19 @@ pub struct Counters {
     pub calls: CallTable,
 }
 
+static ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Turns the request path's counting on or off (a node's `metrics` setting: off only to
+/// measure what counting costs).
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether requests are counted.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
 /// The process's counters.
 pub fn counters() -> &'static Counters {
     static COUNTERS: std::sync::OnceLock<Counters> = std::sync::OnceLock::new();

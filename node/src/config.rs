@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
-const CONFIG_KEYS: [&str; 20] = [
+const CONFIG_KEYS: [&str; 21] = [
     "auth",
+    "metrics",
     "log_format",
     "slow_request_ms",
     "http_listen",
@@ -54,6 +55,9 @@ pub struct Config {
     pub ready_max_lag_entries: u64,
     /// `text` (for people) or `json` (one object per line, for log pipelines).
     pub log_format: crate::telemetry::LogFormat,
+    /// Count requests for `/metrics` (off only to measure what counting costs: the
+    /// port then answers 404 there).
+    pub metrics: bool,
     /// Requests that take longer than this inside the node are logged at WARN with
     /// their id and the time each stage took.
     pub slow_request_ms: u64,
@@ -124,6 +128,7 @@ impl Default for Config {
             http_listen: "127.0.0.1:7402".into(),
             ready_max_lag_entries: 1000,
             log_format: crate::telemetry::LogFormat::Text,
+            metrics: true,
             slow_request_ms: 1000,
             raft_advertise: None,
             join: Vec::new(),

@@ -104,7 +104,7 @@ impl StrataService for Service {
         // What the node holds names namespaces and graphs: only for keys that see all.
         let detail = if access.prefixes.is_empty() {
             let ctx = self.ctx.clone();
-            tokio::task::spawn_blocking(move || crate::http::status::detail(&ctx)).await.ok()
+            tokio::task::spawn_blocking(move || Box::new(crate::http::status::detail(&ctx))).await.ok()
         } else {
             None
         };
@@ -369,10 +369,12 @@ where
         Ok(resp) => strata_api::service::outcome_of(resp),
         Err(_) => "failed",
     };
-    if outcome == "busy" {
-        strata_api::metrics::counters().busy.inc();
+    if strata_api::metrics::enabled() {
+        if outcome == "busy" {
+            strata_api::metrics::counters().busy.inc();
+        }
+        strata_api::metrics::counters().calls.of(store, method).record(outcome, took);
     }
-    strata_api::metrics::counters().calls.of(store, method).record(outcome, took);
     let ms = took.as_secs_f64() * 1000.0;
     if crate::telemetry::is_slow(took) {
         let stages = trace.stages();

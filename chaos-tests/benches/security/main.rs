@@ -8,7 +8,14 @@
 //! STRATA_BENCH_SECS=20 STRATA_BENCH_ROUNDS=3 cargo bench -p strata-chaos --bench security
 //! STRATA_BENCH_SECURE=tls ...     # TLS alone against plain (=auth: keys and secret alone)
 //! STRATA_BENCH_ONLY=get,put ...   # some phases only (put, get, query)
+//! STRATA_BENCH_SECURE=metrics-off STRATA_BENCH_ONLY=put,get,scrape ...
 //! ```
+//!
+//! `STRATA_BENCH_SECURE=metrics-off` makes the second cluster a plain one with
+//! `metrics = false` (no request counting): the cost of metrics, measured the same way.
+//! The `scrape` phase (with it) creates 100 vector namespaces of 3 partitions on the
+//! first cluster (300 raft groups on every node) and times scrapes of one node's
+//! `/metrics`.
 //!
 //! Phases: 1 KiB KV puts (16 clients over 8 collections: replicated, fsynced), KV gets
 //! (16 clients, linearizable) and vector queries (16 clients, top 10 of 20,000 × 384
@@ -119,6 +126,10 @@ fn secure_options(dir: &Path) -> ClusterOptions {
     let path = |name: &str| pki.join(name).display().to_string();
     // STRATA_BENCH_SECURE=auth or =tls measures one of the two alone.
     let what = std::env::var("STRATA_BENCH_SECURE").unwrap_or_else(|_| "both".into());
+    if what == "metrics-off" {
+        eprintln!("the second cluster: metrics off");
+        return ClusterOptions { shards: 8, config: Some("metrics = false\n".into()), ..ClusterOptions::default() };
+    }
     let mut config = String::new();
     if what != "tls" {
         config += &format!(
@@ -248,8 +259,14 @@ async fn main() {
     load_keys(&plain).await;
     load_keys(&secure).await;
 
+    let variant = match std::env::var("STRATA_BENCH_SECURE").as_deref() {
+        Ok("metrics-off") => "metrics off",
+        Ok("tls") => "TLS",
+        Ok("auth") => "auth",
+        _ => "auth + TLS",
+    };
     println!(
-        "| operation ({CLIENTS} clients) | round | plain ops/s | auth + TLS ops/s | plain p50 / p99 ms | auth + TLS p50 / p99 ms | node CPU µs/op plain / secure | client CPU µs/op plain / secure |"
+        "| operation ({CLIENTS} clients) | round | plain ops/s | {variant} ops/s | plain p50 / p99 ms | {variant} p50 / p99 ms | node CPU µs/op plain / {variant} | client CPU µs/op plain / {variant} |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let only = std::env::var("STRATA_BENCH_ONLY").unwrap_or_default();
@@ -309,4 +326,34 @@ async fn main() {
         };
         println!("| {what} | median of the rounds' ratios | | | throughput {:+.1} % | | | |", 100.0 * (median - 1.0));
     }
+    if only.split(',').any(|o| o == "scrape") {
+        scrape(&plain).await;
+    }
+}
+
+/// Times scrapes of node 1's `/metrics` once it replicates 300 raft groups of 100
+/// vector namespaces.
+async fn scrape(cluster: &TestCluster) {
+    let ctx = cluster.context().await;
+    for i in 0..100 {
+        let settings = VectorNamespace { name: format!("ns{i}"), dim: 8, distance: Distance::Cosine, partitions: 3 };
+        ctx.add_vector_store(settings).await.expect("namespace");
+    }
+    cluster.wait_settled(3).await;
+    let addr = cluster.nodes[0].http_addr.clone();
+    let mut times = Vec::new();
+    let mut groups = 0.0;
+    for _ in 0..30 {
+        let t = std::time::Instant::now();
+        let answer = strata_chaos::http::get(&addr, "/metrics", None, None).await.expect("scrape");
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        groups = strata_chaos::http::sample(&answer.body, "strata_raft_voters", &[])
+            .map_or(0.0, |_| answer.body.lines().filter(|l| l.starts_with("strata_raft_voters{")).count() as f64);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "scrape of node 1 replicating {groups} raft groups: p50 {:.1} ms, max {:.1} ms (30 scrapes)",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
 }

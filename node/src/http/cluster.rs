@@ -128,6 +128,6 @@ pub async fn gather(state: &HttpState, ctx: &std::sync::Arc<NodeCtx>) -> Cluster
 async fn own_status(ctx: &std::sync::Arc<NodeCtx>) -> NodeStatus {
     let groups = ctx.registry.groups().iter().map(|g| g.status()).collect();
     let c = ctx.clone();
-    let detail = tokio::task::spawn_blocking(move || super::status::detail(&c)).await.ok();
+    let detail = tokio::task::spawn_blocking(move || Box::new(super::status::detail(&c))).await.ok();
     NodeStatus { node: ctx.info.clone(), groups, detail }
 }

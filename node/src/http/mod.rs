@@ -153,6 +153,9 @@ async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(refused) = authorize(&state, &headers, Role::Metrics) {
         return refused;
     }
+    if !strata_api::metrics::enabled() {
+        return (StatusCode::NOT_FOUND, "metrics are off on this node (`metrics = false`)\n").into_response();
+    }
     let Some(ctx) = state.ctx.get().cloned() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "the node is not in a cluster yet\n").into_response();
     };

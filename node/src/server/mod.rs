@@ -157,6 +157,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         Some(_) => config.listen.clone(),
         None => keep(&config.listen, saved.as_ref().and_then(|s| s.client_addr.as_ref())),
     };
+    strata_api::metrics::set_enabled(config.metrics);
     let limits = &config.limits;
     if limits.cypher_threads > 0 {
         strata_shards::graph::cypher::pool::configure(limits.cypher_threads);

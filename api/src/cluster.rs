@@ -326,8 +326,8 @@ pub struct NodeDetail {
     pub capacity_bytes: Option<u64>,
     /// Vector namespaces held here (loaded ones): (vectors, not yet indexed).
     pub vector_namespaces: BTreeMap<String, (u64, u64)>,
-    /// Graphs held here: relations.
-    pub graphs: BTreeMap<String, u64>,
+    /// Graphs held here: (nodes, relations).
+    pub graphs: BTreeMap<String, (u64, u64)>,
     /// The latest leader changes its groups saw, oldest first.
     pub leader_changes: Vec<LeaderChange>,
     /// Whether it is stopping.

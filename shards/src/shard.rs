@@ -315,11 +315,12 @@ impl Shard {
         Some(self.vectors.try_read().ok()?.loaded_stats())
     }
 
-    /// How many relations this partition of `graph` holds (from its schema counters: a
-    /// scan of a few records).
-    pub fn graph_relation_count(&self, graph: &str) -> Result<u64> {
+    /// How many nodes and relations this partition of `graph` holds (from its schema
+    /// counters: a scan of a few records).
+    pub fn graph_counts(&self, graph: &str) -> Result<(u64, u64)> {
         let counts = graph::schema::counts(&self.tree, graph)?;
-        Ok(counts.relationships.iter().map(|(_, n)| *n).sum())
+        let nodes = counts.node_labels.iter().map(|(_, n)| *n).sum();
+        Ok((nodes, counts.relationships.iter().map(|(_, n)| *n).sum()))
     }
 
     /// Asks the vector namespaces in memory to save their HNSW graphs (in the background).

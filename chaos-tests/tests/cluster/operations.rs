@@ -11,7 +11,7 @@ use strata_chaos::http::{get, sample};
 const WAIT: Duration = Duration::from_secs(90);
 
 /// Every family `docs/operations.md` documents.
-pub const FAMILIES: [&str; 29] = [
+pub const FAMILIES: [&str; 30] = [
     "strata_build_info",
     "strata_raft_has_leader",
     "strata_raft_is_leader",
@@ -35,6 +35,7 @@ pub const FAMILIES: [&str; 29] = [
     "strata_auth_failures_total",
     "strata_vector_vectors",
     "strata_vector_unindexed",
+    "strata_graph_nodes",
     "strata_graph_relations",
     "strata_actor_restarts_total",
     "process_resident_memory_bytes",
@@ -494,8 +495,24 @@ fn request_ids(log: &str, from: usize) -> std::collections::BTreeSet<String> {
     ids
 }
 
+/// Waits until exactly one request id appears in every node's log past `marks` (what
+/// `what` made the nodes log); answers it.
+async fn one_id_in_every_log(cluster: &TestCluster, marks: &[usize], what: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let per_node: Vec<_> = (0..3).map(|i| request_ids(&log_of(cluster, i), marks[i])).collect();
+        let shared: Vec<&String> =
+            per_node[0].iter().filter(|id| per_node[1..].iter().all(|n| n.contains(*id))).collect();
+        if let [id] = shared[..] {
+            return id.clone();
+        }
+        assert!(Instant::now() < deadline, "{what}: no single id in every node's log: {per_node:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_request_id_is_logged_by_every_node_a_graph_call_touches() {
+async fn one_request_id_is_logged_by_every_node_a_graph_call_or_a_vector_query_touches() {
     // One replica per partition: the graph's three partitions sit on three nodes, so a
     // graph call gathers from the other two. Every request is "slow" (logged with its id
     // and stages), in JSON.
@@ -521,18 +538,28 @@ async fn one_request_id_is_logged_by_every_node_a_graph_call_touches() {
     let rel_map = graph.get_rel_map(Some(&subjects), 2, 30).await.expect("rel map");
     assert!(!rel_map.is_empty());
     // Every node logged the call under one id (lines reach the file as they are written).
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let per_node: Vec<_> = (0..3).map(|i| request_ids(&log_of(&cluster, i), marks[i])).collect();
-        let shared: Vec<&String> =
-            per_node[0].iter().filter(|id| per_node[1..].iter().all(|n| n.contains(*id))).collect();
-        if shared.len() == 1 {
-            assert_eq!(shared[0].len(), 32, "a 128-bit id in hex");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no single id in every node's log: {per_node:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let id = one_id_in_every_log(&cluster, &marks, "the graph call").await;
+    assert_eq!(id.len(), 32, "a 128-bit id in hex");
+
+    // A vector query the client scatters over the three partitions (one per node): one id.
+    let store = ctx.vector_store();
+    store.add(&crate::support::pseudo_nodes(30, 4)).await.expect("vectors");
+    cluster.wait_settled(1).await;
+    let holders: std::collections::BTreeSet<u64> = cluster
+        .shard_map()
+        .await
+        .expect("a shard map")
+        .shards
+        .iter()
+        .filter(|s| s.vector.is_some())
+        .flat_map(|s| s.replicas.clone())
+        .collect();
+    assert_eq!(holders.len(), 3, "the default namespace's partitions are spread over the three nodes");
+    let marks: Vec<usize> = (0..3).map(|i| log_of(&cluster, i).len()).collect();
+    let query =
+        strata_api::VectorStoreQuery { query_embedding: Some(vec![0.5; 4]), similarity_top_k: 3, ..Default::default() };
+    assert_eq!(store.query(&query).await.expect("vector query").ids.len(), 3);
+    one_id_in_every_log(&cluster, &marks, "the vector query").await;
 }
 
 /// Headless Chromium (Debian's `chromium`; scripts/test.sh installs it) on `url` with

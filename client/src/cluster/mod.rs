@@ -31,6 +31,16 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 /// The first and the largest pause between retries.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(20), Duration::from_millis(500));
 
+/// Runs `call` as one request: every call it makes to the nodes (a query's partitions,
+/// a write's shards, their retries) carries one request id, so the nodes' logs show one
+/// request (`strata_api::trace`). A call made inside another keeps the outer id.
+pub(crate) async fn one_request<F: std::future::Future>(call: F) -> F::Output {
+    if strata_api::trace::current_id().is_some() {
+        return call.await;
+    }
+    strata_api::trace::Trace::new(0).scope(call).await
+}
+
 /// A connection to a cluster. Cheap to share between tasks (behind an `Arc`).
 pub struct Cluster {
     seeds: Vec<String>,

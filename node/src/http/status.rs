@@ -32,8 +32,8 @@ pub struct Status {
     pub groups: Vec<GroupView>,
     /// Vector namespaces held here (loaded ones), with their figures.
     pub vector_namespaces: BTreeMap<String, VectorFigures>,
-    /// Graphs held here, with their relation counts.
-    pub graphs: BTreeMap<String, u64>,
+    /// Graphs held here: (nodes, relations).
+    pub graphs: BTreeMap<String, (u64, u64)>,
     /// Bytes the data directory takes.
     pub disk_bytes: u64,
     /// Bytes free on its file system.
@@ -114,7 +114,7 @@ pub fn of(ctx: &NodeCtx) -> Status {
         })
         .collect();
     let mut vector_namespaces: BTreeMap<String, VectorFigures> = BTreeMap::new();
-    let mut graphs: BTreeMap<String, u64> = BTreeMap::new();
+    let mut graphs: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let shards: BTreeMap<GroupId, &strata_api::ShardInfo> = map.shards.iter().map(|s| (s.group, s)).collect();
     let mut groups = Vec::new();
     for g in ctx.registry.groups() {
@@ -142,7 +142,10 @@ pub fn of(ctx: &NodeCtx) -> Status {
                 }
             }
             ("graph", Some(graph)) => {
-                *graphs.entry(graph.clone()).or_default() += g.shard().graph_relation_count(graph).unwrap_or(0);
+                let (nodes, relations) = g.shard().graph_counts(graph).unwrap_or((0, 0));
+                let e = graphs.entry(graph.clone()).or_default();
+                e.0 += nodes;
+                e.1 += relations;
             }
             _ => {}
         }

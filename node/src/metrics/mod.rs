@@ -180,7 +180,7 @@ fn requests(t: &mut Text) {
 fn stores(t: &mut Text, ctx: &NodeCtx) {
     let map = ctx.shard_map();
     let mut vectors: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut relations: BTreeMap<String, u64> = BTreeMap::new();
+    let mut graphs: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for info in &map.shards {
         let Some(group) = ctx.registry.get(info.group) else { continue };
         if let Some(v) = &info.vector
@@ -193,9 +193,11 @@ fn stores(t: &mut Text, ctx: &NodeCtx) {
             }
         }
         if let Some(g) = &info.graph
-            && let Ok(n) = group.shard().graph_relation_count(&g.namespace)
+            && let Ok((nodes, relations)) = group.shard().graph_counts(&g.namespace)
         {
-            *relations.entry(g.namespace.clone()).or_default() += n;
+            let e = graphs.entry(g.namespace.clone()).or_default();
+            e.0 += nodes;
+            e.1 += relations;
         }
     }
     let name = "strata_vector_vectors";
@@ -208,9 +210,14 @@ fn stores(t: &mut Text, ctx: &NodeCtx) {
     for (ns, (_, u)) in &vectors {
         t.sample(name, &[("namespace", ns)], *u as f64);
     }
+    let name = "strata_graph_nodes";
+    t.family(name, Kind::Gauge, "Nodes (entities and chunks) in this node's replicas of a graph's partitions.");
+    for (g, (n, _)) in &graphs {
+        t.sample(name, &[("graph", g)], *n as f64);
+    }
     let name = "strata_graph_relations";
     t.family(name, Kind::Gauge, "Relations in this node's replicas of a graph's partitions.");
-    for (g, n) in &relations {
+    for (g, (_, n)) in &graphs {
         t.sample(name, &[("graph", g)], *n as f64);
     }
 }

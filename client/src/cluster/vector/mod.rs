@@ -117,8 +117,12 @@ impl Cluster {
         self.create_vector_namespace(VectorNamespace { dim, ..settings }).await
     }
 
-    /// Applies a vector write across the namespace's partitions.
+    /// Applies a vector write across the namespace's partitions (under one request id).
     pub(crate) async fn vector_apply(&self, cmd: VectorCommand) -> Result<Response> {
+        crate::cluster::one_request(self.vector_apply_in(cmd)).await
+    }
+
+    async fn vector_apply_in(&self, cmd: VectorCommand) -> Result<Response> {
         match cmd {
             VectorCommand::CreateNamespace { settings } => {
                 self.create_vector_namespace(settings).await?;
@@ -220,8 +224,13 @@ impl Cluster {
         Ok(Response::Ids(out))
     }
 
-    /// Answers a vector read across the namespace's partitions.
+    /// Answers a vector read across the namespace's partitions (one request id for
+    /// every partition it asks: the nodes' logs show one query).
     pub(crate) async fn vector_query(&self, q: VectorQuery, consistency: ReadConsistency) -> Result<Response> {
+        crate::cluster::one_request(self.vector_query_in(q, consistency)).await
+    }
+
+    async fn vector_query_in(&self, q: VectorQuery, consistency: ReadConsistency) -> Result<Response> {
         match q {
             VectorQuery::Namespaces => {
                 let map = self.refresh_map(std::time::Instant::now() + super::ATTEMPT_TIMEOUT).await?;

@@ -98,11 +98,16 @@ function drawNamespaces(view) {
       const was = vectors.get(name) || [0, 0];
       vectors.set(name, [Math.max(was[0], n), Math.max(was[1], backlog)]);
     }
-    for (const [name, n] of Object.entries(d.graphs)) graphs.set(name, Math.max(graphs.get(name) || 0, n));
+    for (const [name, [nodes, rels]] of Object.entries(d.graphs)) {
+      const was = graphs.get(name) || [0, 0];
+      graphs.set(name, [Math.max(was[0], nodes), Math.max(was[1], rels)]);
+    }
   }
   const rows = [];
   for (const [name, [n, backlog]] of [...vectors].sort()) rows.push(row(["vector", name, n, backlog]));
-  for (const [name, n] of [...graphs].sort()) rows.push(row(["graph", name, n + " relations", "–"]));
+  for (const [name, [nodes, rels]] of [...graphs].sort()) {
+    rows.push(row(["graph", name, nodes + " nodes, " + rels + " relations", "–"]));
+  }
   if (!rows.length) rows.push(row([el("td", "no vector namespace or graph loaded yet")]));
   fill("namespaces", rows);
 }

@@ -9,10 +9,10 @@
 //! when the key has prefixes, against the names the call touches: KV collections,
 //! docstore and index-store namespaces, chat keys, vector namespaces and graphs.
 
-use crate::command::{ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCommand, VectorCommand};
+use crate::command::{ChatCommand, Command, DocstoreCommand, IndexStoreCommand, KvCommand};
 use crate::error::Error;
 use crate::graph_call::GraphCall;
-use crate::query::{ChatQuery, IndexStoreQuery, KvQuery, Query, VectorQuery};
+use crate::query::{ChatQuery, IndexStoreQuery, KvQuery, Query};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -152,13 +152,7 @@ pub fn touched_by_command(command: &Command) -> Option<&str> {
             | ChatCommand::DeleteLastMessage { key },
         ) => key,
         Command::Meta(_) => return None,
-        Command::Vector(VectorCommand::CreateNamespace { settings }) => &settings.name,
-        Command::Vector(
-            VectorCommand::Add { namespace, .. }
-            | VectorCommand::Delete { namespace, .. }
-            | VectorCommand::DeleteNodes { namespace, .. }
-            | VectorCommand::Clear { namespace },
-        ) => namespace,
+        Command::Vector(v) => v.namespace(),
         Command::Graph(g) => g.graph(),
     })
 }
@@ -176,15 +170,10 @@ pub fn touched_by_query(query: &Query) -> Option<&str> {
     Some(match query {
         Query::Kv(KvQuery::Get { collection, .. } | KvQuery::GetAll { collection }) => collection,
         Query::Kv(KvQuery::Collections) | Query::Chat(ChatQuery::GetKeys) | Query::Meta(_) => return None,
-        Query::Vector(VectorQuery::Namespaces) => return None,
         Query::Docstore(q) => q.namespace(),
         Query::IndexStore(IndexStoreQuery::Get { namespace, .. } | IndexStoreQuery::All { namespace }) => namespace,
         Query::Chat(ChatQuery::GetMessages { key }) => key,
-        Query::Vector(
-            VectorQuery::Search { namespace, .. }
-            | VectorQuery::GetNodes { namespace, .. }
-            | VectorQuery::IndexStats { namespace },
-        ) => namespace,
+        Query::Vector(v) => return v.namespace(),
         Query::Graph(q) => q.graph(),
     })
 }

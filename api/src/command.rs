@@ -331,6 +331,19 @@ pub struct RelationWrite {
     pub target_label: Option<String>,
 }
 
+impl VectorCommand {
+    /// The vector namespace it writes (which group owns it follows from this).
+    pub fn namespace(&self) -> &str {
+        match self {
+            VectorCommand::CreateNamespace { settings } => &settings.name,
+            VectorCommand::Add { namespace, .. }
+            | VectorCommand::Delete { namespace, .. }
+            | VectorCommand::DeleteNodes { namespace, .. }
+            | VectorCommand::Clear { namespace } => namespace,
+        }
+    }
+}
+
 impl GraphCommand {
     /// The graph it writes.
     pub fn graph(&self) -> &str {

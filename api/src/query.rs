@@ -232,6 +232,18 @@ pub enum VectorQuery {
     },
 }
 
+impl VectorQuery {
+    /// The vector namespace it reads (none: the listing of namespaces).
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            VectorQuery::Search { namespace, .. }
+            | VectorQuery::GetNodes { namespace, .. }
+            | VectorQuery::IndexStats { namespace } => Some(namespace),
+            VectorQuery::Namespaces => None,
+        }
+    }
+}
+
 /// `BaseKVStore` reads.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum KvQuery {

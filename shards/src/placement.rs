@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use strata_api::{
     ChatQuery, Command, DocstoreCommand, GroupId, IndexStoreCommand, IndexStoreQuery, KvCommand, KvQuery, META_GROUP,
-    NodeId, Query, ShardMap, VectorCommand, VectorQuery,
+    NodeId, Query, ShardMap, VectorCommand,
 };
 
 /// The placement key of the chat store.
@@ -69,13 +69,7 @@ fn vector_placement(namespace: &str) -> String {
 }
 
 fn vector_namespace(c: &VectorCommand) -> String {
-    vector_placement(match c {
-        VectorCommand::CreateNamespace { settings } => &settings.name,
-        VectorCommand::Add { namespace, .. }
-        | VectorCommand::Delete { namespace, .. }
-        | VectorCommand::DeleteNodes { namespace, .. }
-        | VectorCommand::Clear { namespace } => namespace,
-    })
+    vector_placement(c.namespace())
 }
 
 /// Routes a write.
@@ -135,12 +129,10 @@ pub fn route_query(q: &Query, shard_count: u32) -> ReadRoute {
         | Query::IndexStore(IndexStoreQuery::All { namespace }) => by_ns(namespace),
         Query::Chat(ChatQuery::GetMessages { .. }) | Query::Chat(ChatQuery::GetKeys) => by_ns(CHAT_PLACEMENT),
         Query::Meta(_) => ReadRoute::One(META_GROUP),
-        Query::Vector(VectorQuery::Namespaces) => ReadRoute::All,
-        Query::Vector(
-            VectorQuery::Search { namespace, .. }
-            | VectorQuery::GetNodes { namespace, .. }
-            | VectorQuery::IndexStats { namespace },
-        ) => by_ns(&vector_placement(namespace)),
+        Query::Vector(v) => match v.namespace() {
+            Some(namespace) => by_ns(&vector_placement(namespace)),
+            None => ReadRoute::All,
+        },
         Query::Graph(q) => by_ns(&format!("__graph__/{}", q.graph())),
     }
 }

@@ -7,9 +7,7 @@ use crate::route;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
 use strata_api::trace::Trace;
-use strata_api::{
-    Command, Error, GraphCall, GroupId, Query, ReadConsistency, RequestId, Served, ShardMap, VectorCommand, VectorQuery,
-};
+use strata_api::{Command, Error, GraphCall, GroupId, Query, ReadConsistency, RequestId, Served, ShardMap};
 use strata_shards::placement::{ReadRoute, Route, route_command, route_query};
 
 /// A request to a store actor.
@@ -116,14 +114,7 @@ fn check_write(kind: StoreKind, group: GroupId, command: &Command, map: &ShardMa
         )));
     }
     if let Command::Vector(c) = command {
-        let ns = match c {
-            VectorCommand::CreateNamespace { settings } => &settings.name,
-            VectorCommand::Add { namespace, .. }
-            | VectorCommand::Delete { namespace, .. }
-            | VectorCommand::DeleteNodes { namespace, .. }
-            | VectorCommand::Clear { namespace } => namespace,
-        };
-        return check_vector_group(map, group, Some(ns));
+        return check_vector_group(map, group, Some(c.namespace()));
     }
     if let Command::Graph(c) = command {
         return check_graph_group(map, group, c.graph());
@@ -146,13 +137,7 @@ fn check_read(kind: StoreKind, group: GroupId, query: &Query, map: &ShardMap) ->
         )));
     }
     if let Query::Vector(q) = query {
-        let ns = match q {
-            VectorQuery::Search { namespace, .. }
-            | VectorQuery::GetNodes { namespace, .. }
-            | VectorQuery::IndexStats { namespace } => Some(namespace.as_str()),
-            VectorQuery::Namespaces => None,
-        };
-        return check_vector_group(map, group, ns);
+        return check_vector_group(map, group, q.namespace());
     }
     if let Query::Graph(q) = query {
         return check_graph_group(map, group, q.graph());

@@ -163,14 +163,7 @@ fn refuse_internal(namespace: &str) -> Result<()> {
 
 /// Applies a client's vector write (internal namespaces are not theirs).
 pub fn apply(txn: &mut Txn<'_>, cmd: &VectorCommand) -> Result<Response> {
-    let namespace = match cmd {
-        VectorCommand::CreateNamespace { settings } => &settings.name,
-        VectorCommand::Add { namespace, .. }
-        | VectorCommand::Delete { namespace, .. }
-        | VectorCommand::DeleteNodes { namespace, .. }
-        | VectorCommand::Clear { namespace } => namespace,
-    };
-    refuse_internal(namespace)?;
+    refuse_internal(cmd.namespace())?;
     apply_internal(txn, cmd)
 }
 

@@ -332,6 +332,13 @@ pub struct NodeDetail {
     pub leader_changes: Vec<LeaderChange>,
     /// Whether it is stopping.
     pub draining: bool,
+    /// Entries of the KV collections held here (a docstore namespace's documents are its
+    /// `{ns}/data`), by name. Absent from older nodes' answers.
+    #[serde(default)]
+    pub collections: BTreeMap<String, u64>,
+    /// Keys of the chat store, when this node holds its shard.
+    #[serde(default)]
+    pub chat_keys: Option<u64>,
 }
 
 /// One group's new leader, as a node learned of it.

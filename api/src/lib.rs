@@ -14,6 +14,7 @@
 //! * [`limits`]: what one request may ask of a node, and the check against it.
 //! * [`metrics`]: the counters and histograms a node keeps, cheap to count.
 //! * [`rate_limited`]: log lines that repeat at most so often.
+//! * [`clock`]: wall-clock milliseconds, as nodes report times to people.
 //! * [`trace`]: request ids carried across nodes, and the stages a request spent time in.
 //! * [`tenancy`]: what a prefix-limited key sees, and its quotas.
 //! * [`error`]: the one error type that crosses every boundary, with
@@ -24,6 +25,7 @@
 //! No I/O and no store logic lives here.
 
 pub mod access;
+pub mod clock;
 pub mod cluster;
 pub mod command;
 pub mod error;

@@ -36,6 +36,8 @@ pub struct NodeCtx {
     pub ready_max_lag_entries: u64,
     /// Set once the node begins to stop: `/readyz` fails from then on.
     pub draining: std::sync::atomic::AtomicBool,
+    /// The latest figures this node reported of itself, and when (what `/status` and the status RPC report).
+    pub detail_cache: std::sync::Mutex<Option<(std::time::Instant, strata_api::cluster::NodeDetail)>>,
     /// Client requests running on this node, bounded by `limits.max_in_flight`.
     in_flight: Arc<tokio::sync::Semaphore>,
     map: watch::Sender<ShardMap>,
@@ -161,6 +163,7 @@ impl NodeCtx {
             data_dir: config.data_dir.clone(),
             ready_max_lag_entries: config.ready_max_lag_entries,
             draining: std::sync::atomic::AtomicBool::new(false),
+            detail_cache: std::sync::Mutex::new(None),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight)),
             map: watch::channel(ShardMap::default()).0,
             reconciling: tokio::sync::Mutex::new(()),

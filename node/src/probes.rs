@@ -43,8 +43,7 @@ pub async fn storage_writable(db: &sled::Db) -> Check {
     let db = db.clone();
     let write = tokio::task::spawn_blocking(move || -> Result<(), String> {
         let tree = db.open_tree("strata.probe").map_err(|e| e.to_string())?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        tree.insert(b"probe", &now.as_millis().to_be_bytes()).map_err(|e| e.to_string())?;
+        tree.insert(b"probe", &strata_api::clock::unix_ms().to_be_bytes()).map_err(|e| e.to_string())?;
         tree.flush().map_err(|e| e.to_string())?;
         Ok(())
     });

@@ -8,7 +8,6 @@
 use openraft::metrics::RaftServerMetrics;
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::time::SystemTime;
 use strata_api::{GroupId, NodeId};
 
 /// How many changes a node keeps for its status page.
@@ -55,10 +54,7 @@ pub async fn watch(
             (m.current_leader, m.vote.leader_id().term)
         };
         if leader != last {
-            let at_ms = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-            changes.record(LeaderChange { group, leader, term, at_ms });
+            changes.record(LeaderChange { group, leader, term, at_ms: strata_api::clock::unix_ms() });
             last = leader;
         }
         if metrics.changed().await.is_err() {

@@ -13,7 +13,7 @@ const FIRST_POSITION: u64 = 1 << 62;
 const GAP: u64 = 1 << 24;
 
 fn chat_keys() -> OrderedMap<'static> {
-    OrderedMap::new(Space::ChatKeyEntry, "")
+    OrderedMap::new(Space::ChatKeyEntry, "").counted()
 }
 
 /// `(position, message)` of a key's history, in order.

@@ -7,9 +7,9 @@ use crate::ordered::{OrderedMap, Reader};
 use crate::txn::Txn;
 use strata_api::{JsonText, KvCommand, KvQuery, Response};
 
-/// The ordered map holding one collection.
+/// The ordered map holding one collection (counted: the status page shows sizes).
 pub fn collection(name: &str) -> OrderedMap<'_> {
-    OrderedMap::new(Space::KvEntry, name)
+    OrderedMap::new(Space::KvEntry, name).counted()
 }
 
 /// The registry of collection names, in creation order.

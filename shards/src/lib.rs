@@ -13,6 +13,7 @@
 //! | [`docstore`] | `KVDocumentStore` over `{ns}/data`, `{ns}/metadata`, `{ns}/ref_doc_info` |
 //! | [`index_store`] | `KVIndexStore` over `{ns}/data` |
 //! | [`chat`] | `SimpleChatStore` semantics, one record per message |
+//! | [`counts`] | entries per KV collection and chat keys, kept by writes |
 //! | [`meta`] | the meta group's shard map (members, shards, replicas, epoch) |
 //! | [`vector`] | vector stores: records, filters, exact search, MMR |
 //! | [`graph`] | graph stores: a partition's nodes, relations, triplet lists, schema; the coordinator over partitions |
@@ -26,6 +27,7 @@
 //! Nothing here knows about the network, raft or actors.
 
 pub mod chat;
+pub mod counts;
 pub mod docstore;
 pub mod error;
 pub mod flusher;

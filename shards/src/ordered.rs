@@ -58,12 +58,24 @@ impl Reader for Txn<'_> {
 pub struct OrderedMap<'n> {
     entry: Space,
     name: &'n str,
+    counted: bool,
 }
 
 impl<'n> OrderedMap<'n> {
     /// The map `name` stored in the `entry` space.
     pub fn new(entry: Space, name: &'n str) -> Self {
-        Self { entry, name }
+        Self { entry, name, counted: false }
+    }
+
+    /// The same map, keeping a count of its keys ([`crate::counts`]).
+    pub fn counted(self) -> Self {
+        Self { counted: true, ..self }
+    }
+
+    fn count(&self, txn: &mut Txn<'_>, delta: i64) {
+        if self.counted {
+            txn.add_to_counter(crate::counts::key(self.entry, self.name), delta);
+        }
     }
 
     fn entry_key(&self, key: &str) -> Vec<u8> {
@@ -105,7 +117,10 @@ impl<'n> OrderedMap<'n> {
         let ek = self.entry_key(key);
         let seq = match txn.get_u64_prefix(&ek)? {
             Some(seq) => seq,
-            None => txn.next_seq_from(least)?,
+            None => {
+                self.count(txn, 1);
+                txn.next_seq_from(least)?
+            }
         };
         let mut value = Vec::with_capacity(8 + payload.len());
         value.extend_from_slice(&seq.to_be_bytes());
@@ -123,10 +138,14 @@ impl<'n> OrderedMap<'n> {
         let seq = match txn.get_u64_prefix(&ek)? {
             Some(seq) => seq,
             None if stamp > 0 => {
+                self.count(txn, 1);
                 txn.advance_seq_past(stamp)?;
                 stamp
             }
-            None => txn.next_seq()?,
+            None => {
+                self.count(txn, 1);
+                txn.next_seq()?
+            }
         };
         let mut value = Vec::with_capacity(8 + payload.len());
         value.extend_from_slice(&seq.to_be_bytes());
@@ -142,6 +161,7 @@ impl<'n> OrderedMap<'n> {
             return Ok(false);
         }
         txn.remove(ek);
+        self.count(txn, -1);
         Ok(true)
     }
 

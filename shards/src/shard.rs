@@ -90,6 +90,9 @@ impl Shard {
         if crate::redo::recover(&tree)? {
             tracing::info!(tree = name, "finished a write interrupted by a crash");
         }
+        if !tree.contains_key(INSTALLING)? {
+            crate::counts::ensure(&tree)?;
+        }
         Ok(Self {
             db: db.clone(),
             tree,
@@ -243,6 +246,7 @@ impl Shard {
         for (k, v) in records {
             self.tree.insert(k, v)?;
         }
+        crate::counts::ensure(&self.tree)?;
         self.tree.remove(INSTALLING)?;
         // Reloaded from the new records when next used.
         *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = vector::Indexes::new(self.graph_dir.clone());
@@ -321,6 +325,16 @@ impl Shard {
         let counts = graph::schema::counts(&self.tree, graph)?;
         let nodes = counts.node_labels.iter().map(|(_, n)| *n).sum();
         Ok((nodes, counts.relationships.iter().map(|(_, n)| *n).sum()))
+    }
+
+    /// Entries of each KV collection held here (documents of `{ns}/data`, ...).
+    pub fn collection_counts(&self) -> Result<Vec<(String, u64)>> {
+        crate::counts::collections(&self.tree)
+    }
+
+    /// Keys of the chat store held here.
+    pub fn chat_key_count(&self) -> Result<u64> {
+        crate::counts::chat_keys(&self.tree)
     }
 
     /// Asks the vector namespaces in memory to save their HNSW graphs (in the background).

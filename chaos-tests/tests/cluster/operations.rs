@@ -609,6 +609,17 @@ async fn the_status_page_shows_a_dead_member_and_the_under_replicated_banner() {
     cluster.wait_settled(3).await;
     let page = format!("http://{}/", cluster.nodes[0].http_addr);
     let groups = cluster.shard_map().await.expect("a shard map").shards.len() + 1;
+    // Something in the document and chat stores, whose sizes the page shows.
+    let ctx = cluster.context().await;
+    let docs: Vec<strata_client::api::Node> =
+        (0..5).map(|i| strata_client::api::Node::text_node(format!("doc-{i}"), "text")).collect();
+    ctx.docstore_in("handbook").add_documents(&docs).await.expect("documents");
+    ctx.docstore_in("handbook").delete_document("doc-0", true).await.expect("delete one");
+    for key in ["alice", "bob"] {
+        let m = strata_api::ChatMessage::new(strata_api::MessageRole::User, "hello");
+        ctx.chat_store().add_message(key, &m, None).await.expect("chat");
+        ctx.chat_store().add_message(key, &m, None).await.expect("chat");
+    }
     let dead = cluster.nodes[2].id;
     cluster.kill(2);
     // The DOM once the page has drawn the cluster (it fetches /cluster as it loads).
@@ -635,6 +646,10 @@ async fn the_status_page_shows_a_dead_member_and_the_under_replicated_banner() {
     assert!(!banner.contains("hidden"), "the banner shows: {banner}");
     assert!(banner.contains("under-replicated") && banner.contains(&format!("node {dead} (")), "{banner}");
     assert_eq!(dom.matches("<tr data-group=").count(), groups, "every raft group is listed: {dom}");
+    let namespaces = dom.split("id=\"namespaces\"").nth(1).and_then(|t| t.split("</table>").next()).unwrap_or_default();
+    assert!(namespaces.contains("<td>handbook</td><td>4 documents</td>"), "the docstore's size: {namespaces}");
+    assert!(namespaces.contains("<td>2 keys</td>"), "the chat store's keys: {namespaces}");
+    assert!(!namespaces.contains("handbook/metadata"), "a docstore is one line: {namespaces}");
 
     // Screenshots for people to look at: a laptop and a phone.
     let shots = target_dir().join("status-page");

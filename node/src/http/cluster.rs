@@ -53,12 +53,6 @@ pub struct ClusterView {
     pub at_ms: u64,
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// Asks every member for its status (this node answers for itself) and puts the
 /// picture together.
 pub async fn gather(state: &HttpState, ctx: &std::sync::Arc<NodeCtx>) -> ClusterView {
@@ -85,7 +79,7 @@ pub async fn gather(state: &HttpState, ctx: &std::sync::Arc<NodeCtx>) -> Cluster
         }
     });
     let answers = futures::future::join_all(asks).await;
-    let now = now_ms();
+    let now = strata_api::clock::unix_ms();
     let mut seen = state.seen.lock().unwrap_or_else(|p| p.into_inner());
     let mut members = Vec::new();
     let mut by_id: BTreeMap<NodeId, Result<NodeStatus, String>> = BTreeMap::new();

@@ -34,6 +34,11 @@ pub struct Status {
     pub vector_namespaces: BTreeMap<String, VectorFigures>,
     /// Graphs held here: (nodes, relations).
     pub graphs: BTreeMap<String, (u64, u64)>,
+    /// Entries of the KV collections held here (a docstore namespace's documents are its
+    /// `{ns}/data`).
+    pub collections: BTreeMap<String, u64>,
+    /// Keys of the chat store, when this node holds its shard.
+    pub chat_keys: Option<u64>,
     /// Bytes the data directory takes.
     pub disk_bytes: u64,
     /// Bytes free on its file system.
@@ -115,6 +120,9 @@ pub fn of(ctx: &NodeCtx) -> Status {
         .collect();
     let mut vector_namespaces: BTreeMap<String, VectorFigures> = BTreeMap::new();
     let mut graphs: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut collections: BTreeMap<String, u64> = BTreeMap::new();
+    let chat_group = strata_shards::placement::chat_group(map.shard_count());
+    let mut chat_keys = None;
     let shards: BTreeMap<GroupId, &strata_api::ShardInfo> = map.shards.iter().map(|s| (s.group, s)).collect();
     let mut groups = Vec::new();
     for g in ctx.registry.groups() {
@@ -147,6 +155,12 @@ pub fn of(ctx: &NodeCtx) -> Status {
                 e.0 += nodes;
                 e.1 += relations;
             }
+            ("kv", _) => {
+                collections.extend(g.shard().collection_counts().unwrap_or_default());
+                if g.id == chat_group {
+                    chat_keys = g.shard().chat_key_count().ok();
+                }
+            }
             _ => {}
         }
         groups.push(GroupView {
@@ -178,6 +192,8 @@ pub fn of(ctx: &NodeCtx) -> Status {
         groups,
         vector_namespaces,
         graphs,
+        collections,
+        chat_keys,
         disk_bytes: crate::probes::disk_bytes(&ctx.data_dir),
         available_bytes: crate::probes::available_bytes(&ctx.data_dir),
         leader_changes: ctx.registry.leader_changes(),
@@ -185,9 +201,27 @@ pub fn of(ctx: &NodeCtx) -> Status {
     }
 }
 
+/// How long a computed [`detail`] is answered again: the rebalancer asks every member's
+/// status several times a second and needs none of it; people and pages refresh every few
+/// seconds.
+const DETAIL_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What this node reports of itself to `status` callers (the status page reads every
-/// member's through the serving node).
+/// member's through the serving node), computed at most once per [`DETAIL_FRESH`]: it
+/// walks the data directory and reads every group's counters.
 pub fn detail(ctx: &NodeCtx) -> strata_api::cluster::NodeDetail {
+    let mut cached = ctx.detail_cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((at, d)) = cached.as_ref()
+        && at.elapsed() < DETAIL_FRESH
+    {
+        return d.clone();
+    }
+    let d = compute_detail(ctx);
+    *cached = Some((std::time::Instant::now(), d.clone()));
+    d
+}
+
+fn compute_detail(ctx: &NodeCtx) -> strata_api::cluster::NodeDetail {
     let s = of(ctx);
     strata_api::cluster::NodeDetail {
         version: s.version.to_string(),
@@ -199,5 +233,7 @@ pub fn detail(ctx: &NodeCtx) -> strata_api::cluster::NodeDetail {
         graphs: s.graphs,
         leader_changes: s.leader_changes,
         draining: s.draining,
+        collections: s.collections,
+        chat_keys: s.chat_keys,
     }
 }

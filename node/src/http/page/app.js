@@ -103,13 +103,47 @@ function drawNamespaces(view) {
       graphs.set(name, [Math.max(was[0], nodes), Math.max(was[1], rels)]);
     }
   }
+  // A collection lives in one KV group, the same on each of its replicas: the largest
+  // report is its size (a lagging replica reports less).
+  const collections = new Map();
+  let chatKeys = null;
+  for (const m of view.members) {
+    const d = m.status && m.status.detail;
+    if (!d) continue;
+    for (const [name, n] of Object.entries(d.collections || {})) {
+      collections.set(name, Math.max(collections.get(name) || 0, n));
+    }
+    if (d.chat_keys !== null && d.chat_keys !== undefined) chatKeys = Math.max(chatKeys || 0, d.chat_keys);
+  }
   const rows = [];
+  for (const [store, name, items] of kvRows(collections)) rows.push(row([store, name, items, "–"]));
+  if (chatKeys !== null) rows.push(row(["chat", "chat store", chatKeys + " keys", "–"]));
   for (const [name, [n, backlog]] of [...vectors].sort()) rows.push(row(["vector", name, n, backlog]));
   for (const [name, [nodes, rels]] of [...graphs].sort()) {
     rows.push(row(["graph", name, nodes + " nodes, " + rels + " relations", "–"]));
   }
-  if (!rows.length) rows.push(row([el("td", "no vector namespace or graph loaded yet")]));
+  if (!rows.length) rows.push(row([el("td", "nothing stored yet")]));
   fill("namespaces", rows);
+}
+
+// A docstore namespace NS is the collections NS/data (its documents), NS/metadata and
+// NS/ref_doc_info: shown as one line of documents; every other collection as itself.
+function kvRows(collections) {
+  const docstores = new Set();
+  for (const name of collections.keys()) {
+    const m = name.match(/^(.*)\/(metadata|ref_doc_info)$/);
+    if (m) docstores.add(m[1]);
+  }
+  const rows = [];
+  for (const [name, n] of [...collections].sort()) {
+    const m = name.match(/^(.*)\/(data|metadata|ref_doc_info)$/);
+    if (m && docstores.has(m[1])) {
+      if (m[2] === "data") rows.push(["documents", m[1], n + " documents"]);
+    } else {
+      rows.push(["kv", name, n + " entries"]);
+    }
+  }
+  return rows;
 }
 
 function drawChanges(view) {

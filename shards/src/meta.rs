@@ -203,3 +203,163 @@ pub fn query(r: &impl Reader, q: &MetaQuery) -> Result<Response> {
         MetaQuery::ShardMap => Ok(Response::ShardMap(shard_map(r)?)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_api::{Distance, NodeInfo};
+
+    /// A meta shard's tree, and each command applied and committed as the group would.
+    struct Meta {
+        _dir: tempfile::TempDir,
+        tree: sled::Tree,
+    }
+
+    impl Meta {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let db = sled::Config::new().path(dir.path()).open().expect("open");
+            let tree = db.open_tree("meta").expect("tree");
+            Self { _dir: dir, tree }
+        }
+
+        fn run(&self, cmd: MetaCommand) -> std::result::Result<Response, String> {
+            let mut txn = Txn::new(&self.tree);
+            let r = apply(&mut txn, &cmd).map_err(|e| e.to_string())?;
+            txn.commit().expect("commit");
+            Ok(r)
+        }
+
+        fn map(&self) -> ShardMap {
+            shard_map(&self.tree).expect("map")
+        }
+
+        /// A bootstrapped cluster of node 1 with `shards` KV shards.
+        fn bootstrapped(shards: u32) -> Self {
+            let m = Self::new();
+            m.run(MetaCommand::Bootstrap { node: node(0, "a", 1), shards, replication: 3, cluster: 7 })
+                .expect("bootstrap");
+            m
+        }
+
+        fn join(&self, addr: &str, incarnation: u64) -> NodeId {
+            match self.run(MetaCommand::AddNode { node: node(0, addr, incarnation) }) {
+                Ok(Response::NodeId(id)) => id,
+                other => panic!("a join answers an id: {other:?}"),
+            }
+        }
+    }
+
+    fn node(id: NodeId, addr: &str, incarnation: u64) -> NodeInfo {
+        NodeInfo {
+            id,
+            raft_addr: format!("{addr}:raft"),
+            client_addr: format!("{addr}:client"),
+            incarnation,
+            leaving: false,
+        }
+    }
+
+    #[test]
+    fn bootstrap_lays_out_the_shards_once() {
+        let m = Meta::new();
+        let zero = MetaCommand::Bootstrap { node: node(1, "a", 1), shards: 0, replication: 3, cluster: 7 };
+        assert!(m.run(zero).is_err(), "no shards is refused");
+        let m = Meta::bootstrapped(4);
+        let map = m.map();
+        assert_eq!((map.cluster, map.replication, map.epoch), (7, 3, 1));
+        assert_eq!(
+            map.shards.iter().map(|s| (s.group, s.replicas.clone())).collect::<Vec<_>>(),
+            [(1, vec![0]), (2, vec![0]), (3, vec![0]), (4, vec![0])]
+        );
+        let again = MetaCommand::Bootstrap { node: node(0, "a", 1), shards: 4, replication: 3, cluster: 8 };
+        assert!(m.run(again).is_err(), "a second bootstrap is refused");
+        assert_eq!(m.map().cluster, 7);
+    }
+
+    #[test]
+    fn a_retried_join_keeps_its_id_and_a_wiped_node_at_the_same_address_is_a_new_member() {
+        let m = Meta::bootstrapped(2);
+        let b = m.join("b", 11);
+        assert_eq!(m.join("b", 11), b, "the same data directory asking again gets the same id");
+        let c = m.join("c", 12);
+        assert!(c > b, "ids are never reused");
+        let b2 = m.join("b", 99);
+        assert!(b2 > c, "a wiped node gets a new id");
+        let map = m.map();
+        assert!(!map.nodes.contains_key(&b), "the old member at that address is replaced");
+        assert_eq!(map.nodes.get(&b2).map(|n| n.incarnation), Some(99));
+        assert_eq!(map.nodes.len(), 3);
+    }
+
+    #[test]
+    fn removing_marks_a_member_leaving_and_forgetting_waits_for_its_replicas() {
+        let m = Meta::bootstrapped(1);
+        let only = *m.map().nodes.keys().next().expect("the bootstrap node");
+        assert!(m.run(MetaCommand::RemoveNode { id: only }).is_err(), "the last node cannot be removed");
+        let b = m.join("b", 2);
+        assert!(m.run(MetaCommand::ForgetNode { id: b }).is_err(), "a member not asked to leave is kept");
+        m.run(MetaCommand::SetShardMembers { group: 1, replicas: vec![only, b], learners: vec![] }).expect("members");
+        m.run(MetaCommand::RemoveNode { id: b }).expect("remove");
+        let epoch = m.map().epoch;
+        m.run(MetaCommand::RemoveNode { id: b }).expect("asked again");
+        assert_eq!(m.map().epoch, epoch, "asking again changes nothing");
+        assert!(m.map().nodes[&b].leaving);
+        assert!(m.run(MetaCommand::ForgetNode { id: b }).is_err(), "it still holds a replica");
+        m.run(MetaCommand::SetShardMembers { group: 1, replicas: vec![only], learners: vec![] }).expect("members");
+        m.run(MetaCommand::ForgetNode { id: b }).expect("forget");
+        assert!(!m.map().nodes.contains_key(&b));
+        m.run(MetaCommand::ForgetNode { id: b }).expect("forgetting again is done");
+        let bad = MetaCommand::SetShardMembers { group: 9, replicas: vec![only], learners: vec![] };
+        assert!(m.run(bad).is_err(), "no such shard");
+    }
+
+    #[test]
+    fn partitions_start_on_the_members_holding_the_fewest() {
+        let m = Meta::bootstrapped(2);
+        let (a, b, c) = (0, m.join("b", 2), m.join("c", 3));
+        let settings = VectorNamespace { name: "docs".into(), dim: 0, distance: Distance::Cosine, partitions: 3 };
+        m.run(MetaCommand::CreateVectorNamespace { settings: settings.clone() }).expect("create");
+        let map = m.map();
+        let holders: Vec<NodeId> = map.shards.iter().filter(|s| s.vector.is_some()).map(|s| s.replicas[0]).collect();
+        let mut sorted = holders.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [a, b, c], "one partition on each member: {holders:?}");
+        assert_eq!(map.shards.iter().map(|s| s.group).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        let graph = GraphNamespace { name: "kg".into(), partitions: 2 };
+        m.run(MetaCommand::CreateGraph { settings: graph.clone() }).expect("graph");
+        let epoch = m.map().epoch;
+        m.run(MetaCommand::CreateGraph { settings: graph }).expect("again");
+        assert_eq!(m.map().epoch, epoch, "an existing graph is left as it is");
+        assert_eq!(m.map().shards.iter().filter(|s| s.graph.is_some()).count(), 2);
+    }
+
+    #[test]
+    fn a_namespace_fixes_its_dimension_once_and_keeps_its_distance() {
+        let m = Meta::bootstrapped(1);
+        let ns = |dim, distance| VectorNamespace { name: "v".into(), dim, distance, partitions: 1 };
+        m.run(MetaCommand::CreateVectorNamespace { settings: ns(0, Distance::Cosine) }).expect("create");
+        m.run(MetaCommand::CreateVectorNamespace { settings: ns(384, Distance::Cosine) }).expect("fix the dimension");
+        assert_eq!(m.map().vector_namespaces["v"].dim, 384);
+        m.run(MetaCommand::CreateVectorNamespace { settings: ns(0, Distance::Cosine) }).expect("unknown dimension");
+        assert!(m.run(MetaCommand::CreateVectorNamespace { settings: ns(768, Distance::Cosine) }).is_err());
+        assert!(m.run(MetaCommand::CreateVectorNamespace { settings: ns(384, Distance::L2) }).is_err());
+        assert_eq!(m.map().shards.iter().filter(|s| s.vector.is_some()).count(), 1, "no second namespace");
+    }
+
+    #[test]
+    fn names_and_partition_counts_are_checked() {
+        let m = Meta::bootstrapped(1);
+        let ns =
+            |name: &str, partitions| VectorNamespace { name: name.into(), dim: 3, distance: Distance::Dot, partitions };
+        for bad in [ns("", 1), ns("a__b", 1), ns("ok", 0), ns("ok", 1025)] {
+            assert!(m.run(MetaCommand::CreateVectorNamespace { settings: bad.clone() }).is_err(), "{bad:?}");
+        }
+        for bad in
+            [GraphNamespace { name: "g__x".into(), partitions: 1 }, GraphNamespace { name: "g".into(), partitions: 0 }]
+        {
+            assert!(m.run(MetaCommand::CreateGraph { settings: bad.clone() }).is_err(), "{bad:?}");
+        }
+        assert_eq!(m.map().epoch, 1, "nothing refused changed the map");
+    }
+}

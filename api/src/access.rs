@@ -151,7 +151,7 @@ pub fn touched_by_command(command: &Command) -> Option<&str> {
             | ChatCommand::DeleteMessage { key, .. }
             | ChatCommand::DeleteLastMessage { key },
         ) => key,
-        Command::Meta(_) => return None,
+        Command::Meta(_) | Command::Restore(_) => return None,
         Command::Vector(v) => v.namespace(),
         Command::Graph(g) => g.graph(),
     })

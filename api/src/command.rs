@@ -25,6 +25,8 @@ pub enum Command {
     Vector(VectorCommand),
     /// Graph store writes (one partition of a graph in a cluster).
     Graph(GraphCommand),
+    /// A restore's records and its last step (`strata backup restore`; admin only).
+    Restore(crate::backup::RestoreCommand),
 }
 
 impl Command {

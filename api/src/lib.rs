@@ -10,6 +10,7 @@
 //! * [`graph_call`]: the multi-round graph reads one node runs whole for a client.
 //! * [`cluster`]: node and group ids, the shard map, and the meta group's commands.
 //! * [`service`]: the client-facing tarpc service every node serves.
+//! * [`backup`]: a captured group on the wire, and the restore command.
 //! * [`access`]: API keys' roles and namespace prefixes, and what each request touches.
 //! * [`limits`]: what one request may ask of a node, and the check against it.
 //! * [`metrics`]: the counters and histograms a node keeps, cheap to count.
@@ -25,6 +26,7 @@
 //! No I/O and no store logic lives here.
 
 pub mod access;
+pub mod backup;
 pub mod clock;
 pub mod cluster;
 pub mod command;

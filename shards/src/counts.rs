@@ -76,6 +76,28 @@ pub fn ensure(tree: &sled::Tree) -> Result<()> {
     Ok(())
 }
 
+/// Recounts every counted map from its committed entries, inside `txn` (a restore's last
+/// step: its records arrived without their counters).
+pub fn recount(txn: &mut crate::txn::Txn<'_>) -> Result<()> {
+    let stale: Vec<Vec<u8>> = txn.committed_iter(COUNT).map(|r| r.map(|(k, _)| k)).collect::<Result<_>>()?;
+    for k in stale {
+        txn.remove(k);
+    }
+    for space in [Space::KvEntry, Space::ChatKeyEntry] {
+        let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
+        for item in txn.committed_iter(&[space as u8]) {
+            let (k, _) = item?;
+            let name = name_at(&k[1..]).ok_or_else(|| Error::Corrupt("an entry key without its map's name".into()))?;
+            *counts.entry(name).or_default() += 1;
+        }
+        for (name, n) in counts {
+            txn.add_to_counter(key(space, &name), n);
+        }
+    }
+    txn.put(COUNTED.to_vec(), Vec::new());
+    Ok(())
+}
+
 /// The length-prefixed name at the start of `bytes`.
 fn name_at(bytes: &[u8]) -> Option<String> {
     let len = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;

@@ -18,6 +18,9 @@ pub enum Error {
     /// A stored record that Strata could not have written.
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// Reading or writing a file (a backup image) failed.
+    #[error("i/o: {0}")]
+    Io(String),
 }
 
 impl From<Error> for strata_api::Error {
@@ -27,6 +30,7 @@ impl From<Error> for strata_api::Error {
             Error::Sled(e) => strata_api::Error::Storage(e.to_string()),
             Error::AlreadyOpen { path } => strata_api::Error::AlreadyOpen { path },
             Error::Corrupt(msg) => strata_api::Error::InvalidData(msg),
+            Error::Io(msg) => strata_api::Error::Storage(msg),
         }
     }
 }

@@ -73,6 +73,13 @@ pub fn key_u64(space: Space, name: &str, n: u64) -> Vec<u8> {
     key(space, name, &n.to_be_bytes())
 }
 
+/// `space len(name) name tail` → `(name, tail)`: the inverse of [`key`].
+pub fn split_name(key: &[u8]) -> Option<(String, &[u8])> {
+    let len = u32::from_be_bytes(key.get(1..5)?.try_into().ok()?) as usize;
+    let name = String::from_utf8(key.get(5..5usize.checked_add(len)?)?.to_vec()).ok()?;
+    Some((name, &key[5 + len..]))
+}
+
 /// Reads the big-endian u64 at the end of a key or at the start of a value.
 pub fn read_u64(bytes: &[u8]) -> Option<u64> {
     let arr: [u8; 8] = bytes.get(..8)?.try_into().ok()?;

@@ -12,6 +12,7 @@
 //! | [`kv`] | KV collections (`put`, `get`, `delete`, `get_all`, `put_all`) |
 //! | [`docstore`] | `KVDocumentStore` over `{ns}/data`, `{ns}/metadata`, `{ns}/ref_doc_info` |
 //! | [`index_store`] | `KVIndexStore` over `{ns}/data` |
+//! | [`backup`] | images of a group's records; where a backed-up record goes; restoring them |
 //! | [`chat`] | `SimpleChatStore` semantics, one record per message |
 //! | [`counts`] | entries per KV collection and chat keys, kept by writes |
 //! | [`meta`] | the meta group's shard map (members, shards, replicas, epoch) |
@@ -26,6 +27,7 @@
 //!
 //! Nothing here knows about the network, raft or actors.
 
+pub mod backup;
 pub mod chat;
 pub mod counts;
 pub mod docstore;

@@ -13,7 +13,7 @@ use strata_api::{
 };
 
 /// The placement key of the chat store.
-const CHAT_PLACEMENT: &str = "__chat__";
+pub const CHAT_PLACEMENT: &str = "__chat__";
 
 /// FNV-1a, 64 bits: stable across processes and versions (unlike the std hasher).
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -102,6 +102,7 @@ pub fn route_command(cmd: &Command, shard_count: u32) -> Route {
         | Command::IndexStore(IndexStoreCommand::Delete { namespace, .. }) => by_ns(namespace),
         Command::Chat(_) => by_ns(CHAT_PLACEMENT),
         Command::Meta(_) => Route::One(META_GROUP),
+        Command::Restore(r) => Route::One(r.group()),
         Command::Vector(c) => by_ns(&vector_namespace(c)),
         // Graphs live in their own partitions (see `ShardMap::graph_partitions`).
         Command::Graph(c) => by_ns(&format!("__graph__/{}", c.graph())),

@@ -112,6 +112,9 @@ impl Shard {
         let _gate = self.batch_gate.write().unwrap_or_else(|p| p.into_inner());
         let changes = txn.commit()?;
         self.mirror(changes)?;
+        if matches!(cmd, Command::Restore(_)) {
+            self.forget_vector_indexes();
+        }
         Ok(response)
     }
 
@@ -171,7 +174,16 @@ impl Shard {
         let _gate = self.batch_gate.write().unwrap_or_else(|p| p.into_inner());
         let changes = txn.commit()?;
         self.mirror(changes)?;
+        if writes.iter().any(|(_, c)| matches!(c, Command::Restore(_))) {
+            self.forget_vector_indexes();
+        }
         Ok(answers)
+    }
+
+    /// Drops the in-memory vector indexes, reloaded from the records when next used (a
+    /// restore's records bypass the mirror).
+    fn forget_vector_indexes(&self) {
+        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = vector::Indexes::new(self.graph_dir.clone());
     }
 
     /// Mirrors landed vector changes in memory (caller holds the batch gate for writing).
@@ -213,6 +225,29 @@ impl Shard {
         Ok((out, captured))
     }
 
+    /// Writes every record to `out` as one consistent image (writes wait while it is
+    /// taken), streamed: a backup of a large group never sits whole in memory. Answers
+    /// the image's figures and the record under `capture` as of that image.
+    pub fn export_to<W: std::io::Write>(
+        &self,
+        capture: &[u8],
+        out: W,
+    ) -> Result<(crate::backup::image::Written, Option<Vec<u8>>)> {
+        let mut image = crate::backup::image::ImageWriter::new(out);
+        let mut failed = None;
+        let captured = self.each_record(capture, |k, v| {
+            if failed.is_none()
+                && let Err(e) = image.push(k, v)
+            {
+                failed = Some(e);
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok((image.finish()?.0, captured))
+    }
+
     /// A hash of every record (FNV-1a 64 over length-prefixed keys and values, in key
     /// order) and their count, taken between two applies; also answers the record under
     /// `capture` as of that moment.
@@ -248,8 +283,7 @@ impl Shard {
         }
         crate::counts::ensure(&self.tree)?;
         self.tree.remove(INSTALLING)?;
-        // Reloaded from the new records when next used.
-        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = vector::Indexes::new(self.graph_dir.clone());
+        self.forget_vector_indexes();
         Ok(())
     }
 
@@ -368,6 +402,7 @@ fn dispatch(txn: &mut Txn<'_>, cmd: &Command) -> Result<Response> {
         Command::Meta(c) => meta::apply(txn, c),
         Command::Vector(c) => vector::apply(txn, c),
         Command::Graph(c) => graph::apply(txn, c),
+        Command::Restore(c) => crate::backup::restore::apply(txn, c),
     }
 }
 

@@ -120,6 +120,15 @@ impl<'a> Txn<'a> {
         self.writes.insert(key, None);
     }
 
+    /// The committed `(key, value)`s under `prefix`, read as they are consumed; this
+    /// command's own pending writes are not seen (for a whole-space pass, such as a
+    /// restore's recount, that must not hold the space in memory).
+    pub fn committed_iter(&self, prefix: &[u8]) -> crate::ordered::Scan<'a> {
+        use crate::ordered::Reader;
+        let tree: &'a sled::Tree = self.tree;
+        tree.scan_iter(prefix)
+    }
+
     /// Every live `(key, value)` under `prefix`, in key order, pending writes included.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();

@@ -69,7 +69,7 @@ impl StoreKind {
             Command::Chat(_) => Some(StoreKind::Chat),
             Command::Vector(_) => Some(StoreKind::Vector),
             Command::Graph(_) => Some(StoreKind::Graph),
-            Command::Meta(_) => None,
+            Command::Meta(_) | Command::Restore(_) => None,
         }
     }
 

@@ -57,6 +57,35 @@ pub fn count_relation(
     }
 }
 
+/// Recounts every graph's schema counters of this partition from its committed nodes
+/// and relations, inside `txn` (a restore's last step: counters are derived, and a
+/// partition's records may come from other partitions of the source).
+pub fn recount(txn: &mut Txn<'_>) -> Result<()> {
+    let stale: Vec<Vec<u8>> =
+        txn.committed_iter(&[Space::GraphSchema as u8]).map(|r| r.map(|(k, _)| k)).collect::<Result<_>>()?;
+    for k in stale {
+        txn.remove(k);
+    }
+    let corrupt = |what: &str| Error::Corrupt(format!("a graph {what} record's key"));
+    for item in txn.committed_iter(&[Space::GraphNode as u8]) {
+        let (k, v) = item?;
+        let (graph, _) = crate::keys::split_name(&k).ok_or_else(|| corrupt("node"))?;
+        let rec = super::record::NodeRecord::decode(v.get(8..).ok_or_else(|| corrupt("node"))?)?;
+        let props = rec.properties()?;
+        count_node(txn, &graph, super::view::display_label(&rec.label, rec.is_entity()), &props, 1);
+    }
+    for item in txn.committed_iter(&[Space::GraphOut as u8]) {
+        let (k, v) = item?;
+        let (graph, tail) = crate::keys::split_name(&k).ok_or_else(|| corrupt("relation"))?;
+        let (parts, _) = keys::split(tail, 2).ok_or_else(|| corrupt("relation"))?;
+        let label = std::str::from_utf8(parts[1]).map_err(|_| corrupt("relation"))?;
+        let value = super::record::RelationValue::decode(&v)?;
+        let props = super::record::parse_properties(&value.properties)?;
+        count_relation(txn, &graph, (&value.source_label, label, &value.target_label), &props, 1);
+    }
+    Ok(())
+}
+
 /// This partition's counts.
 pub fn counts(r: &impl Reader, graph: &str) -> Result<SchemaCounts> {
     let base = keys::prefix(Space::GraphSchema, graph, &[]);

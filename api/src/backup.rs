@@ -36,6 +36,14 @@ pub struct BackupPart {
 /// The most one `backup_read` answers.
 pub const BACKUP_CHUNK: u32 = 4 << 20;
 
+/// A piece of a capture, as `backup_read` answers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupChunk {
+    /// The bytes (empty: the capture's end).
+    #[serde(with = "crate::model::bin")]
+    pub bytes: Vec<u8>,
+}
+
 /// A restore's writes (admin keys only; the client checks the cluster was empty first).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum RestoreCommand {
@@ -44,7 +52,7 @@ pub enum RestoreCommand {
         /// The group they are for.
         group: GroupId,
         /// The records.
-        #[serde(with = "image_bytes")]
+        #[serde(with = "crate::model::bin")]
         image: Vec<u8>,
     },
     /// The group's last restore write: derived state (entry counts, graph schema counters,
@@ -63,47 +71,6 @@ impl RestoreCommand {
     pub fn group(&self) -> GroupId {
         match self {
             RestoreCommand::Records { group, .. } | RestoreCommand::Finish { group, .. } => *group,
-        }
-    }
-}
-
-/// An image as one MessagePack `bin` (not an array of numbers).
-mod image_bytes {
-    use serde::de::{Error, SeqAccess, Visitor};
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(v)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        d.deserialize_byte_buf(Bytes)
-    }
-
-    struct Bytes;
-
-    impl<'de> Visitor<'de> for Bytes {
-        type Value = Vec<u8>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("bytes")
-        }
-
-        fn visit_bytes<E: Error>(self, b: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(b.to_vec())
-        }
-
-        fn visit_byte_buf<E: Error>(self, b: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(b)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-            // Grown with the elements that really come, whatever length was announced.
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(b) = seq.next_element::<u8>()? {
-                out.push(b);
-            }
-            Ok(out)
         }
     }
 }

@@ -60,6 +60,14 @@ pub trait StrataService {
     /// Presents an API key (or another node's key) for this connection; answers what it
     /// grants. On a node with keys configured every other call needs it first.
     async fn authenticate(key: String) -> Result<crate::access::Access, Error>;
+    /// Captures this node's replica of `group` for a backup (admin keys): confirms this
+    /// node leads the group and has applied everything committed before the call, then
+    /// writes the group's image to a file of the node's; answers its figures.
+    async fn backup_open(group: GroupId) -> Result<crate::backup::BackupPart, Error>;
+    /// Up to `BACKUP_CHUNK` bytes of capture `token` from `offset` (none at its end).
+    async fn backup_read(token: u64, offset: u64) -> Result<crate::backup::BackupChunk, Error>;
+    /// Deletes capture `token` (one nobody reads for a while is deleted anyway).
+    async fn backup_close(token: u64) -> Result<(), Error>;
 }
 
 /// The store and method a request is counted under in a node's metrics: the command's or
@@ -83,6 +91,9 @@ pub fn call_names(req: &StrataServiceRequest) -> (&'static str, &'static str) {
         StrataServiceRequest::CreateVectorNamespace { .. } => ("Vector", "CreateNamespace"),
         StrataServiceRequest::CreateGraph { .. } => ("Graph", "CreateGraph"),
         StrataServiceRequest::Authenticate { .. } => ("Node", "Authenticate"),
+        StrataServiceRequest::BackupOpen { .. } => ("Node", "BackupOpen"),
+        StrataServiceRequest::BackupRead { .. } => ("Node", "BackupRead"),
+        StrataServiceRequest::BackupClose { .. } => ("Node", "BackupClose"),
     }
 }
 
@@ -102,5 +113,8 @@ pub fn outcome_of(resp: &StrataServiceResponse) -> &'static str {
         StrataServiceResponse::CreateGraph(r) => outcome(r),
         StrataServiceResponse::GraphCall(r) => outcome(r),
         StrataServiceResponse::Authenticate(r) => outcome(r),
+        StrataServiceResponse::BackupOpen(r) => outcome(r),
+        StrataServiceResponse::BackupRead(r) => outcome(r),
+        StrataServiceResponse::BackupClose(r) => outcome(r),
     }
 }

@@ -56,6 +56,17 @@ impl Embedded {
         Ok(self.shard.query(q)?)
     }
 
+    /// Writes the whole store to `path` as one image (a backup), taken between two
+    /// writes; answers its figures.
+    pub fn capture(&self, path: &Path) -> Result<strata_shards::backup::image::Written> {
+        let file = std::fs::File::create(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let (written, _) = self.shard.export_to(b"#none", &mut out)?;
+        let file = out.into_inner().map_err(|e| Error::Io { path: path.into(), source: e.into_error() })?;
+        file.sync_all().map_err(|source| Error::Io { path: path.into(), source })?;
+        Ok(written)
+    }
+
     /// Flushes everything to disk.
     pub fn flush(&self) -> Result<()> {
         self.shard.flush()?;

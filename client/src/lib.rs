@@ -24,8 +24,10 @@
 //! | [`backend`] | where requests go: embedded or cluster |
 //! | [`cluster`] | the cluster backend: routing, retries with request ids, scatter-gather |
 //! | [`persist`] | import/export of LlamaIndex persist directories |
+//! | [`backup`] | backups of a cluster or directory: create, verify, restore |
 
 pub mod backend;
+pub mod backup;
 pub mod cluster;
 pub mod context;
 pub mod error;

@@ -36,6 +36,8 @@ pub struct NodeCtx {
     pub ready_max_lag_entries: u64,
     /// Set once the node begins to stop: `/readyz` fails from then on.
     pub draining: std::sync::atomic::AtomicBool,
+    /// Groups captured for backups, waiting to be read.
+    pub captures: crate::backup::Captures,
     /// The latest figures this node reported of itself, and when (what `/status` and the status RPC report).
     pub detail_cache: std::sync::Mutex<Option<(std::time::Instant, strata_api::cluster::NodeDetail)>>,
     /// Client requests running on this node, bounded by `limits.max_in_flight`.
@@ -164,6 +166,7 @@ impl NodeCtx {
             ready_max_lag_entries: config.ready_max_lag_entries,
             draining: std::sync::atomic::AtomicBool::new(false),
             detail_cache: std::sync::Mutex::new(None),
+            captures: crate::backup::Captures::new(&config.data_dir),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight)),
             map: watch::channel(ShardMap::default()).0,
             reconciling: tokio::sync::Mutex::new(()),

@@ -24,6 +24,7 @@
 
 pub mod actors;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod ctx;

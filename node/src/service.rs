@@ -10,6 +10,7 @@ use crate::route;
 use crate::session::Session;
 use std::sync::Arc;
 use strata_api::access::{Access, Role};
+use strata_api::backup::{BackupChunk, BackupPart};
 use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::tenancy::Creating;
 use strata_api::trace::current;
@@ -37,6 +38,17 @@ impl StrataService for Service {
         command: Command,
         hops: u8,
     ) -> Result<Served, Error> {
+        if let Command::Restore(r) = &command {
+            self.backup_access()?;
+            if r.group() != group || group == META_GROUP {
+                return Err(Error::InvalidInput(format!(
+                    "a restore write for group {} sent to group {group}",
+                    r.group()
+                )));
+            }
+            let _place = self.ctx.admit()?;
+            return route::write(&self.ctx, group, strata_raft::Write { id, command }, hops).await;
+        }
         let Some(kind) = StoreKind::of_command(&command) else {
             return Err(Error::InvalidInput("cluster metadata changes go through join and remove_node".into()));
         };
@@ -147,6 +159,29 @@ impl StrataService for Service {
         self.session.authenticate(&key)
     }
 
+    async fn backup_open(self, _: Context, group: GroupId) -> Result<BackupPart, Error> {
+        self.backup_access()?;
+        if group == META_GROUP {
+            return Err(Error::InvalidInput("the meta group is not backed up (the manifest holds the layout)".into()));
+        }
+        let g = self.ctx.registry.get(group).ok_or(Error::UnknownGroup(group))?;
+        // A linearizable point: this node leads the group and has applied everything
+        // committed before the request arrived.
+        g.ensure_linearizable().await?;
+        self.ctx.captures.open(g).await
+    }
+
+    async fn backup_read(self, _: Context, token: u64, offset: u64) -> Result<BackupChunk, Error> {
+        self.backup_access()?;
+        self.ctx.captures.read(token, offset).await
+    }
+
+    async fn backup_close(self, _: Context, token: u64) -> Result<(), Error> {
+        self.backup_access()?;
+        self.ctx.captures.close(token);
+        Ok(())
+    }
+
     async fn create_vector_namespace(
         self,
         _: Context,
@@ -208,6 +243,17 @@ impl StrataService for Service {
 }
 
 impl Service {
+    /// Backups and restores read and write every store: admin keys that see everything.
+    fn backup_access(&self) -> Result<Arc<Access>, Error> {
+        let access = self.session.require(Role::Admin, "a backup or restore")?;
+        if !access.prefixes.is_empty() {
+            return Err(Error::PermissionDenied(
+                "a backup or restore needs an admin key without namespace prefixes".into(),
+            ));
+        }
+        Ok(access)
+    }
+
     /// Refuses creating `what` past the partition limit or the key's quotas (counted on
     /// this node's newest map; creations go through the meta group one at a time).
     fn check_quota(&self, access: &Access, what: Creating, name: &str, partitions: u32) -> Result<(), Error> {
@@ -276,6 +322,15 @@ impl StrataService for Standby {
     }
     async fn authenticate(self, _: Context, key: String) -> Result<Access, Error> {
         self.session.authenticate(&key)
+    }
+    async fn backup_open(self, _: Context, _: GroupId) -> Result<BackupPart, Error> {
+        Err(standby_error())
+    }
+    async fn backup_read(self, _: Context, _: u64, _: u64) -> Result<BackupChunk, Error> {
+        Err(standby_error())
+    }
+    async fn backup_close(self, _: Context, _: u64) -> Result<(), Error> {
+        Err(standby_error())
     }
     async fn adopt(self, _: Context, seeds: Vec<String>) -> Result<NodeId, Error> {
         self.session.require(Role::Admin, "adopt")?;

@@ -107,6 +107,13 @@ impl Group {
         crate::state_machine::digest(self.id, &self.shard)
     }
 
+    /// Writes this replica's state to `out` as one image, taken between two applies (a
+    /// backup; blocking: call it off the async workers, after [`Group::ensure_linearizable`]
+    /// for a linearizable point); answers its figures and the index and term it holds.
+    pub fn capture<W: std::io::Write>(&self, out: W) -> Result<(strata_shards::backup::image::Written, u64, u64)> {
+        crate::state_machine::capture(self.id, &self.shard, out)
+    }
+
     /// How many voters the group has (in the membership this replica knows).
     pub fn voter_count(&self) -> usize {
         self.raft.metrics().borrow().membership_config.membership().voter_ids().count()

@@ -35,6 +35,19 @@ pub(crate) fn digest(group: GroupId, shard: &Shard) -> Result<strata_api::StateD
     Ok(strata_api::StateDigest { group, applied_index: applied.map(|l| l.index), hash, records })
 }
 
+/// Writes `shard`, group `group`'s state, to `out` as an image taken between two applies;
+/// answers its figures and the index and term of the last entry it holds.
+pub(crate) fn capture<W: std::io::Write>(
+    group: GroupId,
+    shard: &Shard,
+    out: W,
+) -> Result<(strata_shards::backup::image::Written, u64, u64), crate::Error> {
+    let (written, applied) = shard.export_to(APPLIED, out)?;
+    let (applied, _) = decode_applied(applied).map_err(|e| crate::Error::Raft { group, message: e.to_string() })?;
+    let (index, term) = applied.map(|l| (l.index, l.leader_id.term)).unwrap_or((0, 0));
+    Ok((written, index, term))
+}
+
 /// A group's state machine. Clones share the shard.
 #[derive(Clone)]
 pub struct ShardStateMachine {

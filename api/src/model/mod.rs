@@ -1,5 +1,6 @@
 //! The data model: LlamaIndex's nodes, ref-doc info, index structs and chat messages.
 
+pub mod bin;
 pub mod chat;
 pub mod f32_bytes;
 pub mod graph;

@@ -9,6 +9,7 @@
 //! retry with backoff until the call's deadline; every retry of a write carries the same
 //! request id, so the state machine applies it once.
 
+mod backup;
 mod connections;
 pub mod graph;
 mod vector;

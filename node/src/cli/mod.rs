@@ -4,6 +4,7 @@
 //! data directory (`--data`) or a running cluster (`--cluster`); `status`, `kv` and
 //! `cluster` talk to a cluster; `keys` makes credentials.
 
+mod backup_cmds;
 mod cluster_cmds;
 mod graph_cmds;
 mod keys_cmds;
@@ -165,6 +166,12 @@ pub enum Command {
         /// Where to export from.
         #[command(flatten)]
         target: Target,
+    },
+    /// Back up, verify and restore every store (`backup create`, `verify`, `restore`).
+    Backup {
+        /// What to do.
+        #[command(subcommand)]
+        op: backup_cmds::BackupOp,
     },
     /// Make credentials: API keys and the cluster secret.
     Keys {
@@ -355,6 +362,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Kv { cluster, op } => cluster_cmds::kv(&cluster, op).await?,
         Command::Cluster { cluster, op } => cluster_cmds::membership(&cluster, op).await?,
         Command::Keys { op } => keys_cmds::run(op)?,
+        Command::Backup { op } => backup_cmds::run(op).await?,
         Command::Import { persist_dir, target } => {
             let ctx = target.open().await?;
             let summary = ctx.import_persist_dir(&persist_dir, &progress).await;

@@ -59,7 +59,7 @@ pub struct SnapshotChunk {
     /// Where the chunk starts in the snapshot.
     pub offset: u64,
     /// The chunk.
-    #[serde(with = "bin")]
+    #[serde(with = "strata_api::model::bin")]
     pub data: Vec<u8>,
     /// Whether it is the last.
     pub done: bool,
@@ -74,46 +74,6 @@ impl From<InstallSnapshotRequest<TypeConfig>> for SnapshotChunk {
 impl From<SnapshotChunk> for InstallSnapshotRequest<TypeConfig> {
     fn from(c: SnapshotChunk) -> Self {
         Self { vote: c.vote, meta: c.meta, offset: c.offset, data: c.data, done: c.done }
-    }
-}
-
-/// Bytes as MessagePack `bin`.
-mod bin {
-    use serde::de::{Error, SeqAccess, Visitor};
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(v)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        d.deserialize_byte_buf(Bytes)
-    }
-
-    struct Bytes;
-
-    impl<'de> Visitor<'de> for Bytes {
-        type Value = Vec<u8>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("bytes")
-        }
-
-        fn visit_bytes<E: Error>(self, b: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(b.to_vec())
-        }
-
-        fn visit_byte_buf<E: Error>(self, b: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(b)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(b) = seq.next_element::<u8>()? {
-                out.push(b);
-            }
-            Ok(out)
-        }
     }
 }
 

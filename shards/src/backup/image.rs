@@ -49,6 +49,16 @@ impl<W: Write> ImageWriter<W> {
         Ok(())
     }
 
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.bytes as usize
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.bytes == 0
+    }
+
     /// Flushes; answers the figures and the writer.
     pub fn finish(mut self) -> Result<(Written, W)> {
         self.out.flush().map_err(|e| Error::Io(e.to_string()))?;
@@ -94,6 +104,11 @@ impl<R: Read> ImageReader<R> {
         let value = self.part(u32::from_be_bytes(len), "its value")?;
         self.records += 1;
         Ok(Some((key, value)))
+    }
+
+    /// The input, as far as it was read.
+    pub fn into_inner(self) -> R {
+        self.input
     }
 
     /// Records read so far.

@@ -13,5 +13,6 @@
 //! records — is dropped and recomputed, never copied from a layout it no longer matches.
 
 pub mod image;
+pub mod items;
 pub mod layout;
 pub mod restore;

@@ -42,6 +42,11 @@ async fn retried<T, F: Future<Output = strata_client::Result<T>>>(
 pub async fn read(addrs: &[String], within: Duration) -> Result<FinalState, String> {
     let until = Instant::now() + within;
     let ctx = retried("a connection", until, || StorageContext::connect_within(addrs, Duration::from_secs(5))).await?;
+    read_from(&ctx, until).await
+}
+
+/// Reads the final state from `ctx` (a cluster or an embedded directory), giving up at `until`.
+pub async fn read_from(ctx: &StorageContext, until: Instant) -> Result<FinalState, String> {
     let mut state = FinalState::default();
     let chat = ctx.chat_store();
     for k in 0..CHAT_KEYS {

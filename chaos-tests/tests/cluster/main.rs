@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed expectation is the test failing
 
 mod auth;
+mod backup;
 mod budgets;
 mod cli;
 mod failover;

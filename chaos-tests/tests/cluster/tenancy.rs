@@ -40,10 +40,13 @@ fn variant(r: &StrataServiceRequest) -> &'static str {
         StrataServiceRequest::CreateGraph { .. } => "create_graph",
         StrataServiceRequest::GraphCall { .. } => "graph_call",
         StrataServiceRequest::Authenticate { .. } => "authenticate",
+        StrataServiceRequest::BackupOpen { .. } => "backup_open",
+        StrataServiceRequest::BackupRead { .. } => "backup_read",
+        StrataServiceRequest::BackupClose { .. } => "backup_close",
     }
 }
 
-const VARIANTS: usize = 12;
+const VARIANTS: usize = 15;
 
 async fn fill(ctx: &StorageContext, t: &str) {
     let obj = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
@@ -118,6 +121,16 @@ fn every_call(groups: &[u64], b_group: u64) -> Vec<StrataServiceRequest> {
             consistency: ReadConsistency::Linearizable,
         },
         StrataServiceRequest::Authenticate { key: TENANT_A.into() },
+        // Backups read every store: admin keys without prefixes only.
+        StrataServiceRequest::BackupOpen { group: b_group },
+        StrataServiceRequest::BackupRead { token: 1, offset: 0 },
+        StrataServiceRequest::BackupClose { token: 1 },
+        StrataServiceRequest::Write {
+            group: b_group,
+            request_id: None,
+            command: Command::Restore(strata_api::backup::RestoreCommand::Finish { group: b_group, next_seq: 1 }),
+            hops: 0,
+        },
     ];
     calls.extend(groups.iter().map(|g| StrataServiceRequest::StateDigest { group: *g }));
     calls

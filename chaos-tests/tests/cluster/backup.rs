@@ -1,0 +1,226 @@
+//! Backups (issue 27) on real node processes: `strata backup create` of a 3-node cluster
+//! while clients write to every store, restored into a fresh cluster (with another KV
+//! shard count) and into an embedded directory; every write acknowledged before the
+//! backup started is there with its exact value, no acknowledged add is torn (the chaos
+//! harness's checkers), each group's manifest index is at least what the group had
+//! applied when the backup started; `verify` catches a flipped byte, a missing file and a
+//! truncated manifest; `restore` refuses a target that holds data.
+
+use serde_json::json;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use strata_chaos::check::acknowledged::{StoreRecord, check_acknowledged};
+use strata_chaos::cluster::{ClusterOptions, TestCluster, strata_bin};
+use strata_chaos::history::{Outcome, Recorder};
+use strata_chaos::stores::{self, StoresWorkload, final_state};
+use strata_client::StorageContext;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(strata_bin()).args(args).output().expect("run strata")
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "strata failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn refused(out: Output) -> String {
+    assert!(!out.status.success(), "strata should have failed: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// The history as a backup taken at `t0` (ns since the run began) must hold it: a write
+/// acknowledged after `t0`, or never, may or may not be in it; reads answered after `t0`
+/// say nothing about it.
+fn cut_at(history: Vec<StoreRecord>, t0: u64) -> Vec<StoreRecord> {
+    history
+        .into_iter()
+        .filter_map(|mut r| {
+            let after = r.completed.is_none_or(|c| c > t0);
+            if !after {
+                return Some(r);
+            }
+            if !r.call.is_write() {
+                return None;
+            }
+            r.completed = None;
+            r.outcome = Some(Outcome::Unknown("acknowledged after the backup started".into()));
+            Some(r)
+        })
+        .collect()
+}
+
+/// Plain KV writes of unique keys: `(key, value, acknowledged at)`.
+type KvAcks = Arc<Mutex<Vec<(String, serde_json::Value, Instant)>>>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_under_load_restores_every_acknowledged_write_into_a_new_cluster_and_a_directory() {
+    let source = TestCluster::start(3, ClusterOptions::default());
+    source.wait_settled(3).await;
+    let addrs = source.client_addrs();
+    let ctx = source.context().await;
+    let settings = strata_api::VectorNamespace {
+        name: stores::VECTOR_NAMESPACE.into(),
+        dim: stores::DIM as u32,
+        distance: strata_api::Distance::Cosine,
+        partitions: stores::VECTOR_PARTITIONS,
+    };
+    ctx.add_vector_store(settings).await.expect("the workload's vector namespace");
+
+    // Writers on every store: the stores workload (chat, docstore, vectors, property
+    // graph) and unique plain KV puts.
+    let start = Instant::now();
+    let history = Recorder::new(start);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let work = StoresWorkload { clients: 3, deadline: Duration::from_secs(10) };
+    let mut tasks = Vec::new();
+    for p in 0..work.clients {
+        tasks.push(tokio::spawn(stores::client(addrs.clone(), work.clone(), p, 27, history.clone(), stopped.clone())));
+    }
+    let kv_acks: KvAcks = Arc::default();
+    tasks.push(tokio::spawn({
+        let (kv, acks, stopped) = (ctx.kv_store(), kv_acks.clone(), stopped.clone());
+        async move {
+            let mut i = 0u64;
+            while !*stopped.borrow() {
+                i += 1;
+                let (key, value) = (format!("k{i}"), json!({"i": i, "text": format!("value {i}")}));
+                let map = value.as_object().cloned().unwrap_or_default();
+                if kv.put(&key, &map, "plain").await.is_ok() {
+                    acks.lock().unwrap().push((key, value, Instant::now()));
+                }
+            }
+        }
+    }));
+    // Enough acknowledged writes before the backup starts.
+    let until = Instant::now() + WAIT;
+    while history.snapshot().iter().filter(|r| r.is_ok() && r.call.is_write()).count() < 60
+        || kv_acks.lock().unwrap().len() < 30
+    {
+        assert!(Instant::now() < until, "the writers made too little progress");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // What every group had applied before the backup started: its manifest index is at least that.
+    let mut applied_before = std::collections::BTreeMap::new();
+    for status in source.statuses().await {
+        for g in status.groups {
+            let e = applied_before.entry(g.group).or_insert(0u64);
+            *e = (*e).max(g.applied_index.unwrap_or(0));
+        }
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backup = dir.path().join("backup");
+    let t0 = Instant::now();
+    let t0_ns = (t0 - start).as_nanos() as u64;
+    let cluster_arg = addrs.join(",");
+    let summary = tokio::task::spawn_blocking({
+        let (backup, cluster_arg) = (backup.clone(), cluster_arg.clone());
+        move || ok(strata(&["backup", "create", path(&backup), "--cluster", &cluster_arg]))
+    })
+    .await
+    .expect("backup ran");
+    assert!(summary.contains("backed up"), "{summary}");
+    // Writes go on after the backup, then stop.
+    let after = history.snapshot().len() + 20;
+    while history.snapshot().len() < after {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.send_replace(true);
+    for t in tasks {
+        t.await.expect("a writer");
+    }
+
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).expect("manifest")).expect("json");
+    let groups = manifest["groups"].as_array().expect("groups");
+    assert_eq!(groups.len(), source.shard_map().await.expect("map").shards.len(), "every group but meta");
+    for g in groups {
+        let (group, index) = (g["group"].as_u64().expect("group"), g["index"].as_u64().expect("index"));
+        let before = applied_before.get(&group).copied().unwrap_or(0);
+        assert!(index >= before, "group {group} captured at {index}, before the backup it had applied {before}");
+    }
+    let totals = |key: &str| groups.iter().map(|g| g["items"][key].as_u64().unwrap_or(0)).sum::<u64>();
+    for kind in ["kv_entries", "chat_messages", "vectors", "graph_nodes", "graph_relations"] {
+        assert!(totals(kind) > 0, "the backup holds {kind}");
+    }
+    let verified = ok(strata(&["backup", "verify", path(&backup), "--deep"]));
+    assert!(verified.contains("read back"), "{verified}");
+
+    // Restored into a fresh 3-node cluster with another KV shard count, and into a directory.
+    let target = TestCluster::start(3, ClusterOptions { shards: 3, ..ClusterOptions::default() });
+    target.wait_settled(3).await;
+    let target_arg = target.client_addrs().join(",");
+    let restored = tokio::task::spawn_blocking({
+        let (backup, target_arg) = (backup.clone(), target_arg.clone());
+        move || ok(strata(&["backup", "restore", path(&backup), "--cluster", &target_arg]))
+    })
+    .await
+    .expect("restore ran");
+    assert!(restored.contains("restored"), "{restored}");
+    let embedded = dir.path().join("embedded");
+    ok(strata(&["backup", "restore", path(&backup), "--data", path(&embedded)]));
+    let again = refused(strata(&["backup", "restore", path(&backup), "--cluster", &target_arg]));
+    assert!(again.contains("empty"), "a restore refuses a cluster holding data: {again}");
+    let again = refused(strata(&["backup", "restore", path(&backup), "--data", path(&embedded)]));
+    assert!(again.contains("empty"), "and a directory holding data: {again}");
+
+    let cut = cut_at(history.snapshot(), t0_ns);
+    let kv_before: Vec<(String, serde_json::Value)> =
+        kv_acks.lock().unwrap().iter().filter(|(_, _, at)| *at < t0).map(|(k, v, _)| (k.clone(), v.clone())).collect();
+    let restored_ctx = StorageContext::connect(&target.client_addrs()).await.expect("connect");
+    let embedded_ctx = StorageContext::open(&embedded).expect("open the restored directory");
+    for (what, ctx) in [("the restored cluster", &restored_ctx), ("the restored directory", &embedded_ctx)] {
+        let state = final_state::read_from(ctx, Instant::now() + WAIT).await;
+        let report = check_acknowledged(&cut, &state);
+        assert!(report.passed(), "{what}: {report:?}");
+        assert!(report.acknowledged_writes > 30, "{what}: {} writes checked", report.acknowledged_writes);
+        let all = ctx.kv_store().get_all("plain").await.expect("plain KV");
+        for (k, v) in &kv_before {
+            assert_eq!(all.get(k).map(|m| serde_json::Value::Object(m.clone())).as_ref(), Some(v), "{what}: {k}");
+        }
+        let vectors = ctx.vector_store_in(stores::VECTOR_NAMESPACE).index_stats().await.expect("index stats");
+        assert_eq!(vectors.unindexed, 0, "{what}: the vector index is built once the restore is done");
+    }
+    assert_eq!(
+        target.shard_map().await.expect("map").vector_partitions(stores::VECTOR_NAMESPACE).len(),
+        stores::VECTOR_PARTITIONS as usize,
+        "the namespace keeps its partition count"
+    );
+
+    // Damage is named: a flipped byte, a missing file, a truncated manifest.
+    let copy = |name: &str| {
+        let to = dir.path().join(name);
+        ok(Command::new("cp").args(["-r", path(&backup), path(&to)]).output().expect("cp"));
+        to
+    };
+    let flipped = copy("flipped");
+    let image = flipped.join(groups[1]["file"].as_str().expect("file"));
+    let mut bytes = std::fs::read(&image).expect("image");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&image, bytes).expect("flip");
+    let e = refused(strata(&["backup", "verify", path(&flipped)]));
+    assert!(e.contains("SHA-256") && e.contains(path(&image)), "{e}");
+    let missing = copy("missing");
+    let gone = missing.join(groups[0]["file"].as_str().expect("file"));
+    std::fs::remove_file(&gone).expect("remove");
+    let e = refused(strata(&["backup", "verify", path(&missing)]));
+    assert!(e.contains(path(&gone)), "{e}");
+    let truncated = copy("truncated");
+    let m = truncated.join("manifest.json");
+    let text = std::fs::read(&m).expect("manifest");
+    std::fs::write(&m, &text[..text.len() / 2]).expect("truncate");
+    let e = refused(strata(&["backup", "verify", path(&truncated)]));
+    assert!(e.contains("manifest"), "{e}");
+    let e = refused(strata(&["backup", "restore", path(&flipped), "--data", path(&dir.path().join("never"))]));
+    assert!(e.contains("SHA-256"), "a damaged backup restores nothing: {e}");
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command of the README (and of CI): the whole Rust suite, then the differential
-# checks against real llama-index-core and the Python package's tests, which need python3
-# (with venv) and the network to install llama-index-core: without them this fails, unless
-# STRATA_SKIP_PYTHON=1 says to run the Rust suite alone.
+# checks against real llama-index-core and the Python package's tests. It needs python3
+# (with venv) and the network: the Rust suite's backup tests run moto's S3 server, the
+# checks llama-index-core; STRATA_SKIP_PYTHON=1 skips the llama-index-core checks and the
+# Python package's tests (not moto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FIXTURES=testdata/fixtures
@@ -21,6 +22,15 @@ if [ -n "$missing" ]; then
     exit 1
   fi
 fi
+
+# The backup tests run a local S3-compatible server: moto's server mode, from PyPI.
+MOTO_VENV=target/venv-moto
+if [ ! -x "$MOTO_VENV/bin/python" ] || ! "$MOTO_VENV/bin/python" -c "import moto.server, boto3" 2>/dev/null; then
+  echo "== installing moto[server] (a local S3-compatible server for the backup tests) =="
+  python3 -m venv "$MOTO_VENV" && "$MOTO_VENV/bin/pip" install -q "moto[server]==5.1.4" \
+    || { echo "moto could not be installed (python3-venv and the network are needed)" >&2; exit 1; }
+fi
+export STRATA_MOTO_PYTHON="$PWD/$MOTO_VENV/bin/python"
 
 cargo test --workspace --locked
 

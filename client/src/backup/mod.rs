@@ -7,6 +7,7 @@
 
 pub mod create;
 pub mod manifest;
+pub mod remote;
 pub mod restore;
 pub mod verify;
 

@@ -7,7 +7,31 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use strata_client::backup::remote::{Location, Remote};
 use strata_client::backup::{Progress, create, restore, verify};
+
+/// A backup's directory: the one named, or (for `s3://`) a local staging directory,
+/// removed when dropped, and the bucket it goes to or comes from.
+fn local(location: &str) -> Result<(PathBuf, Option<(tempfile::TempDir, Remote)>), CliError> {
+    match Location::parse(location)? {
+        Location::Dir(dir) => Ok((dir, None)),
+        Location::S3 { bucket, prefix } => {
+            let staging = tempfile::tempdir().map_err(|e| CliError::Usage(format!("a staging directory: {e}")))?;
+            let dir = staging.path().join("backup");
+            Ok((dir, Some((staging, Remote::new(&bucket, &prefix)?))))
+        }
+    }
+}
+
+/// The backup at `location` on local disk (downloaded when it is in an object store).
+async fn fetched(location: &str) -> Result<(PathBuf, Option<(tempfile::TempDir, Remote)>), CliError> {
+    let (dir, remote) = local(location)?;
+    if let Some((_, r)) = &remote {
+        std::fs::create_dir_all(&dir).map_err(|e| CliError::Usage(format!("{}: {e}", dir.display())))?;
+        r.download(&dir).await?;
+    }
+    Ok((dir, remote))
+}
 
 /// What `strata backup` does.
 #[derive(Subcommand, Debug)]
@@ -15,8 +39,9 @@ pub enum BackupOp {
     /// Back up every store of a cluster (online, each group at a linearizable point) or of
     /// an embedded directory into DEST, a new or empty directory.
     Create {
-        /// Where the backup goes.
-        dest: PathBuf,
+        /// Where the backup goes: a directory, or `s3://bucket/prefix` (credentials and
+        /// endpoint from the AWS environment variables).
+        dest: String,
         /// What to back up.
         #[command(flatten)]
         target: Target,
@@ -24,16 +49,16 @@ pub enum BackupOp {
     /// Check a backup: every file, size, checksum, record and item count; `--deep` also
     /// restores it into a temporary directory and reads every item back.
     Verify {
-        /// The backup.
-        src: PathBuf,
+        /// The backup: a directory or `s3://bucket/prefix`.
+        src: String,
         /// Restore and read back too.
         #[arg(long)]
         deep: bool,
     },
     /// Restore a backup into a fresh, empty cluster of any size, or a new embedded directory.
     Restore {
-        /// The backup.
-        src: PathBuf,
+        /// The backup: a directory or `s3://bucket/prefix`.
+        src: String,
         /// Partitions for every vector namespace and graph (default: the backup's counts).
         #[arg(long)]
         partitions: Option<u32>,
@@ -91,7 +116,8 @@ fn mb_per_s(bytes: u64, secs: f64) -> f64 {
 pub async fn run(op: BackupOp) -> Result<(), CliError> {
     let started = Instant::now();
     match op {
-        BackupOp::Create { dest, target } => {
+        BackupOp::Create { dest: location, target } => {
+            let (dest, remote) = local(&location)?;
             let bar = Bar::new("backup");
             let manifest = if target.cluster.is_empty() {
                 create::from_embedded(&target.data, &dest, &bar).await?
@@ -101,6 +127,9 @@ pub async fn run(op: BackupOp) -> Result<(), CliError> {
                 create::from_cluster(cluster, &dest, &bar).await?
             };
             drop(bar);
+            if let Some((_, r)) = &remote {
+                r.upload(&dest, &manifest).await?;
+            }
             let secs = started.elapsed().as_secs_f64();
             let bytes: u64 = manifest.groups.iter().map(|g| g.bytes).sum();
             let items = manifest.items();
@@ -117,15 +146,15 @@ pub async fn run(op: BackupOp) -> Result<(), CliError> {
                 bytes as f64 / 1e6,
                 mb_per_s(bytes, secs),
                 items.total() as f64 / secs.max(1e-9),
-                dest.display()
+                location
             );
         }
-        BackupOp::Verify { src, deep } => {
+        BackupOp::Verify { src: location, deep } => {
+            let (src, _remote) = fetched(&location).await?;
             let v = verify::verify(&src, deep).await?;
             let secs = started.elapsed().as_secs_f64();
             print!(
-                "{}: {} image(s), {} records, {} items, checksums and counts as the manifest says",
-                src.display(),
+                "{location}: {} image(s), {} records, {} items, checksums and counts as the manifest says",
                 v.images,
                 v.records,
                 v.items.total()
@@ -135,10 +164,11 @@ pub async fn run(op: BackupOp) -> Result<(), CliError> {
                 None => println!(" ({secs:.1} s)"),
             }
         }
-        BackupOp::Restore { src, partitions, target } => {
+        BackupOp::Restore { src: location, partitions, target } => {
             if target.cluster.is_empty() {
                 refuse_non_empty_dir(&target.data)?;
             }
+            let (src, _remote) = fetched(&location).await?;
             let ctx = target.open().await?;
             let bar = Bar::new("restore");
             let options = restore::RestoreOptions { partitions };

@@ -300,6 +300,13 @@ impl TestCluster {
         }
     }
 
+    /// Stops node `i` with SIGTERM (it drains first) and waits for it to exit; answers
+    /// whether it exited successfully.
+    pub fn terminate(&mut self, i: usize) -> bool {
+        self.signal(i, "-TERM");
+        self.wait_exit(i)
+    }
+
     /// Stops node `i` with SIGSTOP: it holds its connections and state but does nothing,
     /// as a process stalled by the machine (GC, swap, a hung disk) does.
     pub fn pause(&mut self, i: usize) {

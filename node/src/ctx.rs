@@ -55,6 +55,12 @@ impl NodeCtx {
         })
     }
 
+    /// Waits until no client request runs on this node (a drain's last step).
+    pub async fn idle(&self) {
+        let all = u32::try_from(self.limits.max_in_flight).unwrap_or(u32::MAX);
+        let _ = self.in_flight.acquire_many(all).await;
+    }
+
     /// The newest shard map this node has applied.
     pub fn shard_map(&self) -> ShardMap {
         self.map.borrow().clone()

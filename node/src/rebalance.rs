@@ -43,7 +43,10 @@ pub async fn run(ctx: Arc<NodeCtx>) {
     loop {
         tick.tick().await;
         let Some(meta) = ctx.registry.get(META_GROUP) else { continue };
-        if meta.raft.metrics().borrow().state != ServerState::Leader {
+        // A draining node hands its leaderships away; it moves none.
+        if meta.raft.metrics().borrow().state != ServerState::Leader
+            || ctx.draining.load(std::sync::atomic::Ordering::SeqCst)
+        {
             continue;
         }
         if let Err(e) = round(&ctx).await {
@@ -113,6 +116,18 @@ async fn spread_leaders(ctx: &Arc<NodeCtx>, map: &ShardMap) -> Result<(), Error>
     }
     let voters: Vec<NodeId> = map.shard(group).map(|s| s.replicas.clone()).unwrap_or_default();
     tracing::info!(group, from, to, "moving shard leadership");
+    move_leadership(ctx, map, group, (from, to), &voters).await
+}
+
+/// Moves `group`'s leadership from `from` (its leader) to `to` (a voter close behind),
+/// as the module comment says; `voters` are the group's voters.
+pub(crate) async fn move_leadership(
+    ctx: &Arc<NodeCtx>,
+    map: &ShardMap,
+    group: GroupId,
+    (from, to): (NodeId, NodeId),
+    voters: &[NodeId],
+) -> Result<(), Error> {
     let millis = HOLD.as_millis() as u64;
     let others: Vec<NodeId> = voters.iter().copied().filter(|v| *v != from && *v != to).collect();
     for other in &others {

@@ -26,6 +26,8 @@ pub struct Group {
     pub(crate) reads: crate::read_batch::ReadBatch,
     /// The committed index this replica knows, plus one (0: none).
     pub(crate) committed: Arc<std::sync::atomic::AtomicU64>,
+    /// Set when the node drains ([`crate::Registry::step_down`]): no campaign, no election.
+    pub(crate) stepping_down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub(crate) fn not_leader(group: GroupId, f: &openraft::error::ForwardToLeader<NodeId, BasicNode>) -> Error {
@@ -160,7 +162,12 @@ impl Group {
     pub fn resume(&self) {
         self.proposer.hold_until(Instant::now());
         self.raft.runtime_config().heartbeat(true);
-        self.raft.runtime_config().elect(true);
+        self.raft.runtime_config().elect(!self.stepping_down());
+    }
+
+    /// Whether this node is draining (its groups never campaign again).
+    fn stepping_down(&self) -> bool {
+        self.stepping_down.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Resumes once the hold is over: at `until`, or later if a later hold moved it. The
@@ -169,6 +176,7 @@ impl Group {
     fn resume_at(&self, until: Instant) {
         let raft = self.raft.clone();
         let hold = self.proposer.hold_handle();
+        let stepping_down = self.stepping_down.clone();
         tokio::spawn(async move {
             let mut until = until;
             loop {
@@ -179,7 +187,7 @@ impl Group {
                 until = hold.until().max(Instant::now() + Duration::from_millis(10));
             }
             raft.runtime_config().heartbeat(true);
-            raft.runtime_config().elect(true);
+            raft.runtime_config().elect(!stepping_down.load(std::sync::atomic::Ordering::SeqCst));
         });
     }
 
@@ -243,6 +251,12 @@ impl Group {
             }
             AdminOp::Resume => self.resume(),
             AdminOp::Elect => {
+                if self.stepping_down() {
+                    return Err(Error::Raft {
+                        group: self.id,
+                        message: "this node is draining: it leads nothing".into(),
+                    });
+                }
                 self.raft.runtime_config().elect(true);
                 self.raft.trigger().elect().await.map_err(|e| raft_err(self.id, e))?;
             }

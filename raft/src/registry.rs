@@ -47,6 +47,8 @@ pub struct Registry {
     retired: tokio::sync::watch::Sender<bool>,
     members: RwLock<Members>,
     leader_changes: Arc<crate::leaders::LeaderChanges>,
+    /// Set once the node drains: none of its groups campaigns or takes leadership again.
+    stepping_down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Registry {
@@ -70,6 +72,7 @@ impl Registry {
             retired: tokio::sync::watch::channel(false).0,
             members: RwLock::default(),
             leader_changes: Arc::default(),
+            stepping_down: Arc::default(),
         }))
     }
 
@@ -101,6 +104,15 @@ impl Registry {
     /// Every hosted group, by id.
     pub fn groups(&self) -> Vec<Arc<Group>> {
         self.groups.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// From now on no group of this node campaigns or accepts leadership (a node about to
+    /// stop: its leaderships are handed to other voters, and none may come back).
+    pub fn step_down(&self) {
+        self.stepping_down.store(true, std::sync::atomic::Ordering::SeqCst);
+        for g in self.groups() {
+            g.raft.runtime_config().elect(false);
+        }
     }
 
     /// Groups that have state in the database (hosted before a restart).
@@ -148,7 +160,11 @@ impl Registry {
             })
         };
         tokio::spawn(crate::leaders::watch(group, raft.server_metrics(), self.leader_changes.clone()));
-        let g = Arc::new(Group { id: group, raft, shard, proposer, reads, committed });
+        let stepping_down = self.stepping_down.clone();
+        if stepping_down.load(std::sync::atomic::Ordering::SeqCst) {
+            raft.runtime_config().elect(false);
+        }
+        let g = Arc::new(Group { id: group, raft, shard, proposer, reads, committed, stepping_down });
         self.groups.write().unwrap_or_else(|p| p.into_inner()).insert(group, g.clone());
         Ok(g)
     }

@@ -23,6 +23,7 @@ pub async fn serve(config: Option<&Path>) -> Result<(), CliError> {
         node.info.id, node.info.client_addr, node.info.raft_addr, node.http_addr, node.raft_listen
     );
     tracing::info!(id = node.info.id, client = %node.info.client_addr, raft = %node.info.raft_addr, "node ready");
+    crate::notify::ready(&format!("node {} serving on {}", node.info.id, node.info.client_addr));
     tokio::select! {
         _ = wait_for_signal() => {}
         removed = node.removed() => {

@@ -50,10 +50,10 @@ impl RunningNode {
         identity::save(&self.data_dir, &saved).map_err(io)
     }
 
-    /// Stops serving and shuts every raft group down cleanly.
+    /// Drains (hands every leadership away, lets requests in flight finish: see
+    /// [`crate::drain`]), then stops serving and shuts every raft group down cleanly.
     pub async fn shutdown(self) {
-        // `/readyz` fails from here on: a load balancer stops sending requests.
-        self.ctx.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+        crate::drain::drain(&self.ctx).await;
         for t in &self.tasks {
             t.abort();
         }

@@ -145,7 +145,14 @@ pub(crate) async fn move_leadership(
     let moved = loop {
         // Rejected while the followers' lease on the old leader lasts (about the
         // election timeout); elected right after.
-        let _ = admin_on_node(ctx, map, to, group, AdminOp::Elect).await;
+        // A refusal (the chosen node began to drain) ends the move now: the leader's
+        // writes wait while it yields, so a move that cannot happen must not hold them.
+        if let Err(e) = admin_on_node(ctx, map, to, group, AdminOp::Elect).await
+            && !e.is_retryable()
+        {
+            tracing::info!(group, to, error = %e, "leadership move refused");
+            break false;
+        }
         let status = admin_status(ctx, map, to, group).await;
         if status.is_some_and(|g| g.role == "Leader") {
             break true;

@@ -24,6 +24,10 @@ pub enum Error {
     /// The group is not hosted on this node.
     #[error("raft group {0} is not hosted here")]
     UnknownGroup(GroupId),
+    /// This node is draining: it takes no leadership (deterministic: asking again is
+    /// refused again).
+    #[error("raft group {0}: this node is draining and takes no leadership")]
+    Draining(GroupId),
     /// openraft refused or failed (shut down, storage fault, no quorum, ...).
     #[error("raft group {group}: {message}")]
     Raft {
@@ -42,6 +46,7 @@ impl From<Error> for strata_api::Error {
             Error::NotLeader { group, leader, .. } => strata_api::Error::NotLeader { group, leader },
             Error::UnknownGroup(g) => strata_api::Error::UnknownGroup(g),
             Error::Raft { group, message } => strata_api::Error::Unavailable(format!("raft group {group}: {message}")),
+            e @ Error::Draining(_) => strata_api::Error::Cluster(e.to_string()),
         }
     }
 }

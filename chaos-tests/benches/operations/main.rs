@@ -20,24 +20,11 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use strata_chaos::cluster::{ClusterOptions, TestCluster, strata_bin};
+use strata_chaos::rng::Rng;
 use strata_client::StorageContext;
 use strata_client::api::{LabelledNode, Node, Relation};
 
 const DIM: usize = 384;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn unit(&mut self) -> f32 {
-        ((self.next() >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-    }
-}
 
 fn phase(name: &str) -> bool {
     std::env::var("STRATA_BENCH_ONLY").map(|only| only.split(',').any(|p| p == name)).unwrap_or(true)
@@ -73,7 +60,7 @@ fn disk_write_rate(dir: &Path) -> f64 {
 /// relations, divided by `scale`.
 async fn load_data(ctx: &StorageContext, scale: usize) -> u64 {
     let (docs, vectors, entities) = (100_000 / scale, 100_000 / scale, 100_000 / scale);
-    let mut rng = Rng(0x0b5e_55ed);
+    let mut rng = Rng::new(0x0b5e_55ed);
     let start = Instant::now();
     let text: String = "lorem ipsum dolor sit amet ".repeat(38);
     for chunk in (0..docs).collect::<Vec<_>>().chunks(1_000) {
@@ -94,7 +81,7 @@ async fn load_data(ctx: &StorageContext, scale: usize) -> u64 {
             .iter()
             .map(|i| {
                 let mut n = Node::text_node(format!("v-{i}"), format!("vector {i}"));
-                n.embedding = Some((0..DIM).map(|_| f64::from(rng.unit())).collect());
+                n.embedding = Some((0..DIM).map(|_| rng.below(1 << 20) as f64 / f64::from(1 << 20) - 0.5).collect());
                 n
             })
             .collect();
@@ -110,7 +97,7 @@ async fn load_data(ctx: &StorageContext, scale: usize) -> u64 {
     for start_at in (0..relations).step_by(10_000) {
         let rels: Vec<Relation> = (start_at..(start_at + 10_000).min(relations))
             .map(|j| {
-                let (s, t) = (rng.next() as usize % entities, rng.next() as usize % entities);
+                let (s, t) = (rng.below(entities as u64), rng.below(entities as u64));
                 Relation {
                     label: format!("R{}", j % 8),
                     source_id: format!("e{s}"),

@@ -56,6 +56,10 @@ impl Gauge {
     pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
     }
+    /// Sets the value.
+    pub fn set(&self, v: i64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
 }
 
 /// Upper bounds of every histogram's buckets, in seconds: from half a millisecond (a
@@ -132,6 +136,11 @@ pub struct Counters {
     pub actor_restarts: CallTable,
     /// Client calls by store and method.
     pub calls: CallTable,
+    /// Scheduled backups that failed.
+    pub backup_failures: Counter,
+    /// When the newest scheduled backup this node knows of finished (ms since the Unix
+    /// epoch; 0: none known, or no schedule).
+    pub backup_last_success_ms: Gauge,
 }
 
 static ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);

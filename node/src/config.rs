@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The top-level keys of [`Config`], as `STRATA_*` variables name them (lower-cased).
-const CONFIG_KEYS: [&str; 21] = [
+const CONFIG_KEYS: [&str; 22] = [
     "auth",
     "metrics",
     "log_format",
@@ -31,6 +31,7 @@ const CONFIG_KEYS: [&str; 21] = [
     "graph_partitions",
     "request_timeout_ms",
     "raft",
+    "backup",
 ];
 
 /// Everything a node reads at start.
@@ -90,6 +91,52 @@ pub struct Config {
     pub auth: crate::auth::AuthSettings,
     /// TLS on both ports (the node's certificate, the cluster's CA); none: plain TCP.
     pub tls: crate::tls::TlsSettings,
+    /// Scheduled backups, run by the meta group's leader (`docs/operations.md`).
+    pub backup: BackupSchedule,
+}
+
+/// Scheduled backups: every `every`, a backup of the whole cluster under `to` (a directory
+/// or `s3://bucket/prefix`), named by its start time; the newest `keep` are kept.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSchedule {
+    /// How often: a number and a unit, `90s`, `30m`, `6h`, `1d` (none: no scheduled backups).
+    pub every: Option<String>,
+    /// How many backups to keep (default 7).
+    pub keep: Option<usize>,
+    /// Where they go: a directory on the node running them, or `s3://bucket/prefix`.
+    pub to: Option<String>,
+}
+
+impl BackupSchedule {
+    /// The interval, the number kept and the location, when backups are scheduled.
+    pub fn parsed(&self) -> Result<Option<(std::time::Duration, usize, String)>, ConfigError> {
+        let Some(every) = &self.every else {
+            return match &self.to {
+                Some(_) => Err(ConfigError::Invalid("backup.to is set but backup.every is not".into())),
+                None => Ok(None),
+            };
+        };
+        let invalid = |why: &str| ConfigError::Invalid(format!("backup.every = {every:?}: {why}"));
+        let (digits, unit) = every.split_at(every.find(|c: char| !c.is_ascii_digit()).unwrap_or(every.len()));
+        let n: u64 = digits.parse().map_err(|_| invalid("a number and a unit (s, m, h, d)"))?;
+        let secs = match unit {
+            "s" => n,
+            "m" => n.saturating_mul(60),
+            "h" => n.saturating_mul(3600),
+            "d" => n.saturating_mul(86_400),
+            _ => return Err(invalid("a number and a unit (s, m, h, d)")),
+        };
+        if secs == 0 {
+            return Err(invalid("at least one second"));
+        }
+        let to = self.to.clone().ok_or_else(|| ConfigError::Invalid("backup.every needs backup.to".into()))?;
+        let keep = self.keep.unwrap_or(7);
+        if keep == 0 {
+            return Err(ConfigError::Invalid("backup.keep is at least 1".into()));
+        }
+        Ok(Some((std::time::Duration::from_secs(secs), keep, to)))
+    }
 }
 
 /// Raft timing and log retention, shared by every group of the node.
@@ -142,6 +189,7 @@ impl Default for Config {
             limits: strata_api::Limits::default(),
             auth: crate::auth::AuthSettings::default(),
             tls: crate::tls::TlsSettings::default(),
+            backup: BackupSchedule::default(),
         }
     }
 }
@@ -194,6 +242,7 @@ impl Config {
 
     /// Checks values that parse but cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.backup.parsed()?;
         let r = &self.raft;
         if self.shards == 0 || self.replication == 0 || self.vector_partitions == 0 || self.graph_partitions == 0 {
             return Err(ConfigError::Invalid(
@@ -284,5 +333,33 @@ mod tests {
             assert_eq!(c.raft.routes.get("127.0.0.1:9001").map(String::as_str), Some("127.0.0.1:19001"));
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_backup_schedule_parses_or_says_what_is_wrong() {
+        let schedule = |every: Option<&str>, keep: Option<usize>, to: Option<&str>| BackupSchedule {
+            every: every.map(str::to_string),
+            keep,
+            to: to.map(str::to_string),
+        };
+        assert_eq!(schedule(None, None, None).parsed().ok(), Some(None));
+        let six_hours = schedule(Some("6h"), None, Some("/b")).parsed().ok().flatten();
+        assert_eq!(six_hours, Some((std::time::Duration::from_secs(6 * 3600), 7, "/b".to_string())));
+        assert_eq!(
+            schedule(Some("90s"), Some(2), Some("s3://b/p")).parsed().ok().flatten().map(|p| (p.0.as_secs(), p.1)),
+            Some((90, 2))
+        );
+        for (every, keep, to) in [
+            (Some("6"), None, Some("/b")),
+            (Some("h"), None, Some("/b")),
+            (Some("0s"), None, Some("/b")),
+            (Some("5w"), None, Some("/b")),
+            (Some("1d"), Some(0), Some("/b")),
+            (Some("1d"), None, None),
+            (None, None, Some("/b")),
+        ] {
+            let e = schedule(every, keep, to).parsed().expect_err("refused");
+            assert!(e.to_string().contains("backup."), "{e}");
+        }
     }
 }

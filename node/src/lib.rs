@@ -37,6 +37,7 @@ pub mod notify;
 pub mod probes;
 pub mod rebalance;
 pub mod route;
+pub mod scheduled_backup;
 pub mod server;
 pub mod service;
 pub mod session;

@@ -305,3 +305,65 @@ fn a_backup_round_trips_through_an_s3_compatible_server() {
         assert!(std::fs::read(a.join(&f)).expect("a") == std::fs::read(b.join(&f)).expect("b"), "{f:?} differs");
     }
 }
+
+/// The newest name first: the complete backups (with a manifest) under `dir`.
+fn complete_backups(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().join("manifest.json").is_file())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_run_on_one_node_keep_the_newest_and_report_their_age() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let to = dir.path().join("scheduled");
+    let config = format!("[backup]\nevery = \"1s\"\nkeep = 2\nto = \"{}\"\n", to.display());
+    let cluster = TestCluster::start(3, ClusterOptions { config: Some(config), ..ClusterOptions::default() });
+    cluster.wait_settled(3).await;
+    let ctx = cluster.context().await;
+    let value = json!({"v": 1}).as_object().cloned().unwrap_or_default();
+    ctx.kv_store().put("k", &value, "scheduled").await.expect("put");
+
+    // Backups come one a second; once the first one seen is gone, pruning works.
+    let until = Instant::now() + WAIT;
+    let first = loop {
+        if let Some(n) = complete_backups(&to).first() {
+            break n.clone();
+        }
+        assert!(Instant::now() < until, "no scheduled backup appeared");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    loop {
+        let names = complete_backups(&to);
+        assert!(names.len() <= 3, "at most keep (2) and one being pruned: {names:?}");
+        if !names.contains(&first) && names.len() >= 2 {
+            break;
+        }
+        assert!(Instant::now() < until, "old backups are never pruned: {names:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let newest = complete_backups(&to).pop().expect("a backup");
+    let verified = ok(strata(&["backup", "verify", path(&to.join(&newest)), "--deep"]));
+    assert!(verified.contains("read back"), "{verified}");
+
+    // The node running the schedule reports when the last one finished; none failed.
+    let mut reported = 0;
+    for node in &cluster.nodes {
+        let text = strata_chaos::http::get(&node.http_addr, "/metrics", None, None).await.expect("scrape").body;
+        assert!(text.contains("strata_backup_failures_total 0"), "{text}");
+        if let Some(v) = strata_chaos::http::sample(&text, "strata_backup_last_success_timestamp_seconds", &[]) {
+            let age = strata_api::clock::unix_ms() as f64 / 1000.0 - v;
+            assert!((0.0..60.0).contains(&age), "the last success is {age} s old");
+            reported += 1;
+        }
+    }
+    assert!(reported >= 1, "the node running the schedule reports it");
+}

@@ -39,3 +39,37 @@ fn a_node_under_systemd_says_ready_then_stopping_on_its_notify_socket() {
     assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping}");
     assert!(node.wait().expect("the node exits").success(), "a drained node exits 0");
 }
+
+fn strata_config_check(file: &std::path::Path) -> std::process::Output {
+    Command::new(strata_bin())
+        .args(["config", "check", file.to_str().expect("a UTF-8 path")])
+        .env_clear()
+        .output()
+        .expect("run strata config check")
+}
+
+#[test]
+fn config_check_prints_the_effective_configuration_or_names_what_is_wrong() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/strata.example.toml");
+    let out = strata_config_check(&example);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(printed.contains("http_listen = \"127.0.0.1:7402\""), "{printed}");
+    // What it prints is itself a configuration that checks to the same thing.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let again = dir.path().join("printed.toml");
+    std::fs::write(&again, &printed).expect("write");
+    let out = strata_config_check(&again);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).expect("UTF-8"), printed);
+
+    for (text, names) in
+        [("shard = 4\n", "shard"), ("shards = 0\n", "shards"), ("[raft]\nheartbeat_ms = \"fast\"\n", "heartbeat_ms")]
+    {
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, text).expect("write");
+        let out = strata_config_check(&bad);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(names), "{text:?}: {err}");
+    }
+}

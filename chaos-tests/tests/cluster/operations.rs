@@ -11,8 +11,10 @@ use strata_chaos::http::{get, sample};
 const WAIT: Duration = Duration::from_secs(90);
 
 /// Every family `docs/operations.md` documents.
-pub const FAMILIES: [&str; 30] = [
+pub const FAMILIES: [&str; 32] = [
     "strata_build_info",
+    "strata_backup_last_success_timestamp_seconds",
+    "strata_backup_failures_total",
     "strata_raft_has_leader",
     "strata_raft_is_leader",
     "strata_raft_term",

@@ -5,6 +5,7 @@
 //! ([`manifest`]) and one image per captured group under `groups/`
 //! (`strata_shards::backup::image`).
 
+pub mod catalog;
 pub mod create;
 pub mod manifest;
 pub mod remote;
@@ -35,6 +36,50 @@ pub struct Quiet;
 impl Progress for Quiet {
     fn start(&self, _: u64) {}
     fn group_done(&self, _: u64) {}
+}
+
+/// Backs up `cluster` to `location` (a directory, or an S3 prefix: staged in the
+/// temporary directory, then uploaded, manifest last).
+pub async fn create_cluster_at(
+    cluster: &crate::cluster::Cluster,
+    location: &remote::Location,
+    progress: &dyn Progress,
+) -> Result<manifest::Manifest> {
+    create_at(location, |dir| async move { create::from_cluster(cluster, &dir, progress).await }).await
+}
+
+/// Backs up the embedded directory `data` to `location` (as [`create_cluster_at`]).
+pub async fn create_embedded_at(
+    data: &Path,
+    location: &remote::Location,
+    progress: &dyn Progress,
+) -> Result<manifest::Manifest> {
+    create_at(location, |dir| async move { create::from_embedded(data, &dir, progress).await }).await
+}
+
+/// Runs `make` into `location`'s directory, or into a staging one uploaded after.
+async fn create_at<F, Fut>(location: &remote::Location, make: F) -> Result<manifest::Manifest>
+where
+    F: FnOnce(PathBuf) -> Fut,
+    Fut: std::future::Future<Output = Result<manifest::Manifest>>,
+{
+    match location {
+        remote::Location::Dir(dir) => make(dir.clone()).await,
+        remote::Location::S3 { bucket, prefix } => {
+            let remote = remote::Remote::new(bucket, prefix)?;
+            if remote.manifest().await?.is_some() {
+                return Err(Error::InvalidFile {
+                    path: format!("s3://{bucket}/{prefix}").into(),
+                    reason: "a backup is already there (its manifest exists)".into(),
+                });
+            }
+            let staging = tempfile::tempdir().map_err(io_err(&std::env::temp_dir()))?;
+            let dir = staging.path().join("backup");
+            let manifest = make(dir.clone()).await?;
+            remote.upload(&dir, &manifest).await?;
+            Ok(manifest)
+        }
+    }
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {

@@ -79,6 +79,45 @@ impl Remote {
         Ok(Self { store: Arc::new(store), prefix: prefix.into(), display: format!("s3://{bucket}/{prefix}") })
     }
 
+    /// The same bucket, under `name` below this prefix.
+    pub fn child(&self, name: &str) -> Self {
+        let prefix = if self.prefix.is_empty() { name.to_string() } else { format!("{}/{name}", self.prefix) };
+        Self { store: self.store.clone(), display: format!("{}/{name}", self.display), prefix }
+    }
+
+    /// The names directly below this prefix (`prefix/NAME/...`), sorted.
+    pub async fn children(&self) -> Result<Vec<String>> {
+        let base = (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()));
+        let listed = self.store.list_with_delimiter(base.as_ref()).await.map_err(store_err("listing backups"))?;
+        let mut names: Vec<String> =
+            listed.common_prefixes.iter().filter_map(|p| p.filename().map(str::to_string)).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The manifest under this prefix, if there is one.
+    pub async fn manifest(&self) -> Result<Option<Manifest>> {
+        match self.store.get(&self.key(MANIFEST)).await {
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(store_err("reading a manifest")(e)),
+            Ok(got) => {
+                let bytes = got.bytes().await.map_err(store_err("reading a manifest"))?;
+                Manifest::parse(&bytes).map(Some).map_err(|reason| invalid(&self.display, &reason))
+            }
+        }
+    }
+
+    /// Deletes every object under this prefix.
+    pub async fn delete_all(&self) -> Result<()> {
+        let base = ObjectPath::from(self.prefix.as_str());
+        let mut listed = self.store.list(Some(&base));
+        while let Some(meta) = listed.next().await {
+            let meta = meta.map_err(store_err("listing a backup to delete"))?;
+            self.store.delete(&meta.location).await.map_err(store_err("deleting a backup"))?;
+        }
+        Ok(())
+    }
+
     fn key(&self, name: &str) -> ObjectPath {
         if self.prefix.is_empty() {
             ObjectPath::from(name)

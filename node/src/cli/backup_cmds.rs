@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use strata_client::backup::remote::{Location, Remote};
-use strata_client::backup::{Progress, create, restore, verify};
+use strata_client::backup::{Progress, restore, verify};
 
 /// A backup's directory: the one named, or (for `s3://`) a local staging directory,
 /// removed when dropped, and the bucket it goes to or comes from.
@@ -117,19 +117,16 @@ pub async fn run(op: BackupOp) -> Result<(), CliError> {
     let started = Instant::now();
     match op {
         BackupOp::Create { dest: location, target } => {
-            let (dest, remote) = local(&location)?;
+            let dest = Location::parse(&location)?;
             let bar = Bar::new("backup");
             let manifest = if target.cluster.is_empty() {
-                create::from_embedded(&target.data, &dest, &bar).await?
+                strata_client::backup::create_embedded_at(&target.data, &dest, &bar).await?
             } else {
                 let ctx = target.open().await?;
                 let cluster = ctx.cluster().ok_or_else(|| CliError::Usage("not a cluster".into()))?;
-                create::from_cluster(cluster, &dest, &bar).await?
+                strata_client::backup::create_cluster_at(cluster, &dest, &bar).await?
             };
             drop(bar);
-            if let Some((_, r)) = &remote {
-                r.upload(&dest, &manifest).await?;
-            }
             let secs = started.elapsed().as_secs_f64();
             let bytes: u64 = manifest.groups.iter().map(|g| g.bytes).sum();
             let items = manifest.items();

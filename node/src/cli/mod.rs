@@ -173,6 +173,13 @@ pub enum Command {
         #[command(subcommand)]
         op: backup_cmds::BackupOp,
     },
+    /// Check a node's configuration file: print the effective configuration (defaults,
+    /// then the file, then `STRATA_*` variables) as TOML, or what is wrong with it.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        op: ConfigOp,
+    },
     /// Make credentials: API keys and the cluster secret.
     Keys {
         /// What to make.
@@ -335,6 +342,16 @@ pub enum ClusterOp {
     },
 }
 
+/// What `strata config` does.
+#[derive(Subcommand, Debug)]
+pub enum ConfigOp {
+    /// Parse and validate FILE as a node would at start; print the effective configuration.
+    Check {
+        /// The configuration file.
+        file: PathBuf,
+    },
+}
+
 /// A failure the command line reports.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -362,6 +379,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Kv { cluster, op } => cluster_cmds::kv(&cluster, op).await?,
         Command::Cluster { cluster, op } => cluster_cmds::membership(&cluster, op).await?,
         Command::Keys { op } => keys_cmds::run(op)?,
+        Command::Config { op: ConfigOp::Check { file } } => {
+            let config = crate::config::Config::load(Some(&file))?;
+            let text = toml::to_string_pretty(&config).map_err(|e| CliError::Usage(format!("printing it: {e}")))?;
+            print!("{text}");
+        }
         Command::Backup { op } => backup_cmds::run(op).await?,
         Command::Import { persist_dir, target } => {
             let ctx = target.open().await?;

@@ -46,6 +46,7 @@ pub fn scrape(ctx: &NodeCtx) -> String {
     t.sample("strata_build_info", &[("version", env!("CARGO_PKG_VERSION")), ("commit", COMMIT)], 1.0);
     groups(&mut t, ctx);
     raft_counters(&mut t);
+    backups(&mut t);
     storage(&mut t, ctx);
     requests(&mut t);
     stores(&mut t, ctx);
@@ -121,6 +122,18 @@ fn raft_counters(t: &mut Text) {
     t.family(name, Kind::Counter, "Snapshots of group state this node built or installed.");
     t.sample(name, &[("kind", "built")], c.snapshots_built.get() as f64);
     t.sample(name, &[("kind", "installed")], c.snapshots_installed.get() as f64);
+}
+
+fn backups(t: &mut Text) {
+    let c = counters();
+    let name = "strata_backup_last_success_timestamp_seconds";
+    t.family(name, Kind::Gauge, "When the newest scheduled backup finished (on the node running the schedule).");
+    if c.backup_last_success_ms.get() > 0 {
+        t.sample(name, &[], c.backup_last_success_ms.get() as f64 / 1000.0);
+    }
+    let name = "strata_backup_failures_total";
+    t.family(name, Kind::Counter, "Scheduled backups (or listings of them) that failed on this node.");
+    t.sample(name, &[], c.backup_failures.get() as f64);
 }
 
 fn storage(t: &mut Text, ctx: &NodeCtx) {

@@ -278,6 +278,14 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
         }
     }
     tasks.push(tokio::spawn(rebalance::run(ctx.clone())));
+    if let Some((every, keep, to)) = config.backup.parsed().map_err(|e| Error::InvalidInput(e.to_string()))? {
+        let connect = strata_client::cluster::ConnectOptions {
+            api_key: auth.own_key(),
+            tls: tls.client.clone(),
+            ..Default::default()
+        };
+        tasks.push(tokio::spawn(crate::scheduled_backup::run(ctx.clone(), every, keep, to, connect)));
+    }
     Ok(RunningNode { info, raft_listen, http_addr, data_dir: config.data_dir.clone(), ctx, supervisor, tasks })
 }
 

@@ -18,6 +18,9 @@ use strata_shards::backup::image::{ImageReader, ImageWriter};
 use strata_shards::backup::layout::{Place, place};
 use strata_shards::placement::{group_of, partition_of};
 
+/// How long a restore waits for the target's new partitions to be fully replicated.
+const LAYOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// About how many bytes of records one restore write carries.
 const PART_BYTES: usize = 1 << 20;
 
@@ -197,7 +200,24 @@ async fn create_layout(ctx: &StorageContext, manifest: &Manifest, options: &Rest
     for g in &manifest.graphs {
         cluster.create_graph(GraphNamespace { name: g.name.clone(), partitions: partitions(g.partitions) }).await?;
     }
-    let map = cluster.refresh_map(std::time::Instant::now() + super::MAP_WAIT).await?;
+    // New partitions start with one replica and grow while the rebalancer copies them;
+    // writes wait until a majority of replicas exists. Restoring gigabytes into groups
+    // still growing would outlast any call's deadline: the restore waits for the layout.
+    let until = std::time::Instant::now() + LAYOUT_WAIT;
+    let map = loop {
+        let map = cluster.refresh_map(std::time::Instant::now() + super::MAP_WAIT).await?;
+        let want = (map.replication as usize).min(map.active_nodes().count()).max(1);
+        let growing = map.shards.iter().filter(|s| s.replicas.len() < want || !s.learners.is_empty()).count();
+        if growing == 0 {
+            break map;
+        }
+        if std::time::Instant::now() >= until {
+            return Err(Error::Store(strata_api::Error::Unavailable(format!(
+                "{growing} raft group(s) still have fewer than {want} replicas after {LAYOUT_WAIT:?}"
+            ))));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
     Ok(Layout {
         kv_shards: map.shard_count(),
         vectors: manifest.vector_namespaces.iter().map(|n| (n.name.clone(), map.vector_partitions(&n.name))).collect(),

@@ -53,7 +53,10 @@ pub async fn run(
         };
         if let Some(ms) = newest {
             counters().backup_last_success_ms.set(i64::try_from(ms).unwrap_or(i64::MAX));
-            if strata_api::clock::unix_ms().saturating_sub(ms) < every.as_millis() as u64 {
+            let age = Duration::from_millis(strata_api::clock::unix_ms().saturating_sub(ms));
+            if age < every {
+                // Not due: list again when it is (listing an S3 prefix costs requests).
+                next_try = tokio::time::Instant::now() + (every - age);
                 continue;
             }
         }

@@ -56,23 +56,9 @@ pub fn ensure(tree: &sled::Tree) -> Result<()> {
     if tree.contains_key(COUNTED)? {
         return Ok(());
     }
-    let mut counts: std::collections::BTreeMap<Vec<u8>, u64> = Default::default();
-    for space in [Space::KvEntry, Space::ChatKeyEntry] {
-        for item in tree.scan_prefix([space as u8]) {
-            let (k, _) = item?;
-            let name = name_at(&k[1..]).ok_or_else(|| Error::Corrupt("an entry key without its map's name".into()))?;
-            *counts.entry(key(space, &name)).or_default() += 1;
-        }
-    }
-    let mut batch = sled::Batch::default();
-    for item in tree.scan_prefix(COUNT) {
-        batch.remove(item?.0);
-    }
-    for (k, n) in counts {
-        batch.insert(k, n.to_be_bytes().to_vec());
-    }
-    batch.insert(COUNTED, Vec::new());
-    tree.apply_batch(batch)?;
+    let mut txn = crate::txn::Txn::new(tree);
+    recount(&mut txn)?;
+    txn.commit()?;
     Ok(())
 }
 

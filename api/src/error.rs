@@ -132,6 +132,21 @@ pub enum Error {
     /// The connection's credential does not allow this call.
     #[error("permission denied: {0}")]
     PermissionDenied(String),
+    /// Data, a peer or a client of a version this build cannot read or speak (see
+    /// `strata_api::version`): refused before anything of it is decoded.
+    #[error("incompatible {what}: this Strata ({build}) handles versions {oldest} to {ours}, found version {theirs}")]
+    IncompatibleVersion {
+        /// What carries the version (`peer protocol`, `data directory`, ...).
+        what: String,
+        /// The newest version this build handles.
+        ours: u32,
+        /// The oldest version this build handles.
+        oldest: u32,
+        /// The version found.
+        theirs: u32,
+        /// This build's release.
+        build: String,
+    },
 }
 
 impl Error {

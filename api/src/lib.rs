@@ -18,6 +18,7 @@
 //! * [`clock`]: wall-clock milliseconds, as nodes report times to people.
 //! * [`trace`]: request ids carried across nodes, and the stages a request spent time in.
 //! * [`tenancy`]: what a prefix-limited key sees, and its quotas.
+//! * [`version`]: the format and protocol versions, and when two sides agree.
 //! * [`error`]: the one error type that crosses every boundary, with
 //!   [`Error::is_deterministic`] for the replication layer.
 //! * [`pyrepr`]: Python's `repr`/`str`/`json.dumps` text forms, which LlamaIndex's hashes
@@ -42,6 +43,7 @@ pub mod rate_limited;
 pub mod service;
 pub mod tenancy;
 pub mod trace;
+pub mod version;
 
 pub use cluster::{
     GroupId, GroupStatus, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, ReadConsistency, RequestId,

@@ -68,6 +68,13 @@ pub trait StrataService {
     async fn backup_read(token: u64, offset: u64) -> Result<crate::backup::BackupChunk, Error>;
     /// Deletes capture `token` (one nobody reads for a while is deleted anyway).
     async fn backup_close(token: u64) -> Result<(), Error>;
+    /// The first call on a connection (before `authenticate`): the range of client
+    /// protocol versions the caller speaks. A range this node cannot speak is refused
+    /// with `Error::IncompatibleVersion`; answers the version the connection uses.
+    async fn hello(client: crate::version::Speaks) -> Result<crate::version::NodeHello, Error>;
+    /// Asks this node to drain and stop, as SIGTERM does (admin keys): answers at once;
+    /// the node hands its leaderships away, finishes requests in flight and exits 0.
+    async fn drain() -> Result<(), Error>;
 }
 
 /// The store and method a request is counted under in a node's metrics: the command's or
@@ -94,6 +101,8 @@ pub fn call_names(req: &StrataServiceRequest) -> (&'static str, &'static str) {
         StrataServiceRequest::BackupOpen { .. } => ("Node", "BackupOpen"),
         StrataServiceRequest::BackupRead { .. } => ("Node", "BackupRead"),
         StrataServiceRequest::BackupClose { .. } => ("Node", "BackupClose"),
+        StrataServiceRequest::Hello { .. } => ("Node", "Hello"),
+        StrataServiceRequest::Drain {} => ("Node", "Drain"),
     }
 }
 
@@ -116,5 +125,7 @@ pub fn outcome_of(resp: &StrataServiceResponse) -> &'static str {
         StrataServiceResponse::BackupOpen(r) => outcome(r),
         StrataServiceResponse::BackupRead(r) => outcome(r),
         StrataServiceResponse::BackupClose(r) => outcome(r),
+        StrataServiceResponse::Hello(r) => outcome(r),
+        StrataServiceResponse::Drain(r) => outcome(r),
     }
 }

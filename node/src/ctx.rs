@@ -36,6 +36,8 @@ pub struct NodeCtx {
     pub ready_max_lag_entries: u64,
     /// Set once the node begins to stop: `/readyz` fails from then on.
     pub draining: std::sync::atomic::AtomicBool,
+    /// Notified when a client asks this node to drain and stop (`strata node drain`).
+    pub stop_asked: tokio::sync::Notify,
     /// Groups captured for backups, waiting to be read.
     pub captures: crate::backup::Captures,
     /// The latest figures this node reported of itself, and when (what `/status` and the status RPC report).
@@ -171,6 +173,7 @@ impl NodeCtx {
             data_dir: config.data_dir.clone(),
             ready_max_lag_entries: config.ready_max_lag_entries,
             draining: std::sync::atomic::AtomicBool::new(false),
+            stop_asked: tokio::sync::Notify::new(),
             detail_cache: std::sync::Mutex::new(None),
             captures: crate::backup::Captures::new(&config.data_dir),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight)),

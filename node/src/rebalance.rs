@@ -308,7 +308,15 @@ async fn admin_on_leader(
             continue;
         }
         let Some(addr) = map.nodes.get(&n).map(|i| i.raft_addr.clone()) else { continue };
-        let client = ctx.registry.pool().client(&addr).await.map_err(|e| Error::Unavailable(e.to_string()))?;
+        // A replica that is down (the dead node being replaced) is passed over, not a
+        // reason to give up before the leader is asked.
+        let client = match ctx.registry.pool().client(&addr).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(%addr, error = %e, "admin: replica unreachable");
+                continue;
+            }
+        };
         match client.admin(context_within(ADMIN_TIMEOUT), group, op.clone()).await {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(Error::NotLeader { leader: Some(l), .. })) => candidates.push(l),

@@ -14,6 +14,7 @@ use strata_api::backup::{BackupChunk, BackupPart};
 use strata_api::service::{StrataService, StrataServiceRequest, StrataServiceResponse};
 use strata_api::tenancy::Creating;
 use strata_api::trace::current;
+use strata_api::version::{NodeHello, Speaks};
 use strata_api::{
     Command, Error, GroupId, META_GROUP, MetaCommand, MetaQuery, NodeId, NodeInfo, NodeStatus, Query, ReadConsistency,
     RequestId, Response, Served, ShardMap, StateDigest, VectorNamespace,
@@ -157,6 +158,17 @@ impl StrataService for Service {
 
     async fn authenticate(self, _: Context, key: String) -> Result<Access, Error> {
         self.session.authenticate(&key)
+    }
+
+    async fn hello(self, _: Context, client: Speaks) -> Result<NodeHello, Error> {
+        hello(client)
+    }
+
+    async fn drain(self, _: Context) -> Result<(), Error> {
+        self.session.require(Role::Admin, "drain")?;
+        tracing::info!("asked to drain and stop");
+        self.ctx.stop_asked.notify_one();
+        Ok(())
     }
 
     async fn backup_open(self, _: Context, group: GroupId) -> Result<BackupPart, Error> {
@@ -322,6 +334,13 @@ impl StrataService for Standby {
     }
     async fn authenticate(self, _: Context, key: String) -> Result<Access, Error> {
         self.session.authenticate(&key)
+    }
+    async fn hello(self, _: Context, client: Speaks) -> Result<NodeHello, Error> {
+        hello(client)
+    }
+    async fn drain(self, _: Context) -> Result<(), Error> {
+        // A standby holds nothing to hand over; stop it as any process.
+        Err(standby_error())
     }
     async fn backup_open(self, _: Context, _: GroupId) -> Result<BackupPart, Error> {
         Err(standby_error())
@@ -501,4 +520,11 @@ impl ClientListener {
             serve_conn(conn, self.tls.clone(), &self.options, frame, handler!(service));
         }
     }
+}
+
+/// The answer to a client's hello, on members and standby nodes alike (no credential
+/// needed: it is what a client learns before it authenticates).
+fn hello(client: Speaks) -> Result<NodeHello, Error> {
+    let protocol = strata_api::version::CLIENT_PROTOCOL.agree("client protocol", client)?;
+    Ok(NodeHello { protocol, strata_version: env!("CARGO_PKG_VERSION").to_string() })
 }

@@ -41,6 +41,7 @@ fn class_of(e: &Error) -> &'static str {
         E::Busy(_) => "Unavailable",
         E::Unauthenticated(_) => "Unauthenticated",
         E::PermissionDenied(_) => "PermissionDenied",
+        E::IncompatibleVersion { .. } => "IncompatibleVersion",
     }
 }
 

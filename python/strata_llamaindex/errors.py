@@ -83,6 +83,11 @@ class PermissionDenied(StrataError, PermissionError):
     """The API key's role or namespace prefixes do not allow the call."""
 
 
+class IncompatibleVersion(StrataError):
+    """Data, a node or a backup of a format or protocol version this build cannot handle
+    (the message names both versions)."""
+
+
 class AlreadyOpen(StrataError):
     """The data directory is open in another process."""
 

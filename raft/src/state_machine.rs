@@ -9,6 +9,7 @@ use openraft::{EntryPayload, OptionalSend, StorageIOError};
 use std::io::Cursor;
 use std::sync::Arc;
 use strata_api::GroupId;
+use strata_api::version::SNAPSHOT_FORMAT;
 use strata_shards::Shard;
 use strata_shards::flusher::Flusher;
 
@@ -21,6 +22,12 @@ const SNAPSHOT: &[u8] = b"current";
 /// The name of the sled tree holding a group's shard state.
 pub fn state_tree_name(group: GroupId) -> String {
     format!("g{group}.state")
+}
+
+/// The format version a snapshot id names (`f2-g7-...`); an id without one is format 1,
+/// what snapshots were before their ids carried it.
+pub fn snapshot_format(snapshot_id: &str) -> u32 {
+    snapshot_id.strip_prefix('f').and_then(|rest| rest.split_once('-')).and_then(|(n, _)| n.parse().ok()).unwrap_or(1)
 }
 
 /// The name of the sled tree holding a group's current snapshot.
@@ -208,6 +215,11 @@ impl RaftStateMachine<TypeConfig> for ShardStateMachine {
         meta: &SnapshotMeta,
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError> {
+        // A snapshot of a format this build cannot read is refused before it is kept.
+        if let Err(e) = SNAPSHOT_FORMAT.reads("raft snapshot format", snapshot_format(&meta.snapshot_id)) {
+            tracing::error!(group = self.group, error = %e, "refused a snapshot");
+            return Err(StorageIOError::write_snapshot(Some(meta.signature()), &e).into());
+        }
         let data = snapshot.into_inner();
         // Kept first: if the install below is cut short, `open` installs it again.
         self.save_snapshot(meta, &data)?;
@@ -240,14 +252,29 @@ impl RaftSnapshotBuilder<TypeConfig> for ShardStateMachine {
             .map_err(|e| StorageIOError::read_state_machine(&e))?
             .map_err(|e| StorageIOError::read_state_machine(&e))?;
         let (last_log_id, last_membership) = decode_applied(applied)?;
+        let format = SNAPSHOT_FORMAT.version;
         let snapshot_id = match last_log_id {
-            Some(id) => format!("g{}-{}-{}", self.group, id.leader_id, id.index),
-            None => format!("g{}-empty", self.group),
+            Some(id) => format!("f{format}-g{}-{}-{}", self.group, id.leader_id, id.index),
+            None => format!("f{format}-g{}-empty", self.group),
         };
         let meta = SnapshotMeta { last_log_id, last_membership, snapshot_id };
         self.save_snapshot(&meta, &image)?;
         self.flush().await?;
         strata_api::metrics::counters().snapshots_built.inc();
         Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(image)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_format;
+
+    #[test]
+    fn a_snapshot_id_names_its_format_and_an_old_id_is_format_1() {
+        assert_eq!(snapshot_format("f1-g7-T3-N1-42"), 1);
+        assert_eq!(snapshot_format("f12-g7-empty"), 12);
+        assert_eq!(snapshot_format("g7-T3-N1-42"), 1, "ids from before formats");
+        assert_eq!(snapshot_format("g7-empty"), 1);
+        assert_eq!(snapshot_format("fx-g7"), 1);
     }
 }

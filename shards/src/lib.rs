@@ -33,6 +33,7 @@ pub mod counts;
 pub mod docstore;
 pub mod error;
 pub mod flusher;
+pub mod format;
 pub mod graph;
 pub mod index_store;
 pub mod keys;

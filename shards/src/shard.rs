@@ -49,7 +49,8 @@ impl Default for OpenOptions {
 /// How long [`open_db`] waits for a locked directory to be released.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Opens (creating if needed, private: see [`crate::private`]) the sled database in `dir`; a directory still locked after
+/// Opens (creating if needed, private: see [`crate::private`]) the sled database in `dir`,
+/// checking its format version ([`crate::format`]); a directory still locked after
 /// [`LOCK_WAIT`] is `AlreadyOpen`. The wait is for this very process: sled releases its
 /// lock only when its flusher thread lets go of the files, a moment after the last
 /// handle is dropped, so an immediate reopen can find it still held.
@@ -63,7 +64,10 @@ pub fn open_db(dir: &Path, options: &OpenOptions) -> Result<sled::Db> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match config.open() {
-            Ok(db) => return Ok(db),
+            Ok(db) => {
+                crate::format::check_or_mark(&db)?;
+                return Ok(db);
+            }
             Err(sled::Error::Io(io))
                 if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") =>
             {

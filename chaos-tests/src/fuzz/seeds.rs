@@ -59,6 +59,7 @@ fn client_requests() -> Vec<Vec<u8>> {
             consistency: ReadConsistency::default(),
         },
         StrataServiceRequest::Authenticate { key: "strata_key".into() },
+        StrataServiceRequest::Hello { client: strata_api::version::CLIENT_PROTOCOL },
     ];
     messages.iter().enumerate().map(|(i, m)| request(m, Duration::from_secs(10), i as u64)).collect()
 }
@@ -67,7 +68,7 @@ fn peer_requests() -> Vec<Vec<u8>> {
     use strata_raft::network::service::RaftPeerRequest;
     let vote = openraft::raft::VoteRequest::new(openraft::Vote::new(3, 1), None);
     let messages = [
-        RaftPeerRequest::Hello { cluster: 7, from: 1, proof: vec![0; 32] },
+        RaftPeerRequest::Hello { cluster: 7, from: 1, proof: vec![0; 32], speaks: strata_api::version::PEER_PROTOCOL },
         RaftPeerRequest::Challenge {},
         RaftPeerRequest::Vote { group: 1, to: 2, req: vote },
         RaftPeerRequest::ReadIndex { group: 1 },

@@ -93,6 +93,7 @@ async fn kv_import_export_and_status_work_against_a_cluster() {
     assert_eq!(leaders, 11, "a leader for the meta group and each of the 10 shards");
     assert_eq!(status["groups"].as_array().map(Vec::len), Some(11), "the meta group and the 10 shards");
     assert_eq!(status["warnings"], serde_json::json!([]), "a settled cluster needs no attention");
+    assert_eq!(status["cannot_lose"], serde_json::json!({}), "any one node of a healthy cluster can go");
     let text = ok(&strata(&addrs, &["status"]));
     assert!(text.contains("members:") && text.contains("no warnings"), "{text}");
 
@@ -107,8 +108,14 @@ async fn kv_import_export_and_status_work_against_a_cluster() {
         "{warnings}"
     );
     assert!(warnings.contains("2 of 3 replicas reachable"), "{warnings}");
+    // Every group is down to a bare majority: neither survivor may be lost now.
+    let mut must_keep: Vec<String> = status["cannot_lose"].as_object().expect("cannot_lose").keys().cloned().collect();
+    must_keep.sort();
+    let mut survivors: Vec<String> = cluster.nodes[..2].iter().map(|n| n.id.to_string()).collect();
+    survivors.sort();
+    assert_eq!(must_keep, survivors, "{}", status["cannot_lose"]);
     let text = ok(&strata(&alive, &["status"]));
-    assert!(text.contains("UNREACHABLE"), "{text}");
+    assert!(text.contains("UNREACHABLE") && text.contains("CANNOT LOSE"), "{text}");
 }
 
 #[test]

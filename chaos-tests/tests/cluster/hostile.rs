@@ -212,5 +212,37 @@ async fn a_node_under_an_address_space_limit_survives_hostile_input() {
     assert!(retire.is_err(), "{case}: retire without a hello is refused");
     peak = peak.max(node.assert_intact(case).await);
 
+    let case = "a peer and a client announcing protocol versions this node cannot speak";
+    let future = strata_api::version::Speaks { version: 99, oldest: 99 };
+    // The version is checked before anything else the hello says.
+    match raw.hello(tarpc::context::current(), 0, 1, Vec::new(), future).await {
+        Ok(Err(Error::IncompatibleVersion { what, ours, theirs, .. })) => {
+            assert_eq!(
+                (what.as_str(), ours, theirs),
+                ("peer protocol", strata_api::version::PEER_PROTOCOL.version, 99)
+            );
+        }
+        other => panic!("{case}: a peer of protocol 99 is refused by name: {other:?}"),
+    }
+    let hello = StrataServiceRequest::Hello { client: future };
+    match send(&addr, &frame(&request(&hello, WAIT, 7)), WAIT).await {
+        Ok(Outcome::Answered(Ok(StrataServiceResponse::Hello(Err(Error::IncompatibleVersion {
+            what,
+            theirs,
+            ..
+        }))))) => {
+            assert_eq!((what.as_str(), theirs), ("client protocol", 99), "{case}");
+        }
+        other => panic!("{case}: a client of protocol 99 is refused by name: {other:?}"),
+    }
+    let today = StrataServiceRequest::Hello { client: strata_api::version::CLIENT_PROTOCOL };
+    match send(&addr, &frame(&request(&today, WAIT, 8)), WAIT).await {
+        Ok(Outcome::Answered(Ok(StrataServiceResponse::Hello(Ok(h))))) => {
+            assert_eq!(h.protocol, strata_api::version::CLIENT_PROTOCOL.version, "{case}");
+        }
+        other => panic!("{case}: this build's client is welcome: {other:?}"),
+    }
+    peak = peak.max(node.assert_intact(case).await);
+
     assert!(peak < PEAK_BOUND_KIB, "peak memory {} MiB", peak / 1024);
 }

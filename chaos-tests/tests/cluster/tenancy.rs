@@ -43,10 +43,12 @@ fn variant(r: &StrataServiceRequest) -> &'static str {
         StrataServiceRequest::BackupOpen { .. } => "backup_open",
         StrataServiceRequest::BackupRead { .. } => "backup_read",
         StrataServiceRequest::BackupClose { .. } => "backup_close",
+        StrataServiceRequest::Hello { .. } => "hello",
+        StrataServiceRequest::Drain { .. } => "drain",
     }
 }
 
-const VARIANTS: usize = 15;
+const VARIANTS: usize = 17;
 
 async fn fill(ctx: &StorageContext, t: &str) {
     let obj = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
@@ -125,6 +127,9 @@ fn every_call(groups: &[u64], b_group: u64) -> Vec<StrataServiceRequest> {
         StrataServiceRequest::BackupOpen { group: b_group },
         StrataServiceRequest::BackupRead { token: 1, offset: 0 },
         StrataServiceRequest::BackupClose { token: 1 },
+        StrataServiceRequest::Hello { client: strata_api::version::CLIENT_PROTOCOL },
+        // Admin keys only: refused here, so the node keeps serving the calls after it.
+        StrataServiceRequest::Drain {},
         StrataServiceRequest::Write {
             group: b_group,
             request_id: None,

@@ -53,9 +53,7 @@ pub async fn list(location: &Location) -> Result<Vec<String>> {
 pub async fn manifest(location: &Location, name: &str) -> Result<Option<Manifest>> {
     match location {
         Location::Dir(dir) => match std::fs::read(dir.join(name).join(MANIFEST)) {
-            Ok(text) => Manifest::parse(&text)
-                .map(Some)
-                .map_err(|reason| crate::Error::InvalidFile { path: dir.join(name), reason }),
+            Ok(text) => Manifest::parse(&text, &dir.join(name).join(MANIFEST)).map(Some),
             Err(_) => Ok(None),
         },
         Location::S3 { bucket, prefix } => Remote::new(bucket, prefix)?.child(name).manifest().await,

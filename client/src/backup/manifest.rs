@@ -2,7 +2,6 @@
 //! one was cut short) as `manifest.json` beside the images under `groups/`.
 
 use serde::{Deserialize, Serialize};
-use strata_api::backup::BACKUP_FORMAT;
 use strata_api::{GraphNamespace, GroupId, VectorNamespace};
 use strata_shards::backup::items::Items;
 
@@ -12,7 +11,7 @@ pub const MANIFEST: &str = "manifest.json";
 /// A backup's manifest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
-    /// The backup format's version ([`BACKUP_FORMAT`] when written by this build).
+    /// The backup format's version ([`strata_api::backup::BACKUP_FORMAT`] when written by this build).
     pub format: u32,
     /// The Strata version that wrote it.
     pub strata_version: String,
@@ -71,21 +70,17 @@ impl Manifest {
         all
     }
 
-    /// Reads a manifest, refusing one this build cannot read with both versions named.
-    pub fn parse(text: &[u8]) -> Result<Self, String> {
+    /// Reads the manifest at `path` (named in errors): a backup format this build cannot
+    /// read is `IncompatibleVersion` naming both versions, damage is `InvalidFile`.
+    pub fn parse(text: &[u8], path: &std::path::Path) -> crate::Result<Self> {
         #[derive(Deserialize)]
         struct Version {
             format: u32,
         }
+        let invalid = |reason: String| crate::Error::InvalidFile { path: path.to_path_buf(), reason };
         let v: Version = serde_json::from_slice(text)
-            .map_err(|e| format!("the manifest is not a backup manifest (truncated or damaged?): {e}"))?;
-        if v.format > BACKUP_FORMAT || v.format == 0 {
-            return Err(format!(
-                "the backup is format {}; this Strata ({}) reads formats 1 to {BACKUP_FORMAT}",
-                v.format,
-                env!("CARGO_PKG_VERSION")
-            ));
-        }
-        serde_json::from_slice(text).map_err(|e| format!("the manifest is damaged: {e}"))
+            .map_err(|e| invalid(format!("the manifest is not a backup manifest (truncated or damaged?): {e}")))?;
+        strata_api::version::BACKUP_FORMAT.reads("backup format", v.format)?;
+        serde_json::from_slice(text).map_err(|e| invalid(format!("the manifest is damaged: {e}")))
     }
 }

@@ -102,7 +102,7 @@ impl Remote {
             Err(e) => Err(store_err("reading a manifest")(e)),
             Ok(got) => {
                 let bytes = got.bytes().await.map_err(store_err("reading a manifest"))?;
-                Manifest::parse(&bytes).map(Some).map_err(|reason| invalid(&self.display, &reason))
+                Manifest::parse(&bytes, std::path::Path::new(&self.display)).map(Some)
             }
         }
     }

@@ -92,7 +92,7 @@ impl Layout {
 pub fn load(src: &Path) -> Result<Manifest> {
     let path = src.join(MANIFEST);
     let text = std::fs::read(&path).map_err(io_err(&path))?;
-    Manifest::parse(&text).map_err(|reason| Error::InvalidFile { path, reason })
+    Manifest::parse(&text, &path)
 }
 
 /// Restores `src` into `ctx` (a fresh cluster, or an embedded directory just created).

@@ -44,6 +44,13 @@ impl Connections {
         let mut config = tarpc::client::Config::default();
         config.max_in_flight_requests = 4096;
         let client = StrataServiceClient::new(config, transport).spawn();
+        // Versions first: a node this build cannot speak to is refused by name, before
+        // any call whose encoding might have changed.
+        match client.hello(context_within(CONNECT_TIMEOUT), strata_api::version::CLIENT_PROTOCOL).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(std::io::Error::new(std::io::ErrorKind::Unsupported, e)),
+            Err(e) => return Err(std::io::Error::other(format!("{addr}: hello: {e}"))),
+        }
         if let Some(key) = &self.key {
             match client.authenticate(context_within(CONNECT_TIMEOUT), key.to_string()).await {
                 Ok(Ok(_)) => {}
@@ -65,10 +72,14 @@ impl Connections {
 pub use strata_api::service::context_within;
 
 /// The error for a connection that could not be made or authenticated: a refused key
-/// is `Unauthenticated` (deterministic), anything else `Unavailable` (retried).
+/// is `Unauthenticated` and a node's refusal of this build's protocol is its own
+/// `IncompatibleVersion` (both deterministic), anything else `Unavailable` (retried).
 pub fn connect_error(addr: &str, e: &std::io::Error) -> strata_api::Error {
     if e.kind() == std::io::ErrorKind::PermissionDenied {
         return strata_api::Error::Unauthenticated(e.to_string());
+    }
+    if let Some(refused) = e.get_ref().and_then(|inner| inner.downcast_ref::<strata_api::Error>()) {
+        return refused.clone();
     }
     strata_api::Error::Unavailable(format!("{addr}: {e}"))
 }

@@ -26,6 +26,7 @@ pub async fn serve(config: Option<&Path>) -> Result<(), CliError> {
     crate::notify::ready(&format!("node {} serving on {}", node.info.id, node.info.client_addr));
     tokio::select! {
         _ = wait_for_signal() => {}
+        _ = node.stop_asked() => {}
         removed = node.removed() => {
             removed?;
             println!("strata node {} removed from the cluster: exiting", node.info.id);
@@ -78,6 +79,7 @@ pub async fn status(cluster: &ClusterArg, json: bool) -> Result<(), CliError> {
                 Err(e) => serde_json::json!({ "error": e }),
             }).collect::<Vec<_>>(),
             "groups": picture.groups,
+            "cannot_lose": picture.cannot_lose,
             "warnings": picture.warnings,
         });
         println!("{}", serde_json::to_string_pretty(&out).map_err(|e| CliError::Usage(e.to_string()))?);
@@ -113,6 +115,44 @@ pub async fn kv(cluster: &ClusterArg, op: KvOp) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Asks the standby node at `client_addr` to join the cluster.
+async fn adopt(
+    cluster: &ClusterArg,
+    conns: &strata_client::cluster::Connections,
+    client_addr: &str,
+) -> Result<Result<Result<u64, strata_api::Error>, tarpc::client::RpcError>, CliError> {
+    let standby = conns.get(client_addr).await.map_err(|e| CliError::Usage(format!("{client_addr}: {e}")))?;
+    let seeds = cluster.addrs()?.to_vec();
+    Ok(standby.adopt(context_within(Duration::from_secs(180)), seeds).await)
+}
+
+/// `strata node drain ADDR`: asks the node to drain and stop, then waits until it no
+/// longer accepts connections.
+pub async fn drain(cluster: &ClusterArg, addr: &str, wait: Duration) -> Result<(), CliError> {
+    let conns = cluster.connections()?;
+    let client = conns.get(addr).await.map_err(|e| CliError::Usage(format!("{addr}: {e}")))?;
+    let started = std::time::Instant::now();
+    client.drain(context_within(CALL)).await.map_err(|e| CliError::Usage(format!("{addr}: {e}")))??;
+    println!("node at {addr} is draining");
+    drop(client);
+    conns.forget(addr);
+    loop {
+        // The node stops listening once it has drained and shut its groups down.
+        match tokio::net::TcpStream::connect(addr).await {
+            Err(_) => break,
+            Ok(_) if started.elapsed() > wait => {
+                return Err(CliError::Usage(format!(
+                    "node at {addr} still accepts connections {} s after it was asked to drain",
+                    wait.as_secs()
+                )));
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    println!("node at {addr} drained and stopped in {} ms", started.elapsed().as_millis());
+    Ok(())
+}
+
 /// `strata cluster ...`.
 pub async fn membership(cluster: &ClusterArg, op: ClusterOp) -> Result<(), CliError> {
     let conns = cluster.connections()?;
@@ -129,11 +169,23 @@ pub async fn membership(cluster: &ClusterArg, op: ClusterOp) -> Result<(), CliEr
             ClusterOp::RemoveNode { id } => {
                 client.remove_node(context_within(CALL), *id).await.map(|r| r.map(|()| None))
             }
-            ClusterOp::AddNode { client_addr } => {
-                let standby =
-                    conns.get(client_addr).await.map_err(|e| CliError::Usage(format!("{client_addr}: {e}")))?;
-                let seeds = cluster.addrs()?.to_vec();
-                standby.adopt(context_within(Duration::from_secs(180)), seeds).await.map(|r| r.map(Some))
+            ClusterOp::AddNode { client_addr } => adopt(cluster, &conns, client_addr).await?.map(|r| r.map(Some)),
+            ClusterOp::Replace { dead_id, client_addr } => {
+                let map = client.shard_map(context_within(CALL)).await;
+                if let Ok(Ok(map)) = &map
+                    && !map.nodes.contains_key(dead_id)
+                {
+                    return Err(CliError::Usage(format!("node {dead_id} is not a member (see `strata status`)")));
+                }
+                // The new node first, so the dead one's replicas have somewhere to go and
+                // each group is back to full strength as soon as the new one catches up.
+                let id = match adopt(cluster, &conns, client_addr).await? {
+                    Ok(Ok(id)) => id,
+                    Ok(Err(e)) => return Err(e.into()),
+                    Err(e) => return Err(CliError::Usage(format!("{client_addr}: {e}"))),
+                };
+                println!("node {id} added");
+                client.remove_node(context_within(CALL), *dead_id).await.map(|r| r.map(|()| None))
             }
         };
         match answer {

@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use progress::{Bars, print_export, print_import};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use strata_client::cluster::ConnectOptions;
 use strata_client::{Progress, StorageContext};
 
@@ -120,6 +121,15 @@ pub enum Command {
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
+    },
+    /// Commands about one node.
+    Node {
+        /// Credentials (`--api-key`, `--ca-file`).
+        #[command(flatten)]
+        cluster: ClusterArg,
+        /// What to do.
+        #[command(subcommand)]
+        op: NodeOp,
     },
     /// Key-value store commands.
     Kv {
@@ -340,6 +350,28 @@ pub enum ClusterOp {
         /// The node's id (see `strata status`).
         id: u64,
     },
+    /// Replace a node that will never come back: add the standby node at CLIENT_ADDR,
+    /// then remove DEAD_ID, so the dead node's replicas are rebuilt on the new one.
+    Replace {
+        /// The dead node's id (see `strata status`).
+        dead_id: u64,
+        /// The new node's client address (started with `strata serve` and `standby = true`).
+        client_addr: String,
+    },
+}
+
+/// `strata node` operations.
+#[derive(Subcommand, Debug)]
+pub enum NodeOp {
+    /// Drain the node at ADDR and stop it, as SIGTERM does: its leaderships move to
+    /// caught-up replicas, `/readyz` fails, requests in flight finish, it exits 0.
+    Drain {
+        /// The node's client address.
+        addr: String,
+        /// How long to wait for the node to stop, in seconds.
+        #[arg(long, default_value_t = 60)]
+        wait_secs: u64,
+    },
 }
 
 /// What `strata config` does.
@@ -377,6 +409,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve { config } => cluster_cmds::serve(config.as_deref()).await?,
         Command::Status { cluster, json } => cluster_cmds::status(&cluster, json).await?,
         Command::Kv { cluster, op } => cluster_cmds::kv(&cluster, op).await?,
+        Command::Node { cluster, op: NodeOp::Drain { addr, wait_secs } } => {
+            cluster_cmds::drain(&cluster, &addr, Duration::from_secs(wait_secs)).await?
+        }
         Command::Cluster { cluster, op } => cluster_cmds::membership(&cluster, op).await?,
         Command::Keys { op } => keys_cmds::run(op)?,
         Command::Config { op: ConfigOp::Check { file } } => {

@@ -1,7 +1,8 @@
 //! `strata status`'s picture of a cluster, from its shard map and each member's answer
 //! to `status` (or why it gave none): the members (up or unreachable), every group with
-//! what it holds, its leader, term and each replica's applied index and lag, and the
-//! warnings an operator acts on. A pure function of its inputs, tested beside it.
+//! what it holds, its leader, term and each replica's applied index and lag, the nodes
+//! the cluster cannot lose right now, and the warnings an operator acts on. A pure
+//! function of its inputs, tested beside it.
 
 use std::collections::BTreeMap;
 use strata_api::{GroupId, NodeId, NodeStatus, ShardMap};
@@ -35,6 +36,9 @@ pub struct Picture {
     pub members: Vec<(NodeId, String, Result<(), String>)>,
     /// Every group.
     pub groups: Vec<GroupLine>,
+    /// The nodes the cluster cannot lose right now, each with the groups that would lose
+    /// their majority (or their last up-to-date replica) without it.
+    pub cannot_lose: BTreeMap<NodeId, Vec<GroupId>>,
     /// What needs attention, most serious first.
     pub warnings: Vec<String>,
 }
@@ -43,6 +47,7 @@ pub struct Picture {
 /// gave none).
 pub fn picture(map: &ShardMap, answers: &BTreeMap<NodeId, Result<NodeStatus, String>>) -> Picture {
     let mut warnings = Vec::new();
+    let mut cannot_lose: BTreeMap<NodeId, Vec<GroupId>> = BTreeMap::new();
     let members = map
         .nodes
         .values()
@@ -85,11 +90,15 @@ pub fn picture(map: &ShardMap, answers: &BTreeMap<NodeId, Result<NodeStatus, Str
             wanted: info.map(|i| i.replicas.clone()).unwrap_or_default(),
         };
         let mut voters = 0;
+        let mut voter_set: Vec<NodeId> = Vec::new();
         for (node, answer) in answers {
             let Ok(status) = answer else { continue };
             let Some(g) = status.groups.iter().find(|g| g.group == id) else { continue };
             line.applied.insert(*node, g.applied_index);
             voters = voters.max(g.voters.len());
+            if g.term >= line.term && !g.voters.is_empty() {
+                voter_set = g.voters.clone();
+            }
             if g.term >= line.term {
                 line.term = g.term;
                 if g.leader.is_some() {
@@ -116,9 +125,32 @@ pub fn picture(map: &ShardMap, answers: &BTreeMap<NodeId, Result<NodeStatus, Str
         for (peer, lag) in line.lag.iter().filter(|(_, l)| **l > LAG_WARNING) {
             warnings.push(format!("group {id} ({}): node {peer} is {lag} entries behind", line.holds));
         }
+        for node in needed(&line, &voter_set) {
+            cannot_lose.entry(node).or_default().push(id);
+        }
         groups.push(line);
     }
-    Picture { members, groups, warnings }
+    for (node, groups) in &cannot_lose {
+        let list: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        warnings.push(format!(
+            "node {node} cannot be lost now: group(s) {} would lose their majority without it",
+            list.join(", ")
+        ));
+    }
+    Picture { members, groups, cannot_lose, warnings }
+}
+
+/// The voters of a group the cluster cannot lose: when no more healthy voters (answering,
+/// and not far behind their leader) remain than a majority needs, losing any of them
+/// leaves the group without a majority.
+fn needed(line: &GroupLine, voters: &[NodeId]) -> Vec<NodeId> {
+    let healthy: Vec<NodeId> = voters
+        .iter()
+        .copied()
+        .filter(|v| line.applied.contains_key(v) && line.lag.get(v).is_none_or(|l| *l <= LAG_WARNING))
+        .collect();
+    let majority = voters.len() / 2 + 1;
+    if voters.is_empty() || healthy.len() > majority { Vec::new() } else { healthy }
 }
 
 /// The picture as text for a terminal.
@@ -132,10 +164,13 @@ pub fn render(p: &Picture, map: &ShardMap) -> String {
     );
     out.push_str("members:\n");
     for (id, addr, state) in &p.members {
-        let state = match state {
+        let mut state = match state {
             Ok(()) => "up".to_string(),
             Err(e) => format!("UNREACHABLE ({e})"),
         };
+        if let Some(groups) = p.cannot_lose.get(id) {
+            state.push_str(&format!("  CANNOT LOSE ({} group(s) need it)", groups.len()));
+        }
         out.push_str(&format!("  node {id:>3}  {addr:<22} {state}\n"));
     }
     out.push_str(&format!(
@@ -246,8 +281,14 @@ mod tests {
         assert!(w.contains("group 0 (meta): 2 of 3 replicas reachable"), "{w}");
         assert!(w.contains("node 2 is 5000 entries behind"), "{w}");
         assert!(!w.contains("no leader"), "{w}");
+        // Node 3 is down: the meta group's two others are both needed, and in group 1
+        // node 2 is far behind, so only node 1 holds it together.
+        assert_eq!(p.cannot_lose.get(&1), Some(&vec![0, 1]));
+        assert_eq!(p.cannot_lose.get(&2), Some(&vec![0]));
+        assert!(!p.cannot_lose.contains_key(&3));
         let text = render(&p, &map);
         assert!(text.contains("UNREACHABLE (connection refused)"), "{text}");
+        assert!(text.contains("up  CANNOT LOSE (2 group(s) need it)"), "{text}");
         assert!(text.contains("! group 1"), "{text}");
     }
 
@@ -265,7 +306,35 @@ mod tests {
             }),
         )]);
         let p = picture(&map, &answers);
-        assert_eq!(p.warnings, vec!["group 1 (kv): no leader".to_string()]);
+        assert_eq!(
+            p.warnings,
+            vec![
+                "group 1 (kv): no leader".to_string(),
+                "node 1 cannot be lost now: group(s) 0, 1 would lose their majority without it".to_string()
+            ]
+        );
         assert!(!render(&p, &map).contains("no warnings"));
+    }
+
+    #[test]
+    fn a_healthy_three_replica_cluster_can_lose_any_one_node() {
+        let mut map = ShardMap::default();
+        for id in 1..=3 {
+            map.nodes.insert(id, node(id));
+        }
+        map.shards.push(ShardInfo { group: 1, replicas: vec![1, 2, 3], ..ShardInfo::default() });
+        let all = [1, 2, 3];
+        let answers: BTreeMap<NodeId, Result<NodeStatus, String>> = (1..=3)
+            .map(|id| {
+                let role = if id == 1 { "Leader" } else { "Follower" };
+                let lag: &[(NodeId, u64)] = if id == 1 { &[(1, 0), (2, 3), (3, 0)] } else { &[] };
+                let groups = vec![group(0, role, Some(1), &all, lag), group(1, role, Some(1), &all, lag)];
+                (id, Ok(NodeStatus { detail: None, node: node(id), groups }))
+            })
+            .collect();
+        let p = picture(&map, &answers);
+        assert!(p.cannot_lose.is_empty(), "{:?}", p.cannot_lose);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert!(!render(&p, &map).contains("CANNOT LOSE"));
     }
 }

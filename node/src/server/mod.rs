@@ -50,6 +50,11 @@ impl RunningNode {
         identity::save(&self.data_dir, &saved).map_err(io)
     }
 
+    /// Returns once a client asked this node to drain and stop (`strata node drain`).
+    pub async fn stop_asked(&self) {
+        self.ctx.stop_asked.notified().await;
+    }
+
     /// Drains (hands every leadership away, lets requests in flight finish: see
     /// [`crate::drain`]), then stops serving and shuts every raft group down cleanly.
     pub async fn shutdown(self) {

@@ -125,7 +125,8 @@ impl PeerPool {
                 Err(e) => return Err(std::io::Error::other(format!("{addr}: challenge: {e}"))),
             },
         };
-        match client.hello(context_within(Duration::from_secs(5)), self.cluster, self.node_id, proof).await {
+        let speaks = strata_api::version::PEER_PROTOCOL;
+        match client.hello(context_within(Duration::from_secs(5)), self.cluster, self.node_id, proof, speaks).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(std::io::Error::other(format!("{addr}: {e}"))),
             Err(e) => return Err(std::io::Error::other(format!("{addr}: hello: {e}"))),

@@ -82,7 +82,18 @@ impl PeerServer {
 }
 
 impl RaftPeer for PeerServer {
-    async fn hello(self, _: Context, cluster: u64, from: NodeId, proof: Vec<u8>) -> Result<NodeId, strata_api::Error> {
+    async fn hello(
+        self,
+        _: Context,
+        cluster: u64,
+        from: NodeId,
+        proof: Vec<u8>,
+        speaks: strata_api::version::Speaks,
+    ) -> Result<NodeId, strata_api::Error> {
+        if let Err(e) = strata_api::version::PEER_PROTOCOL.agree("peer protocol", speaks) {
+            tracing::warn!(node = from, error = %e, "refused a peer of another protocol version");
+            return Err(e);
+        }
         let me = self.registry.cluster();
         if !strata_api::same_cluster(cluster, me) {
             return Err(strata_api::Error::Cluster(format!(

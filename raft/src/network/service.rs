@@ -143,8 +143,15 @@ pub trait RaftPeer {
     /// nothing but a member speaks raft to a node; the proof covers `from`, so no member
     /// speaks in another's name. A node then answers only a caller that is still a
     /// member (see `Registry::is_member`), and openraft's messages only from the node
-    /// they name as their sender. Answers this node's id.
-    async fn hello(cluster: u64, from: NodeId, proof: Vec<u8>) -> Result<NodeId, strata_api::Error>;
+    /// they name as their sender. `speaks` is the range of peer protocol versions the
+    /// caller speaks: one this node cannot speak is refused with
+    /// `Error::IncompatibleVersion` before anything else is checked. Answers this node's id.
+    async fn hello(
+        cluster: u64,
+        from: NodeId,
+        proof: Vec<u8>,
+        speaks: strata_api::version::Speaks,
+    ) -> Result<NodeId, strata_api::Error>;
     /// A fresh random challenge for this connection's hello to answer, on a node whose
     /// cluster has a secret: the hello's `proof` is `strata_api::access::peer_proof` of
     /// it (without a secret the proof is empty and the challenge unused).

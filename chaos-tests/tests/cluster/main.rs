@@ -7,6 +7,7 @@ mod auth;
 mod backup;
 mod budgets;
 mod cli;
+mod compat;
 mod deploy;
 mod failover;
 mod graph_faults;

@@ -9,10 +9,14 @@ cd "$(dirname "$0")/.."
 FIXTURES=testdata/fixtures
 
 # The operations tests run real Prometheus and promtool (Debian's prometheus package)
-# and headless Chromium (Debian's chromium) against nodes.
+# and headless Chromium (Debian's chromium) against nodes; the deployment test renders
+# the Kubernetes base with kubectl's kustomize (Debian's kubernetes-client when no
+# kubectl is installed) and checks the unit with systemd-analyze (Debian's systemd).
 missing=""
 command -v promtool >/dev/null || missing="$missing prometheus"
 command -v chromium >/dev/null || missing="$missing chromium"
+command -v kubectl >/dev/null || missing="$missing kubernetes-client"
+command -v systemd-analyze >/dev/null || missing="$missing systemd"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing Debian's$missing =="
@@ -23,11 +27,12 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-# The backup tests run a local S3-compatible server: moto's server mode, from PyPI.
+# The backup tests run a local S3-compatible server: moto's server mode, from PyPI; the
+# deployment test reads YAML with PyYAML (from the same environment).
 MOTO_VENV=target/venv-moto
-if [ ! -x "$MOTO_VENV/bin/python" ] || ! "$MOTO_VENV/bin/python" -c "import moto.server, boto3" 2>/dev/null; then
-  echo "== installing moto[server] (a local S3-compatible server for the backup tests) =="
-  python3 -m venv "$MOTO_VENV" && "$MOTO_VENV/bin/pip" install -q "moto[server]==5.1.4" \
+if [ ! -x "$MOTO_VENV/bin/python" ] || ! "$MOTO_VENV/bin/python" -c "import moto.server, boto3, yaml" 2>/dev/null; then
+  echo "== installing moto[server] and PyYAML (a local S3-compatible server, YAML for the deployment test) =="
+  python3 -m venv "$MOTO_VENV" && "$MOTO_VENV/bin/pip" install -q "moto[server]==5.1.4" "PyYAML==6.0.3" \
     || { echo "moto could not be installed (python3-venv and the network are needed)" >&2; exit 1; }
 fi
 export STRATA_MOTO_PYTHON="$PWD/$MOTO_VENV/bin/python"

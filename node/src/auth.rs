@@ -23,6 +23,41 @@ pub struct AuthSettings {
     /// A file holding the secret every member of the cluster shares (at least 32 bytes;
     /// `strata keys secret FILE` writes one, mode 0600).
     pub cluster_secret_file: Option<PathBuf>,
+    /// A TOML file of more `[[auth.api_keys]]` entries (as `strata keys new` prints them;
+    /// `[[api_keys]]` also reads), added to `api_keys`: keys kept apart from the
+    /// configuration, as a Kubernetes Secret or a compose secret mounted as a file.
+    pub api_keys_file: Option<PathBuf>,
+}
+
+/// What an `api_keys_file` holds.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysFile {
+    #[serde(default)]
+    api_keys: Vec<ApiKey>,
+    #[serde(default)]
+    auth: Option<KeysSection>,
+}
+
+/// `[auth]` of an `api_keys_file`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysSection {
+    #[serde(default)]
+    api_keys: Vec<ApiKey>,
+}
+
+/// The configured keys, and those of `api_keys_file`.
+fn all_keys(settings: &AuthSettings) -> Result<Vec<ApiKey>, AuthError> {
+    let mut keys = settings.api_keys.clone();
+    if let Some(path) = &settings.api_keys_file {
+        let invalid = |why: String| AuthError::Invalid(format!("api keys file {}: {why}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+        let file: KeysFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        keys.extend(file.api_keys);
+        keys.extend(file.auth.map(|a| a.api_keys).unwrap_or_default());
+    }
+    Ok(keys)
 }
 
 /// One API key, as configured.
@@ -89,7 +124,7 @@ impl Auth {
     /// Loads the settings, checking them against the addresses the node listens on.
     pub fn load(settings: &AuthSettings, listens: &[&str]) -> Result<Self, AuthError> {
         let mut keys = HashMap::new();
-        for k in &settings.api_keys {
+        for k in &all_keys(settings)? {
             if !k.hash.starts_with("sha256:") || k.hash.len() != 7 + 64 {
                 return Err(AuthError::Invalid(format!(
                     "api key {:?}: hash must be sha256: and 64 hex digits (strata keys new prints it)",
@@ -198,9 +233,10 @@ fn read_secret(path: &Path) -> Result<Vec<u8>, AuthError> {
     let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(err(format!("mode {:o} lets others read it; chmod 600", meta.permissions().mode() & 0o777)));
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let mode = meta.permissions().mode() & 0o777;
+        if !secret_mode_ok(meta.uid(), mode) {
+            return Err(err(format!("mode {mode:o} lets others read it; chmod 600 (or 640, owned by root)")));
         }
     }
     if meta.len() > 4096 {
@@ -212,6 +248,14 @@ fn read_secret(path: &Path) -> Result<Vec<u8>, AuthError> {
         return Err(err(format!("{} bytes; at least {MIN_SECRET} needed", secret.len())));
     }
     Ok(secret)
+}
+
+/// Whether a secret file's owner and mode keep it private. PostgreSQL's rule for key
+/// files: the owner alone may read it (0600 or 0400), or, owned by root, the group too
+/// (0640 or 0440) — how Kubernetes mounts a Secret for a pod's `fsGroup`, and how a
+/// package installs a file for a service's group.
+fn secret_mode_ok(uid: u32, mode: u32) -> bool {
+    if uid == 0 { mode & 0o037 == 0 } else { mode & 0o077 == 0 }
 }
 
 /// Whether `addr` (`host:port`) is on loopback.
@@ -265,6 +309,7 @@ mod tests {
                 max_partitions: None,
             }],
             cluster_secret_file: Some(secret_file(dir.path(), 0o600)),
+            api_keys_file: None,
         };
         let auth = Auth::load(&settings, &["10.0.0.5:7400"]).unwrap();
         let granted = auth.check(&key).unwrap();
@@ -274,9 +319,59 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_is_private_to_its_owner_or_to_root_and_its_group() {
+        for (uid, mode, ok) in [
+            (1000, 0o600, true),
+            (1000, 0o400, true),
+            (1000, 0o640, false),
+            (1000, 0o604, false),
+            (0, 0o600, true),
+            (0, 0o640, true),
+            (0, 0o440, true),
+            (0, 0o660, false),
+            (0, 0o644, false),
+        ] {
+            assert_eq!(secret_mode_ok(uid, mode), ok, "uid {uid} mode {mode:o}");
+        }
+    }
+
+    #[test]
+    fn keys_in_a_separate_file_are_added_and_a_bad_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let admin = new_key().unwrap();
+        let file = dir.path().join("api-keys.toml");
+        let reader = new_key().unwrap();
+        std::fs::write(
+            &file,
+            format!(
+                "[[api_keys]]\nname = \"ops\"\nhash = \"{}\"\nrole = \"admin\"\n\
+                 [[auth.api_keys]]\nname = \"r\"\nhash = \"{}\"\nrole = \"read-only\"\n",
+                hash_key(&admin),
+                hash_key(&reader)
+            ),
+        )
+        .unwrap();
+        let settings = AuthSettings {
+            cluster_secret_file: Some(secret_file(dir.path(), 0o600)),
+            api_keys_file: Some(file.clone()),
+            ..AuthSettings::default()
+        };
+        let auth = Auth::load(&settings, &["10.0.0.5:7400"]).unwrap();
+        assert_eq!(auth.check(&admin).map(|a| (a.name, a.role)), Some(("ops".to_string(), Role::Admin)));
+        assert_eq!(auth.check(&reader).map(|a| a.role), Some(Role::ReadOnly), "as `strata keys new` prints it");
+        std::fs::write(&file, "[[api_keys]]\nname = \"ops\"\n").unwrap();
+        let Err(err) = Auth::load(&settings, &["10.0.0.5:7400"]) else { panic!("a key without a hash is refused") };
+        let err = err.to_string();
+        assert!(err.contains("api-keys.toml") && err.contains("hash"), "{err}");
+        let missing = AuthSettings { api_keys_file: Some(dir.path().join("none.toml")), ..settings };
+        assert!(Auth::load(&missing, &["127.0.0.1:1"]).is_err(), "a missing keys file is an error");
+    }
+
+    #[test]
     fn a_secret_others_can_read_or_keys_without_a_secret_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let loose = AuthSettings { api_keys: vec![], cluster_secret_file: Some(secret_file(dir.path(), 0o644)) };
+        let loose =
+            AuthSettings { cluster_secret_file: Some(secret_file(dir.path(), 0o644)), ..AuthSettings::default() };
         assert!(Auth::load(&loose, &[]).unwrap_err().to_string().contains("chmod 600"));
         let key = ApiKey {
             name: "k".into(),
@@ -288,7 +383,7 @@ mod tests {
             max_graphs: None,
             max_partitions: None,
         };
-        let no_secret = AuthSettings { api_keys: vec![key], cluster_secret_file: None };
+        let no_secret = AuthSettings { api_keys: vec![key], ..AuthSettings::default() };
         assert!(Auth::load(&no_secret, &[]).unwrap_err().to_string().contains("cluster_secret_file"));
     }
 }

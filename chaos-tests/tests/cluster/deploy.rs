@@ -73,3 +73,23 @@ fn config_check_prints_the_effective_configuration_or_names_what_is_wrong() {
         assert!(!out.status.success() && err.contains(names), "{text:?}: {err}");
     }
 }
+
+/// `deploy/` (Kubernetes base rendered by kustomize, Dockerfile, compose.yaml, systemd
+/// unit and env file) against what the binary parses and serves:
+/// `scripts/check_deploy.py` (PyYAML, `kubectl kustomize`, `systemd-analyze verify`,
+/// nodes started from the Kubernetes and the image's configurations, the probes, the
+/// HEALTHCHECK command and the preStop drain run against them).
+#[test]
+fn the_deployment_files_agree_with_what_the_binary_parses_and_serves() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // scripts/test.sh installs PyYAML with moto into this virtual environment.
+    let python = std::env::var("STRATA_MOTO_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join("target/venv-moto/bin/python"));
+    let out = Command::new(python)
+        .arg(root.join("scripts/check_deploy.py"))
+        .arg(strata_bin())
+        .output()
+        .expect("run scripts/check_deploy.py (scripts/test.sh installs what it needs)");
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}

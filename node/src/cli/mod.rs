@@ -8,6 +8,7 @@ mod backup_cmds;
 mod cluster_cmds;
 mod graph_cmds;
 mod keys_cmds;
+mod probe_cmd;
 mod progress;
 pub mod status_view;
 mod vector_cmds;
@@ -121,6 +122,16 @@ pub enum Command {
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
+    },
+    /// Probe a node's HTTP port (`livez` or `readyz`): exit 0 only on 200. What the
+    /// container image's HEALTHCHECK runs.
+    Probe {
+        /// `livez` or `readyz`.
+        #[arg(value_parser = ["livez", "readyz"])]
+        which: String,
+        /// The node's HTTP address.
+        #[arg(long, env = "STRATA_PROBE_HTTP", default_value = "127.0.0.1:7402")]
+        http: String,
     },
     /// Commands about one node.
     Node {
@@ -409,6 +420,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve { config } => cluster_cmds::serve(config.as_deref()).await?,
         Command::Status { cluster, json } => cluster_cmds::status(&cluster, json).await?,
         Command::Kv { cluster, op } => cluster_cmds::kv(&cluster, op).await?,
+        Command::Probe { which, http } => probe_cmd::probe(&http, &format!("/{which}")).await?,
         Command::Node { cluster, op: NodeOp::Drain { addr, wait_secs } } => {
             cluster_cmds::drain(&cluster, &addr, Duration::from_secs(wait_secs)).await?
         }

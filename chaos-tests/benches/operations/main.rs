@@ -163,12 +163,14 @@ async fn backup_phase(scale: usize) {
     let target = TestCluster::start(3, ClusterOptions::default());
     target.wait_settled(3).await;
     let t = Instant::now();
-    strata(&["backup", "restore", path(&backup), "--cluster", &target.client_addrs().join(",")]);
+    let said = strata(&["backup", "restore", path(&backup), "--cluster", &target.client_addrs().join(",")]);
     row("backup restore (fresh 3-node cluster, HNSW built)", t.elapsed().as_secs_f64());
+    eprintln!("  {}", said.trim());
     drop(target);
     let t = Instant::now();
-    strata(&["backup", "restore", path(&backup), "--data", path(&dir.path().join("embedded"))]);
+    let said = strata(&["backup", "restore", path(&backup), "--data", path(&dir.path().join("embedded"))]);
     row("backup restore (embedded directory, HNSW built)", t.elapsed().as_secs_f64());
+    eprintln!("  {}", said.trim());
 
     // A steady write load without, then with, a backup running.
     println!("\n| 1 KiB puts, 16 clients, 10 s | ops/s | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |");

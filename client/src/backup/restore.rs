@@ -1,9 +1,12 @@
 //! `strata backup restore`: a backup laid out again in a fresh cluster of any size or in a
 //! new embedded directory. Every record goes to the group a fresh write of it would reach
 //! in the target's layout (its own KV shard count; each namespace's and graph's partition
-//! count, the source's unless asked otherwise), sent as raft writes of about a MiB; then
-//! each group recomputes what is derived (counts, schema counters, vector indexes), and
-//! the vector indexes are built before the restore reports done.
+//! count, the source's unless asked otherwise), sent as raft writes of about a MiB, up to
+//! [`IN_FLIGHT`] at once (records are distinct keys, so their parts commute; one at a
+//! time, a restore into a 3-node cluster ran at 1.9 MB/s, each write waiting for the
+//! last one's replication and apply); then each group recomputes what is derived
+//! (counts, schema counters, vector indexes), once all its records are in, and the
+//! vector indexes are built before the restore reports done.
 
 use super::manifest::{MANIFEST, Manifest};
 use super::{Progress, io_err};
@@ -24,6 +27,10 @@ const LAYOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 /// About how many bytes of records one restore write carries.
 const PART_BYTES: usize = 1 << 20;
 
+/// How many restore writes are in flight at once (spread over the target's groups, so
+/// every leader and disk has work while one write replicates).
+const IN_FLIGHT: usize = 16;
+
 /// How a restore lays a backup out.
 #[derive(Clone, Debug, Default)]
 pub struct RestoreOptions {
@@ -39,6 +46,9 @@ pub struct Restored {
     pub records: u64,
     /// Bytes of images read.
     pub bytes: u64,
+    /// Seconds spent writing the records, recomputing what is derived from them, and
+    /// building the vector indexes.
+    pub phases: [f64; 3],
 }
 
 /// The target's groups for each kind of record.
@@ -109,6 +119,8 @@ pub async fn restore(
     let layout = create_layout(ctx, &manifest, options).await?;
     progress.start(manifest.groups.len() as u64);
     let mut parts: BTreeMap<GroupId, ImageWriter<Vec<u8>>> = BTreeMap::new();
+    let mut sending = futures::stream::FuturesUnordered::new();
+    let started = std::time::Instant::now();
     let mut next_seq = 0u64;
     let mut done = Restored::default();
     for entry in &manifest.groups {
@@ -128,7 +140,10 @@ pub async fn restore(
                 if part.len() >= PART_BYTES
                     && let Some(part) = parts.remove(&g)
                 {
-                    send(ctx, RestoreCommand::Records { group: g, image: part.finish()?.1 }).await?;
+                    if sending.len() >= IN_FLIGHT {
+                        next_sent(&mut sending).await?;
+                    }
+                    sending.push(send(ctx, RestoreCommand::Records { group: g, image: part.finish()?.1 }));
                 }
             }
         }
@@ -137,13 +152,33 @@ pub async fn restore(
         progress.group_done(entry.bytes);
     }
     for (group, part) in std::mem::take(&mut parts) {
-        send(ctx, RestoreCommand::Records { group, image: part.finish()?.1 }).await?;
+        if sending.len() >= IN_FLIGHT {
+            next_sent(&mut sending).await?;
+        }
+        sending.push(send(ctx, RestoreCommand::Records { group, image: part.finish()?.1 }));
     }
+    // Every record is in before any group recounts what is derived from them.
+    while !sending.is_empty() {
+        next_sent(&mut sending).await?;
+    }
+    done.phases[0] = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
     for group in layout.all_groups() {
         send(ctx, RestoreCommand::Finish { group, next_seq }).await?;
     }
+    done.phases[1] = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
     warm_vector_indexes(ctx, &manifest).await?;
+    done.phases[2] = started.elapsed().as_secs_f64();
     Ok(done)
+}
+
+/// Waits for one of the writes in flight; its error ends the restore.
+async fn next_sent<F: std::future::Future<Output = Result<()>>>(
+    sending: &mut futures::stream::FuturesUnordered<F>,
+) -> Result<()> {
+    use futures::StreamExt;
+    sending.next().await.unwrap_or(Ok(()))
 }
 
 async fn send(ctx: &StorageContext, cmd: RestoreCommand) -> Result<()> {

@@ -136,6 +136,9 @@ pub struct Counters {
     pub actor_restarts: CallTable,
     /// Client calls by store and method.
     pub calls: CallTable,
+    /// Partition searches of vector namespaces this node answered from its own replica:
+    /// `[as the leader, as a follower]` (a follower answers `stale_ok` ones).
+    pub vector_searches: [Counter; 2],
     /// Scheduled backups that failed.
     pub backup_failures: Counter,
     /// When the newest scheduled backup this node knows of finished (ms since the Unix

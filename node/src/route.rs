@@ -4,7 +4,7 @@
 use crate::ctx::NodeCtx;
 use std::sync::Arc;
 use strata_api::trace::stage;
-use strata_api::{Error, GroupId, NodeId, Query, ReadConsistency, Served};
+use strata_api::{Error, GroupId, NodeId, Query, ReadConsistency, Served, VectorQuery};
 use strata_client::cluster::context_within;
 use strata_raft::Write;
 
@@ -99,6 +99,10 @@ pub async fn read(
                     ReadConsistency::Linearizable => Some(ctx.info.id),
                     ReadConsistency::StaleOk => g.leader().map(|(id, _)| id),
                 };
+                if matches!(query, Query::Vector(VectorQuery::Search { .. })) {
+                    let role = usize::from(leader != Some(ctx.info.id));
+                    strata_api::metrics::counters().vector_searches[role].inc();
+                }
                 return Ok(served_here(ctx, r, leader));
             }
             Err(strata_raft::Error::NotLeader { leader, .. }) => leader,

@@ -11,7 +11,7 @@ use strata_chaos::http::{get, sample};
 const WAIT: Duration = Duration::from_secs(90);
 
 /// Every family `docs/operations.md` documents.
-pub const FAMILIES: [&str; 32] = [
+pub const FAMILIES: [&str; 33] = [
     "strata_build_info",
     "strata_backup_last_success_timestamp_seconds",
     "strata_backup_failures_total",
@@ -37,6 +37,7 @@ pub const FAMILIES: [&str; 32] = [
     "strata_auth_failures_total",
     "strata_vector_vectors",
     "strata_vector_unindexed",
+    "strata_vector_searches_total",
     "strata_graph_nodes",
     "strata_graph_relations",
     "strata_actor_restarts_total",
@@ -82,6 +83,18 @@ async fn until(addr: &str, path: &str, what: &str, want: impl Fn(u16, &str) -> b
         assert!(Instant::now() < deadline, "{what}: last answer {last}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// `strata_vector_searches_total` summed over the nodes: `[leader, follower]`.
+async fn searches_by_role(http: &[String]) -> [f64; 2] {
+    let mut sums = [0.0; 2];
+    for addr in http {
+        let text = scrape(addr, None).await;
+        for (sum, role) in sums.iter_mut().zip(["leader", "follower"]) {
+            *sum += sample(&text, "strata_vector_searches_total", &[("role", role)]).unwrap_or(0.0);
+        }
+    }
+    sums
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,6 +147,27 @@ async fn metrics_move_probes_tell_the_truth_and_a_scrape_passes_promtool() {
         node1.state_digest(ctx, 0).await.expect("rpc").expect("digest");
     }
     assert_eq!(digests(&scrape(&http[0], None).await), before + 7.0);
+
+    // Every partition search a node answers is counted, by the role it answered in:
+    // linearizable ones are a leader's.
+    let searches = searches_by_role(&http).await;
+    let settings =
+        strata_api::VectorNamespace { name: "searched".into(), dim: 2, distance: Default::default(), partitions: 3 };
+    let store = ctx.add_vector_store(settings).await.expect("namespace");
+    let mut n = strata_client::api::Node::text_node("v1", "a vector");
+    n.embedding = Some(vec![0.5, 0.5]);
+    store.add(&[n]).await.expect("add");
+    let query = strata_api::VectorStoreQuery {
+        query_embedding: Some(vec![0.5, 0.5]),
+        similarity_top_k: 1,
+        ..Default::default()
+    };
+    for _ in 0..5 {
+        assert_eq!(store.query(&query).await.expect("query").ids, vec!["v1".to_string()]);
+    }
+    let after = searches_by_role(&http).await;
+    assert_eq!(after[0] - searches[0], 15.0, "5 queries of 3 partitions, each searched by its leader");
+    assert_eq!(after[1], searches[1], "no linearizable search is a follower's");
 
     // Lag appears on a leader while a follower is stopped, and returns to 0.
     let status: serde_json::Value =

@@ -47,6 +47,7 @@ pub fn scrape(ctx: &NodeCtx) -> String {
     groups(&mut t, ctx);
     raft_counters(&mut t);
     backups(&mut t);
+    vector_searches(&mut t);
     storage(&mut t, ctx);
     requests(&mut t);
     stores(&mut t, ctx);
@@ -122,6 +123,14 @@ fn raft_counters(t: &mut Text) {
     t.family(name, Kind::Counter, "Snapshots of group state this node built or installed.");
     t.sample(name, &[("kind", "built")], c.snapshots_built.get() as f64);
     t.sample(name, &[("kind", "installed")], c.snapshots_installed.get() as f64);
+}
+
+fn vector_searches(t: &mut Text) {
+    let [leader, follower] = &counters().vector_searches;
+    let name = "strata_vector_searches_total";
+    t.family(name, Kind::Counter, "Partition searches of vector namespaces this node answered from its own replica.");
+    t.sample(name, &[("role", "leader")], leader.get() as f64);
+    t.sample(name, &[("role", "follower")], follower.get() as f64);
 }
 
 fn backups(t: &mut Text) {

@@ -168,6 +168,22 @@ async fn metrics_move_probes_tell_the_truth_and_a_scrape_passes_promtool() {
     let after = searches_by_role(&http).await;
     assert_eq!(after[0] - searches[0], 15.0, "5 queries of 3 partitions, each searched by its leader");
     assert_eq!(after[1], searches[1], "no linearizable search is a follower's");
+    // `stale_ok` searches go to any replica: followers serve some, and every node serves.
+    let mut per_node = Vec::new();
+    for addr in &http {
+        per_node.push(searches_by_role(std::slice::from_ref(addr)).await);
+    }
+    let stale = ctx.vector_store_in("searched").with_stale_reads(true);
+    for _ in 0..30 {
+        assert_eq!(stale.query(&query).await.expect("stale query").ids, vec!["v1".to_string()]);
+    }
+    let last = searches_by_role(&http).await;
+    assert_eq!(last[0] + last[1] - after[0] - after[1], 90.0, "30 queries of 3 partitions");
+    assert!(last[1] > after[1], "followers served some of them: {after:?} -> {last:?}");
+    for (addr, before) in http.iter().zip(per_node) {
+        let now = searches_by_role(std::slice::from_ref(addr)).await;
+        assert!(now[0] + now[1] > before[0] + before[1], "{addr} served none of the stale searches");
+    }
 
     // Lag appears on a leader while a follower is stopped, and returns to 0.
     let status: serde_json::Value =

@@ -52,6 +52,8 @@ pub struct Cluster {
     /// The last vector insertion stamp handed out (see `vector::insertion_stamps`).
     insertion_clock: AtomicU64,
     rotate: AtomicUsize,
+    /// Counts the reads sent to any replica (`stale_ok` vector searches).
+    spread: AtomicU64,
     deadline: Duration,
     /// A node answered with a newer map epoch than ours: fetch the map before routing.
     stale: AtomicBool,
@@ -121,6 +123,7 @@ impl Cluster {
             next_seq: AtomicU64::new(1),
             insertion_clock: AtomicU64::new(0),
             rotate: AtomicUsize::new(0),
+            spread: AtomicU64::new(0),
             deadline,
             stale: AtomicBool::new(false),
             graph_labels: Default::default(),
@@ -225,8 +228,28 @@ impl Cluster {
         self.map.read().unwrap_or_else(|p| p.into_inner()).shard_count()
     }
 
+    /// Any replica of `group`, picked by a counter scrambled per call (so the partitions
+    /// of one query, asked one after another, land on different replicas too): where a
+    /// `stale_ok` search goes, so every replica serves reads, not only leaders.
+    fn any_replica(&self, group: GroupId) -> Option<String> {
+        let n = self.spread.fetch_add(1, Ordering::Relaxed).wrapping_add(group);
+        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+        let replicas = &map.shard(group)?.replicas;
+        let pick = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize % replicas.len().max(1);
+        replicas.get(pick).and_then(|r| map.nodes.get(r)).map(|n| n.client_addr.clone())
+    }
+
     /// Sends one request to `group`'s best node, retrying retryable failures until the deadline.
-    async fn call<F, Fut>(&self, group: GroupId, mut attempt: F) -> Result<Response>
+    async fn call<F, Fut>(&self, group: GroupId, attempt: F) -> Result<Response>
+    where
+        F: FnMut(strata_api::service::StrataServiceClient, tarpc::context::Context) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<strata_api::Result<Served>, tarpc::client::RpcError>>,
+    {
+        self.call_from(group, None, attempt).await
+    }
+
+    /// As [`Cluster::call`], first trying `first` (then the usual candidates).
+    async fn call_from<F, Fut>(&self, group: GroupId, mut first: Option<String>, mut attempt: F) -> Result<Response>
     where
         F: FnMut(strata_api::service::StrataServiceClient, tarpc::context::Context) -> Fut,
         Fut: std::future::Future<Output = std::result::Result<strata_api::Result<Served>, tarpc::client::RpcError>>,
@@ -239,7 +262,10 @@ impl Cluster {
         let mut backoff = BACKOFF.0;
         let mut last_err: strata_api::Error;
         loop {
-            let addr = self.candidates(Some(group)).into_iter().next().unwrap_or_default();
+            let addr = match first.take() {
+                Some(addr) => addr,
+                None => self.candidates(Some(group)).into_iter().next().unwrap_or_default(),
+            };
             let ttl = ATTEMPT_TIMEOUT.min(until.saturating_duration_since(Instant::now()));
             last_err = match self.conns.get(&addr).await {
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
@@ -327,6 +353,19 @@ impl Cluster {
 
     async fn read_group(&self, group: GroupId, query: Query, consistency: ReadConsistency) -> Result<Response> {
         self.call(group, |client, ctx| {
+            let query = query.clone();
+            async move { client.read(ctx, group, query, consistency, 0).await }
+        })
+        .await
+    }
+
+    /// A `stale_ok` read sent to any replica of `group` (a linearizable one goes to the
+    /// leader, as [`Cluster::read_group`]).
+    async fn read_any_replica(&self, group: GroupId, query: Query, consistency: ReadConsistency) -> Result<Response> {
+        if consistency == ReadConsistency::Linearizable {
+            return self.read_group(group, query, consistency).await;
+        }
+        self.call_from(group, self.any_replica(group), |client, ctx| {
             let query = query.clone();
             async move { client.read(ctx, group, query, consistency, 0).await }
         })

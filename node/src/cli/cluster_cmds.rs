@@ -155,6 +155,33 @@ pub async fn drain(cluster: &ClusterArg, addr: &str, wait: Duration) -> Result<(
 
 /// `strata cluster ...`.
 pub async fn membership(cluster: &ClusterArg, op: ClusterOp) -> Result<(), CliError> {
+    match op {
+        ClusterOp::AddNode { client_addr } => ask_members(cluster, Change::Add(client_addr)).await,
+        ClusterOp::RemoveNode { id } => ask_members(cluster, Change::Remove(id)).await,
+        ClusterOp::Replace { dead_id, client_addr } => {
+            let ctx = cluster.context().await?;
+            let map = ctx.cluster().map(|c| c.cached_map()).unwrap_or_default();
+            if !map.nodes.contains_key(&dead_id) {
+                return Err(CliError::Usage(format!("node {dead_id} is not a member (see `strata status`)")));
+            }
+            // The new node first, so the dead one's replicas have somewhere to go and
+            // each group is back to full strength as soon as the new one catches up.
+            ask_members(cluster, Change::Add(client_addr)).await?;
+            ask_members(cluster, Change::Remove(dead_id)).await
+        }
+    }
+}
+
+/// One membership change.
+enum Change {
+    /// Adopt the standby node at this client address.
+    Add(String),
+    /// Remove the node with this id.
+    Remove(u64),
+}
+
+/// Makes `change` through the first member that answers.
+async fn ask_members(cluster: &ClusterArg, change: Change) -> Result<(), CliError> {
     let conns = cluster.connections()?;
     let mut last = CliError::Usage("no member answered".into());
     for addr in cluster.addrs()? {
@@ -165,28 +192,9 @@ pub async fn membership(cluster: &ClusterArg, op: ClusterOp) -> Result<(), CliEr
                 continue;
             }
         };
-        let answer = match &op {
-            ClusterOp::RemoveNode { id } => {
-                client.remove_node(context_within(CALL), *id).await.map(|r| r.map(|()| None))
-            }
-            ClusterOp::AddNode { client_addr } => adopt(cluster, &conns, client_addr).await?.map(|r| r.map(Some)),
-            ClusterOp::Replace { dead_id, client_addr } => {
-                let map = client.shard_map(context_within(CALL)).await;
-                if let Ok(Ok(map)) = &map
-                    && !map.nodes.contains_key(dead_id)
-                {
-                    return Err(CliError::Usage(format!("node {dead_id} is not a member (see `strata status`)")));
-                }
-                // The new node first, so the dead one's replicas have somewhere to go and
-                // each group is back to full strength as soon as the new one catches up.
-                let id = match adopt(cluster, &conns, client_addr).await? {
-                    Ok(Ok(id)) => id,
-                    Ok(Err(e)) => return Err(e.into()),
-                    Err(e) => return Err(CliError::Usage(format!("{client_addr}: {e}"))),
-                };
-                println!("node {id} added");
-                client.remove_node(context_within(CALL), *dead_id).await.map(|r| r.map(|()| None))
-            }
+        let answer = match &change {
+            Change::Remove(id) => client.remove_node(context_within(CALL), *id).await.map(|r| r.map(|()| None)),
+            Change::Add(client_addr) => adopt(cluster, &conns, client_addr).await?.map(|r| r.map(Some)),
         };
         match answer {
             Ok(Ok(Some(id))) => {

@@ -27,6 +27,17 @@ pub enum Query {
     Graph(GraphQuery),
 }
 
+impl Query {
+    /// Whether any replica of its group answers this read, a linearizable one after a
+    /// read-index confirmation with the leader (`strata_raft::read_index`): the
+    /// searches, vector and graph, which cost CPU in proportion to the data and so are
+    /// spread over a partition's replicas (a cluster's search capacity grows with its
+    /// replicas). Other reads go to the leader. Clients and nodes both decide by this.
+    pub fn any_replica_serves(&self) -> bool {
+        matches!(self, Query::Vector(VectorQuery::Search { .. }) | Query::Graph(GraphQuery::VectorSearch { .. }))
+    }
+}
+
 /// Which nodes a [`GraphQuery::Nodes`] asks for: every given condition must hold.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeSelect {

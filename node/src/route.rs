@@ -1,10 +1,11 @@
 //! Where a request is served: by the local replica when it leads the group (or for a
-//! stale read), otherwise forwarded to the leader's node over its client service.
+//! stale read, or a search, which any replica answers), otherwise forwarded to the
+//! leader's node over its client service.
 
 use crate::ctx::NodeCtx;
 use std::sync::Arc;
 use strata_api::trace::stage;
-use strata_api::{Error, GroupId, NodeId, Query, ReadConsistency, Served, VectorQuery};
+use strata_api::{Error, GroupId, NodeId, Query, ReadConsistency, Served};
 use strata_client::cluster::context_within;
 use strata_raft::Write;
 
@@ -84,7 +85,10 @@ async fn forward_meta(ctx: &Arc<NodeCtx>, leader: Option<NodeId>, request: Write
     answer.map(|response| served_here(ctx, response, leader))
 }
 
-/// Answers a read in `group` with the asked consistency.
+/// Answers a read in `group` with the asked consistency. A search
+/// ([`Query::any_replica_serves`]) is answered by whichever replica it reached, a
+/// linearizable one once this replica has applied its leader's read index; other reads
+/// are answered by the leader (here, or forwarded), or by any replica when `stale_ok`.
 pub async fn read(
     ctx: &Arc<NodeCtx>,
     group: GroupId,
@@ -93,16 +97,18 @@ pub async fn read(
     hops: u8,
 ) -> Result<Served, Error> {
     let leader = match ctx.registry.get(group) {
-        Some(g) => match stage("local read", g.read(query.clone(), consistency)).await {
+        Some(g) => match stage("local read", read_local(ctx, &g, query.clone(), consistency)).await {
             Ok(r) => {
-                let leader = match consistency {
-                    ReadConsistency::Linearizable => Some(ctx.info.id),
-                    ReadConsistency::StaleOk => g.leader().map(|(id, _)| id),
-                };
-                if matches!(query, Query::Vector(VectorQuery::Search { .. })) {
+                let leader = g.leader().map(|(id, _)| id);
+                if query.any_replica_serves() {
                     let role = usize::from(leader != Some(ctx.info.id));
                     strata_api::metrics::counters().vector_searches[role].inc();
                 }
+                let leader = if consistency == ReadConsistency::Linearizable && !query.any_replica_serves() {
+                    Some(ctx.info.id)
+                } else {
+                    leader
+                };
                 return Ok(served_here(ctx, r, leader));
             }
             Err(strata_raft::Error::NotLeader { leader, .. }) => leader,
@@ -118,6 +124,22 @@ pub async fn read(
         Error::Unavailable(format!("forwarding to {addr}: {e}"))
     })?;
     from_this_cluster(ctx, &addr, served)
+}
+
+/// Reads this node's replica `g`: a linearizable search first catches up to the
+/// leader's read index (this replica may be a follower); other linearizable reads need
+/// this replica to lead (`NotLeader` otherwise, and the caller forwards).
+async fn read_local(
+    ctx: &NodeCtx,
+    g: &strata_raft::Group,
+    query: Query,
+    consistency: ReadConsistency,
+) -> strata_raft::Result<strata_api::Response> {
+    if consistency == ReadConsistency::Linearizable && query.any_replica_serves() {
+        stage("read index", g.catch_up_for_read(ctx.registry.pool(), ctx.request_timeout)).await?;
+        return g.read(query, ReadConsistency::StaleOk).await;
+    }
+    g.read(query, consistency).await
 }
 
 fn served_here(ctx: &NodeCtx, response: strata_api::Response, leader: Option<NodeId>) -> Served {

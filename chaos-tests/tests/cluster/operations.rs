@@ -97,6 +97,79 @@ async fn searches_by_role(http: &[String]) -> [f64; 2] {
     sums
 }
 
+/// A linearizable search served by a follower waits for its leader's read index: pinned
+/// to a follower that was stopped while an add was acknowledged, and sent before it runs
+/// again, it finds that add, answered by the follower itself (counted there as a
+/// follower's search), round after round.
+async fn pinned_follower_searches_see_every_acknowledged_add(
+    cluster: &mut TestCluster,
+    store: &strata_client::stores::VectorStore,
+    http: &[String],
+) {
+    const ROUNDS: usize = 5;
+    let conns = strata_client::cluster::Connections::default();
+    let rpc = || strata_api::service::context_within(Duration::from_secs(60));
+    let node1 = conns.get(&cluster.nodes[0].client_addr).await.expect("connect to node 1");
+    let map = node1.shard_map(rpc()).await.expect("rpc").expect("shard map");
+    let group = map.vector_partitions("searched")[0];
+    let status: serde_json::Value =
+        serde_json::from_str(&get(&http[0], "/status", None, None).await.expect("status").body).expect("json");
+    let leader = status["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["group"].as_u64() == Some(group))
+        .and_then(|g| g["leader"].as_u64())
+        .expect("the partition's leader");
+    let pinned = cluster.nodes.iter().position(|n| n.id != leader).expect("a follower of the partition");
+    let follower = conns.get(&cluster.nodes[pinned].client_addr).await.expect("connect to the follower");
+    let before = searches_by_role(std::slice::from_ref(&http[pinned])).await;
+    let everywhere = searches_by_role(http).await;
+    let ids = (0..).map(|i| format!("pinned-{i}")).filter(|id| strata_shards::placement::partition_of(id, 3) == 0);
+    for (round, id) in ids.take(ROUNDS).enumerate() {
+        let angle = 1.9 + 0.25 * round as f64;
+        let embedding = vec![angle.cos(), angle.sin()];
+        cluster.pause(pinned);
+        let mut node = strata_client::api::Node::text_node(&id, "added while the follower was stopped");
+        node.embedding = Some(embedding.clone());
+        let nodes = [node];
+        let add = tokio::time::timeout(Duration::from_secs(30), store.add(&nodes));
+        add.await.expect("an add acknowledged without the stopped follower").expect("add");
+        let search = strata_api::VectorSearch {
+            query: strata_api::VectorStoreQuery {
+                query_embedding: Some(embedding.iter().map(|x| *x as f32).collect()),
+                similarity_top_k: 1,
+                ..Default::default()
+            },
+            candidates: 1,
+            with_embeddings: false,
+            every_candidate: false,
+        };
+        let query = strata_api::Query::Vector(strata_api::VectorQuery::Search {
+            namespace: "searched".into(),
+            search: Box::new(search),
+        });
+        let follower = follower.clone();
+        let asked = tokio::spawn(async move {
+            follower.read(rpc(), group, query, strata_api::ReadConsistency::Linearizable, 0).await
+        });
+        cluster.resume(pinned);
+        let served = asked.await.expect("join").expect("rpc").expect("a linearizable search at the follower");
+        match served.response {
+            strata_api::Response::VectorHits(hits) => {
+                let found: Vec<&str> = hits.iter().map(|h| h.node_id.as_str()).collect();
+                assert_eq!(found, vec![id.as_str()], "round {round}: the follower's answer misses the add");
+            }
+            other => panic!("a search answered {other:?}"),
+        }
+    }
+    let after = searches_by_role(std::slice::from_ref(&http[pinned])).await;
+    assert_eq!(after[1] - before[1], ROUNDS as f64, "the follower served each pinned search itself");
+    let all = searches_by_role(http).await;
+    let served = all[0] + all[1] - everywhere[0] - everywhere[1];
+    assert_eq!(served, ROUNDS as f64, "no pinned search was forwarded and searched again elsewhere");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_probes_tell_the_truth_and_a_scrape_passes_promtool() {
     let mut cluster = TestCluster::start(3, ClusterOptions { shards: 1, ..ClusterOptions::default() });
@@ -148,8 +221,8 @@ async fn metrics_move_probes_tell_the_truth_and_a_scrape_passes_promtool() {
     }
     assert_eq!(digests(&scrape(&http[0], None).await), before + 7.0);
 
-    // Every partition search a node answers is counted, by the role it answered in:
-    // linearizable ones are a leader's.
+    // Every partition search a node answers is counted, by the role it answered in; the
+    // client sends each partition's search to any of its replicas, linearizable or not.
     let searches = searches_by_role(&http).await;
     let settings =
         strata_api::VectorNamespace { name: "searched".into(), dim: 2, distance: Default::default(), partitions: 3 };
@@ -166,9 +239,10 @@ async fn metrics_move_probes_tell_the_truth_and_a_scrape_passes_promtool() {
         assert_eq!(store.query(&query).await.expect("query").ids, vec!["v1".to_string()]);
     }
     let after = searches_by_role(&http).await;
-    assert_eq!(after[0] - searches[0], 15.0, "5 queries of 3 partitions, each searched by its leader");
-    assert_eq!(after[1], searches[1], "no linearizable search is a follower's");
-    // `stale_ok` searches go to any replica: followers serve some, and every node serves.
+    let served = after[0] + after[1] - searches[0] - searches[1];
+    assert_eq!(served, 15.0, "5 queries of 3 partitions, each searched once");
+    assert!(after[1] > searches[1], "followers served linearizable searches: {searches:?} -> {after:?}");
+    // `stale_ok` searches too: followers serve some, and every node serves.
     let mut per_node = Vec::new();
     for addr in &http {
         per_node.push(searches_by_role(std::slice::from_ref(addr)).await);
@@ -184,6 +258,34 @@ async fn metrics_move_probes_tell_the_truth_and_a_scrape_passes_promtool() {
         let now = searches_by_role(std::slice::from_ref(addr)).await;
         assert!(now[0] + now[1] > before[0] + before[1], "{addr} served none of the stale searches");
     }
+
+    // A property graph's `vector_query` takes the same path: each partition's search
+    // goes to any of its replicas, and followers serve some.
+    let pg = ctx.property_graph_store_in("pg");
+    let entities: Vec<strata_client::api::LabelledNode> = (0..12)
+        .map(|i| {
+            let angle = f64::from(i) * 0.1;
+            strata_client::api::LabelledNode::entity(format!("e{i}"), "T").with_embedding(&[angle.cos(), angle.sin()])
+        })
+        .collect();
+    pg.upsert_nodes(&entities).await.expect("entities");
+    let graph_parts = cluster.shard_map().await.expect("a shard map").graph_partitions("pg").len();
+    assert!(graph_parts > 1, "the graph has several partitions");
+    let before = searches_by_role(&http).await;
+    let graph_query = strata_api::VectorStoreQuery {
+        query_embedding: Some(vec![1.0, 0.0]),
+        similarity_top_k: 2,
+        ..Default::default()
+    };
+    for _ in 0..10 {
+        let (nodes, _) = pg.vector_query(&graph_query).await.expect("graph vector query");
+        assert_eq!(nodes.len(), 2);
+    }
+    let now = searches_by_role(&http).await;
+    assert_eq!(now[0] + now[1] - before[0] - before[1], (10 * graph_parts) as f64, "one search per partition");
+    assert!(now[1] > before[1], "followers served graph vector searches: {before:?} -> {now:?}");
+
+    pinned_follower_searches_see_every_acknowledged_add(&mut cluster, &store, &http).await;
 
     // Lag appears on a leader while a follower is stopped, and returns to 0.
     let status: serde_json::Value =

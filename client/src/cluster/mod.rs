@@ -230,7 +230,7 @@ impl Cluster {
 
     /// Any replica of `group`, picked by a counter scrambled per call (so the partitions
     /// of one query, asked one after another, land on different replicas too): where a
-    /// `stale_ok` search goes, so every replica serves reads, not only leaders.
+    /// search goes, so every replica serves searches, not only leaders.
     fn any_replica(&self, group: GroupId) -> Option<String> {
         let n = self.spread.fetch_add(1, Ordering::Relaxed).wrapping_add(group);
         let map = self.map.read().unwrap_or_else(|p| p.into_inner());
@@ -351,21 +351,12 @@ impl Cluster {
         .await
     }
 
+    /// Reads `group`: a search ([`Query::any_replica_serves`]) first tries any of its
+    /// replicas, so a query's partitions spread over the replicas rather than all landing
+    /// on leaders; other reads go to the leader.
     async fn read_group(&self, group: GroupId, query: Query, consistency: ReadConsistency) -> Result<Response> {
-        self.call(group, |client, ctx| {
-            let query = query.clone();
-            async move { client.read(ctx, group, query, consistency, 0).await }
-        })
-        .await
-    }
-
-    /// A `stale_ok` read sent to any replica of `group` (a linearizable one goes to the
-    /// leader, as [`Cluster::read_group`]).
-    async fn read_any_replica(&self, group: GroupId, query: Query, consistency: ReadConsistency) -> Result<Response> {
-        if consistency == ReadConsistency::Linearizable {
-            return self.read_group(group, query, consistency).await;
-        }
-        self.call_from(group, self.any_replica(group), |client, ctx| {
+        let first = if query.any_replica_serves() { self.any_replica(group) } else { None };
+        self.call_from(group, first, |client, ctx| {
             let query = query.clone();
             async move { client.read(ctx, group, query, consistency, 0).await }
         })

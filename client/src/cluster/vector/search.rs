@@ -1,5 +1,6 @@
-//! Vector search on a cluster: the query goes to every partition at once (a `stale_ok`
-//! one to any replica of each, so every replica serves searches), their top-k lists are
+//! Vector search on a cluster: the query goes to every partition at once (to any replica
+//! of each, so every replica serves searches; a linearizable search waits there for the
+//! leader's read index), their top-k lists are
 //! merged (equal similarities ordered as LlamaIndex's heap orders them), and
 //! MMR re-ranks the merged candidates, which carry their embeddings.
 
@@ -26,7 +27,7 @@ impl Cluster {
     ) -> Result<(Vec<VectorHit>, bool)> {
         let reads = groups.iter().map(|g| {
             let q = VectorQuery::Search { namespace: namespace.to_string(), search: Box::new(search.clone()) };
-            self.read_any_replica(*g, Query::Vector(q), consistency)
+            self.read_group(*g, Query::Vector(q), consistency)
         });
         let (mut hits, mut full) = (Vec::new(), false);
         for a in try_join_all(reads).await? {

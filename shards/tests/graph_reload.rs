@@ -196,3 +196,47 @@ fn a_damaged_saved_graph_is_ignored() {
     assert_eq!(revived, 0, "nothing taken from a damaged save");
     check_answers(&shard, &world);
 }
+
+#[test]
+fn a_build_cut_short_by_a_restart_resumes_from_its_save() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut world = build(dir.path());
+    // Reopened, the namespace takes a tail twice its size, and the shard closes while
+    // the builder is inserting it (as a node stopped mid-build): nothing of the tail is
+    // in a save.
+    const TAIL: usize = 2 * N;
+    {
+        let (_db, shard) = open(dir.path());
+        let mut rng = Rng(0x5eed_1234_abcd_0002);
+        let centres: Vec<Vec<f32>> = (0..40).map(|_| (0..DIM).map(|_| 2.0 * rng.next()).collect()).collect();
+        let mut tail = Vec::new();
+        for i in 0..TAIL {
+            let id = format!("tail{i}");
+            let v = rng.clustered(&centres, 0.3);
+            world.live.insert(id.clone(), v.clone());
+            tail.push(record(&id, v));
+        }
+        for chunk in tail.chunks(1000) {
+            apply(&shard, VectorCommand::Add { namespace: NS.into(), records: chunk.to_vec(), order: Vec::new() });
+        }
+        shard.flush().expect("flush");
+        search(&shard, &world.queries[0], 10); // loads the namespace: its builder starts on the tail
+        let done = shard.with_vector_index(NS, |ix| ix.expect("loaded").wait_indexed(Duration::ZERO)).expect("index");
+        assert!(!done, "closed in the middle of the build");
+    }
+    let (_db, shard) = open(dir.path());
+    let (revived, indexed) = shard
+        .with_vector_index(NS, |ix| {
+            let ix = ix.expect("loaded");
+            (ix.revived(), ix.wait_indexed(WAIT))
+        })
+        .expect("index");
+    assert_eq!(revived, N - 150, "the build resumed from the last save, not from nothing");
+    assert!(indexed, "the resumed build covers every vector, the tail included");
+    check_answers(&shard, &world);
+    for i in (0..TAIL).step_by(97) {
+        let id = format!("tail{i}");
+        let got = search(&shard, world.live.get(&id).expect("tail vector"), 1);
+        assert_eq!(got[0].0, id, "a tail vector is its own nearest neighbour");
+    }
+}

@@ -92,6 +92,9 @@ pub struct Limits {
     /// Threads Cypher queries run on (0: one per core, at least 2); never the async
     /// workers that serve every other request.
     pub cypher_threads: usize,
+    /// Memory the vector namespaces' graph builders may hold at once, in bytes (0: half
+    /// the machine's memory); builds past it queue (`strata_shards::vector::ann::budget`).
+    pub vector_build_memory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -123,6 +126,7 @@ impl Default for Limits {
             cypher_memory_bytes: 256 << 20,
             cypher_time_ms: 5_000,
             cypher_threads: 0,
+            vector_build_memory_bytes: 0,
         }
     }
 }

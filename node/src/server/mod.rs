@@ -167,6 +167,7 @@ pub async fn start(config: &Config) -> Result<RunningNode, Error> {
     if limits.cypher_threads > 0 {
         strata_shards::graph::cypher::pool::configure(limits.cypher_threads);
     }
+    strata_shards::vector::ann::budget::configure(limits.vector_build_memory_bytes);
     let raft_options = service::serve_options(limits, crate::metrics::ports().raft.clone());
     let raft_listener = strata_raft::network::server::bind(
         &raft_at,

@@ -16,6 +16,7 @@
 //! Each save also holds the searchable copy ([`graph_file`]), so a reopened namespace
 //! starts parked: it searches that copy and loads hnsw_rs's graph only when a write comes.
 
+pub mod budget;
 pub mod graph;
 pub mod graph_file;
 pub mod saved;
@@ -28,7 +29,7 @@ use saved::HnswGraph;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use strata_api::Distance;
 
 /// Neighbours per node and layer (M) of the graphs we build.
@@ -97,6 +98,9 @@ enum Job {
 
 /// How long a builder stays idle before it parks its graph (see the module doc).
 pub const PARK_AFTER: Duration = Duration::from_secs(60);
+/// How often an idle builder holding memory of the [`budget`] looks for queued builds
+/// (it parks at once when there are).
+const WAITER_POLL: Duration = Duration::from_millis(500);
 /// The longest a builder that keeps taking writes waits before parking.
 const PARK_AFTER_MAX: Duration = Duration::from_secs(3600);
 
@@ -132,6 +136,18 @@ struct Builder {
     /// How long to stay idle before parking: [`SaveTo::park_after`], doubled by every
     /// load back.
     park_after: Duration,
+    /// The memory cap builders share (none for a builder that cannot park), and what
+    /// this one holds of it.
+    budget: Option<&'static budget::Budget>,
+    held: budget::Held,
+}
+
+impl Drop for Builder {
+    fn drop(&mut self) {
+        if let Some(b) = self.budget {
+            b.release(&mut self.held);
+        }
+    }
 }
 
 impl Builder {
@@ -145,7 +161,9 @@ impl Builder {
     ) -> Self {
         let saved_upto = names.len() as u32;
         let park_after = save_to.as_ref().map_or(PARK_AFTER, |s| s.park_after);
-        Self { distance, hnsw, names, save_to, saved_upto, saved_search, park_after }
+        let budget = save_to.as_ref().map(|_| budget::global());
+        let held = budget::Held::default();
+        Self { distance, hnsw, names, save_to, saved_upto, saved_search, park_after, budget, held }
     }
 }
 
@@ -270,16 +288,31 @@ impl Builder {
 
     fn run(mut self, rx: mpsc::Receiver<Job>, published: &Published) {
         let mut published_upto = published.state().graph.as_ref().map_or(0, |g| g.covered);
+        if let (Some(b), Some(_)) = (self.budget, &self.hnsw) {
+            // A graph loaded resident counts at once (over the cap if need be: it is here).
+            let bytes = self.bytes_for(0);
+            b.force(&mut self.held, bytes);
+        }
+        let mut quiet_since = Instant::now();
         loop {
             // With points not yet published or saved, wait only a little: an idle builder
-            // publishes and saves; with nothing pending, wait to park.
+            // publishes and saves; with nothing pending, wait to park (at once while other
+            // builds queue for the memory this one holds).
             let pending = self.covered() > published_upto || (self.save_to.is_some() && self.grown());
-            let park_after = Some(self.park_after).filter(|_| !pending && self.can_park());
-            let wait = if pending { IDLE_PUBLISH } else { park_after.unwrap_or(Duration::from_secs(3600)) };
+            let others_wait = self.held.bytes() > 0 && self.budget.is_some_and(|b| b.has_waiters());
+            let park_after = Some(if others_wait { Duration::ZERO } else { self.park_after })
+                .filter(|_| !pending && self.can_park());
+            let wait = match park_after {
+                _ if pending => IDLE_PUBLISH,
+                Some(after) => after.saturating_sub(quiet_since.elapsed()),
+                None => Duration::from_secs(3600),
+            };
+            let wait = if self.held.bytes() > 0 { wait.min(WAITER_POLL) } else { wait };
             let mut inserts = Vec::new();
             let mut waiters: Vec<Option<mpsc::Sender<bool>>> = Vec::new();
             let idle = match rx.recv_timeout(wait) {
                 Ok(first) => {
+                    quiet_since = Instant::now();
                     let mut job = Some(first);
                     while let Some(j) = job.take() {
                         match j {
@@ -295,11 +328,14 @@ impl Builder {
                 Err(mpsc::RecvTimeoutError::Timeout) => true,
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             };
-            if idle && park_after.is_some() {
+            if idle && park_after.is_some_and(|after| quiet_since.elapsed() >= after) {
                 self.park(published);
                 continue;
             }
-            if !inserts.is_empty() && self.hnsw.is_none() && !self.unpark(published) {
+            if idle && !pending {
+                continue; // a poll for queued builds
+            }
+            if !inserts.is_empty() && !self.make_room(published, inserts.len()) {
                 for waiter in waiters.into_iter().flatten() {
                     let _ = waiter.send(false);
                 }
@@ -327,10 +363,41 @@ impl Builder {
         }
     }
 
+    /// The budget's bytes for the graph's points and `more`.
+    fn bytes_for(&self, more: usize) -> u64 {
+        let dim = self.save_to.as_ref().map_or(0, |s| s.dim as usize);
+        budget::point_bytes(dim).saturating_mul((self.covered() as usize + more) as u64)
+    }
+
+    /// Readies the graph for `more` points: memory reserved under the [`budget`] (this
+    /// builder parks and queues when the cap is reached beside other builds) and the
+    /// graph resident; answers false when a parked graph cannot be loaded back.
+    fn make_room(&mut self, published: &Published, more: usize) -> bool {
+        if let Some(b) = self.budget {
+            let want = self.bytes_for(more);
+            if !b.try_grow(&mut self.held, want) {
+                if self.covered() > 0 {
+                    self.park(published);
+                }
+                if self.held.bytes() == 0 {
+                    tracing::debug!(points = self.covered(), more, "HNSW build queued for memory");
+                    self.held = b.admit(want);
+                } else {
+                    // Could not park (the save failed): the graph is here either way.
+                    b.force(&mut self.held, want);
+                }
+            }
+        }
+        self.hnsw.is_some() || self.unpark(published)
+    }
+
     /// Saves the whole graph and drops it from memory (kept when the save fails).
     fn park(&mut self, published: &Published) {
         if self.save(published) {
             self.hnsw = None;
+            if let Some(b) = self.budget {
+                b.release(&mut self.held);
+            }
             release_freed_memory();
             published.set_builder(BuilderState::Parked);
             tracing::debug!(points = self.covered(), "HNSW builder parked its graph on disk");

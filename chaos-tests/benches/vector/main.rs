@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo bench -p strata-chaos --bench vector                       # wordnet 20k + synthetic 100k
 //! STRATA_BENCH_SETS=wordnet,100k,1000k cargo bench -p strata-chaos --bench vector
-//! STRATA_BENCH_MODES=embedded,exact,peers ...   # of embedded, cluster, exact, index, peers
+//! STRATA_BENCH_MODES=embedded,exact,peers ...   # of embedded, cluster, exact, index, peers, tail
 //! STRATA_BENCH_KEEP=DIR ...   # keep embedded data in DIR/<set>; a later run reopens it
 //! STRATA_BENCH_ROUNDS=N ...   # single-client rounds (2; more to profile the queries)
 //! STRATA_BENCH_REPLICAS=1 ...  # the cluster's replicas per partition (3)
@@ -24,6 +24,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)] // a bench binary
 
 mod data;
+mod tail;
 
 use data::Set;
 use std::sync::Arc;
@@ -423,8 +424,12 @@ async fn main() {
             n => data::synthetic(n.trim_end_matches('k').parse::<usize>().expect("a set: wordnet or <N>k") * 1000),
         };
         eprintln!("{}: {} vectors, {} queries", set.name, set.len(), set.query_count());
-        data::save(&set);
         let set = Arc::new(set);
+        if on("tail") {
+            tail::run(&set).await;
+            continue;
+        }
+        data::save(&set);
         let filtered_truth: Vec<Vec<u32>> = {
             let allow = |q: usize, i: usize| i % 100 == q % 100;
             let mut t = data::exact_top10(&set, Some(&allow));

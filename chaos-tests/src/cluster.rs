@@ -654,3 +654,14 @@ pub fn api_key_entry(name: &str, key: &str, role: &str, prefixes: &[&str]) -> St
         prefixes.join(", ")
     )
 }
+
+/// The CPU time a process has used so far: `utime + stime` of `/proc/PID/stat`, every
+/// thread included, in clock ticks of 1/100 s (Linux's `USER_HZ` on every common build).
+pub fn cpu_secs(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    (tick(11) + tick(12)) as f64 / 100.0
+}

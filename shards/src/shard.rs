@@ -195,7 +195,7 @@ impl Shard {
         if changes.is_empty() {
             return Ok(());
         }
-        self.vectors.write().unwrap_or_else(|p| p.into_inner()).apply(changes)
+        self.vectors.write().unwrap_or_else(|p| p.into_inner()).apply(&self.tree, changes)
     }
 
     /// One record of the shard's own metadata space (`#...` keys), as stored.

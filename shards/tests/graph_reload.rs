@@ -240,3 +240,29 @@ fn a_build_cut_short_by_a_restart_resumes_from_its_save() {
         assert_eq!(got[0].0, id, "a tail vector is its own nearest neighbour");
     }
 }
+
+#[test]
+fn a_written_namespace_builds_its_graph_without_being_searched() {
+    // What a follower does: it applies adds and is asked nothing, yet its graph is built
+    // as they land, ready when searches come to it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_db, shard) = open(dir.path());
+    let settings = VectorNamespace { name: NS.into(), dim: DIM as u32, distance: Distance::Cosine, partitions: 1 };
+    apply(&shard, VectorCommand::CreateNamespace { settings });
+    let mut rng = Rng(0x5eed_1234_abcd_0003);
+    let records: Vec<VectorRecord> =
+        (0..3_000).map(|i| record(&format!("w{i}"), (0..DIM).map(|_| rng.next()).collect())).collect();
+    for chunk in records.chunks(500) {
+        apply(&shard, VectorCommand::Add { namespace: NS.into(), records: chunk.to_vec(), order: Vec::new() });
+    }
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let stats = shard.loaded_vector_stats().unwrap_or_default();
+        let ns = stats.iter().find(|(name, _)| name == NS).map(|(_, s)| (s.vectors, s.unindexed));
+        if ns == Some((3_000, 0)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no graph built from writes alone: {ns:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -140,8 +140,9 @@ async fn load(vs: &VectorStore, set: &Arc<Set>, writers: usize) -> Duration {
     start.elapsed()
 }
 
-/// Single-client latency and recall, then `clients` concurrent clients' throughput.
-async fn measure_queries(vs: &VectorStore, set: &Arc<Set>, clients: usize, row: &mut Row) {
+/// Single-client latency and recall, then `clients` concurrent clients' throughput; the
+/// CPU time `pids` spent per query in that concurrent phase goes into the notes.
+async fn measure_queries(vs: &VectorStore, set: &Arc<Set>, clients: usize, pids: &[u32], row: &mut Row) {
     let nq = set.query_count();
     // Two rounds (the first also warms caches and connections); the last is reported.
     // STRATA_BENCH_ROUNDS=N runs more (to profile queries alone).
@@ -163,6 +164,8 @@ async fn measure_queries(vs: &VectorStore, set: &Arc<Set>, clients: usize, row: 
     row.recall = data::recall(&got, &set.truth);
 
     let rounds = 2;
+    let cpu = || pids.iter().map(|p| strata_chaos::cluster::cpu_secs(*p)).sum::<f64>();
+    let cpu_before = cpu();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -177,6 +180,8 @@ async fn measure_queries(vs: &VectorStore, set: &Arc<Set>, clients: usize, row: 
         t.await.expect("client");
     }
     row.concurrent_qps = (nq * rounds) as f64 / start.elapsed().as_secs_f64();
+    let per_query = (cpu() - cpu_before) / (nq * rounds) as f64;
+    row.note.push_str(&format!("CPU {:.0} µs/query with {clients} clients; ", per_query * 1e6));
 }
 
 /// recall@10 of 1%-selective filtered queries against the exact filtered answer, and
@@ -238,11 +243,11 @@ async fn embedded(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     while !has_saved_graph(&ns_dir) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    measure_queries(&vs, set, CONCURRENT_EMBEDDED, &mut row).await;
+    measure_queries(&vs, set, CONCURRENT_EMBEDDED, &[me], &mut row).await;
     let fr = filtered_recall(&vs, set, filtered_truth).await;
     let parked = parked_memory(&vs, me, before, set.len()).await;
     if let Some(note) = reopen_note {
-        row.note = format!("{CONCURRENT_EMBEDDED} clients; {fr}; {parked}; {note}");
+        row.note += &format!("{CONCURRENT_EMBEDDED} clients; {fr}; {parked}; {note}");
         return row;
     }
     // Reopening: the saved graph is loaded, not rebuilt.
@@ -255,7 +260,7 @@ async fn embedded(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     ask(&vs, set, 0, false).await;
     let reopened = t.elapsed();
     let stats = vs.index_stats().await.expect("stats");
-    row.note = format!(
+    row.note += &format!(
         "{} clients; {fr}; {parked}; reopen to first answer {:.1} s ({} of {} vectors from the saved graph)",
         CONCURRENT_EMBEDDED,
         reopened.as_secs_f64(),
@@ -304,7 +309,17 @@ async fn cluster(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     let mut row = Row { system: format!("Strata 3 nodes, P=3, R={replicas}"), ..Row::default() };
     row.build = Some(load(&vs, set, 4).await);
     row.bytes_per_vector = Some(total_rss().saturating_sub(before) as f64 / set.len() as f64);
-    measure_queries(&vs, set, CONCURRENT_CLUSTER, &mut row).await;
+    let mut pids: Vec<u32> = cluster.nodes.iter().filter_map(|n| n.pid()).collect();
+    pids.push(std::process::id());
+    let searches_before = searches_per_node(&cluster).await;
+    measure_queries(&vs, set, CONCURRENT_CLUSTER, &pids, &mut row).await;
+    let spread: Vec<String> = searches_per_node(&cluster)
+        .await
+        .iter()
+        .zip(&searches_before)
+        .map(|(after, before)| format!("{:.0}/{:.0}", after[0] - before[0], after[1] - before[1]))
+        .collect();
+    row.note += &format!("partition searches per node as leader/follower {}; ", spread.join(", "));
     let fr = filtered_recall(&vs, set, filtered_truth).await;
     // Parked builders, as index_stats counts them: one replica (the one answering) per partition.
     let parked = if wait_parked(&vs, 3).await {
@@ -313,8 +328,21 @@ async fn cluster(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     } else {
         "the builders did not park".into()
     };
-    row.note = format!("{CONCURRENT_CLUSTER} clients; {fr}; memory is all {replicas} replica(s); {parked}");
+    row.note += &format!("{CONCURRENT_CLUSTER} clients; {fr}; memory is all {replicas} replica(s); {parked}");
     row
+}
+
+/// Each node's partition searches so far, as leader and as follower (its metrics).
+async fn searches_per_node(cluster: &TestCluster) -> Vec<[f64; 2]> {
+    let mut out = Vec::new();
+    for node in &cluster.nodes {
+        let text = strata_chaos::http::get(&node.http_addr, "/metrics", None, None).await.map(|r| r.body);
+        let text = text.unwrap_or_default();
+        let count =
+            |role| strata_chaos::http::sample(&text, "strata_vector_searches_total", &[("role", role)]).unwrap_or(0.0);
+        out.push([count("leader"), count("follower")]);
+    }
+    out
 }
 
 /// The vector index alone (no sled, no API, no node decoding), one thread.

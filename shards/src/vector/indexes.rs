@@ -1,6 +1,6 @@
 //! The in-memory side of a shard's vector namespaces: each namespace's index, loaded from
-//! the landed records the first time it is used, then kept in step by every applied
-//! write's [`Change`]s.
+//! the landed records the first time it is used or written, then kept in step by every
+//! applied write's [`Change`]s.
 
 use super::index::NamespaceIndex;
 use super::stored::{Change, settings};
@@ -29,10 +29,27 @@ impl Indexes {
         self.loaded.values().for_each(NamespaceIndex::save_graph);
     }
 
-    /// Mirrors landed changes in the namespaces already loaded (the others load the
-    /// landed state when first used).
-    pub fn apply(&mut self, changes: Vec<Change>) -> Result<()> {
+    /// Mirrors landed changes (already in `tree`) in memory. A namespace written here that
+    /// is not loaded yet is loaded now, from `tree`, which holds these changes already:
+    /// every replica keeps the graph of every namespace written to it warm (building as
+    /// adds land), so a follower can serve searches at once rather than build its whole
+    /// graph at its first search.
+    pub fn apply(&mut self, tree: &sled::Tree, changes: Vec<Change>) -> Result<()> {
+        let mut fresh: Vec<String> = Vec::new();
         for change in changes {
+            let namespace = match &change {
+                Change::Settings(s) => &s.name,
+                Change::Upsert { namespace, .. } | Change::Remove { namespace, .. } => namespace,
+            };
+            if fresh.iter().any(|f| f == namespace) {
+                continue; // loaded from `tree` with this change in it
+            }
+            if !self.loaded.contains_key(namespace) {
+                let namespace = namespace.clone();
+                self.ensure_loaded(tree, &namespace)?;
+                fresh.push(namespace);
+                continue;
+            }
             match change {
                 Change::Settings(s) => {
                     if let Some(ix) = self.loaded.get(&s.name)

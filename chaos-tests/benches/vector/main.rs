@@ -307,7 +307,26 @@ async fn cluster(set: &Arc<Set>, filtered_truth: &[Vec<u32>]) -> Row {
     let total_rss = || cluster.nodes.iter().filter_map(|n| n.pid()).map(rss).sum::<u64>();
     let before = total_rss();
     let mut row = Row { system: format!("Strata 3 nodes, P=3, R={replicas}"), ..Row::default() };
+    let started = Instant::now();
     row.build = Some(load(&vs, set, 4).await);
+    // index_stats counts one replica per partition: wait for every replica's graph too,
+    // so the queries do not share the cores with the followers' last inserts.
+    let expected = (set.len() * replicas as usize) as f64;
+    loop {
+        let (mut vectors, mut unindexed) = (0.0, 0.0);
+        for node in &cluster.nodes {
+            let text = strata_chaos::http::get(&node.http_addr, "/metrics", None, None).await.map(|r| r.body);
+            let text = text.unwrap_or_default();
+            let ns = [("namespace", "bench")];
+            vectors += strata_chaos::http::sample(&text, "strata_vector_vectors", &ns).unwrap_or(0.0);
+            unindexed += strata_chaos::http::sample(&text, "strata_vector_unindexed", &ns).unwrap_or(f64::MAX);
+        }
+        if vectors >= expected && unindexed == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    row.note += &format!("every replica indexed after {:.1} s; ", started.elapsed().as_secs_f64());
     row.bytes_per_vector = Some(total_rss().saturating_sub(before) as f64 / set.len() as f64);
     let mut pids: Vec<u32> = cluster.nodes.iter().filter_map(|n| n.pid()).collect();
     pids.push(std::process::id());

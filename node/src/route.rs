@@ -99,16 +99,16 @@ pub async fn read(
     let leader = match ctx.registry.get(group) {
         Some(g) => match stage("local read", read_local(ctx, &g, query.clone(), consistency)).await {
             Ok(r) => {
-                let leader = g.leader().map(|(id, _)| id);
-                if query.any_replica_serves() {
+                let search = query.any_replica_serves();
+                let leader = match consistency {
+                    // Only a leader answers other linearizable reads.
+                    ReadConsistency::Linearizable if !search => Some(ctx.info.id),
+                    _ => g.leader().map(|(id, _)| id),
+                };
+                if search {
                     let role = usize::from(leader != Some(ctx.info.id));
                     strata_api::metrics::counters().vector_searches[role].inc();
                 }
-                let leader = if consistency == ReadConsistency::Linearizable && !query.any_replica_serves() {
-                    Some(ctx.info.id)
-                } else {
-                    leader
-                };
                 return Ok(served_here(ctx, r, leader));
             }
             Err(strata_raft::Error::NotLeader { leader, .. }) => leader,

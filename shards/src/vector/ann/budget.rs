@@ -149,10 +149,14 @@ impl Budget {
             return true;
         }
         let mut s = self.state();
+        // A builder holding nothing never passes the queue.
+        if held.0 == 0 && !s.queue.is_empty() {
+            return false;
+        }
         let fits = s.used - held.0 + want <= self.cap();
         let alone = held.0 > 0 && s.holders == 1;
-        let fresh = held.0 == 0 && s.holders == 0 && s.queue.is_empty();
-        if !(fits || alone || fresh) || (held.0 == 0 && !s.queue.is_empty()) {
+        let nothing_resident = s.holders == 0;
+        if !(fits || alone || nothing_resident) {
             return false;
         }
         if held.0 == 0 {
